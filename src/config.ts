@@ -1,0 +1,149 @@
+import path from 'node:path';
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+
+export type LogLevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The gateway's whole configuration. Built once by {@link loadConfig}, frozen, then passed down. */
+export interface Config {
+  /** HTTP + WebSocket port. Default 4000. */
+  port: number;
+  /** Interface to bind. Default `0.0.0.0`. */
+  host: string;
+  /** PostgreSQL connection string; unset means the embedded PGlite database in {@link dataDir}. */
+  databaseUrl?: string;
+  /** Where the embedded database and local state live. Default `./.jobwire`. */
+  dataDir: string;
+  /** Redis for pub/sub fan-out; unset means the in-process bus (one gateway only). */
+  redisUrl?: string;
+  /** Prefix of every Redis channel, so several deployments (or test files) can share one Redis. Default `jobwire:`. */
+  redisPrefix: string;
+  /** Kafka brokers; unset means Kafka is off. */
+  kafkaBrokers?: string[];
+  /** Spark standalone REST submission URL; unset means the SPARK backend is unavailable. */
+  sparkMasterUrl?: string;
+  sparkPollIntervalMs: number;
+  sparkMaxConcurrentPolls: number;
+  /** LOCAL runs executing at once in this gateway. Default 2. */
+  localConcurrency: number;
+  /** Default automatic attempts per run (a job may override it). Default 3. */
+  retryMaxAttempts: number;
+  /** First retry delay for jobs without a schedule (`schedule.retryDelaySeconds` wins). Default 30 s. */
+  retryBaseDelayMs: number;
+  /** Upper bound of any retry delay. Default 1 h. */
+  retryMaxDelayMs: number;
+  stuckCheckIntervalMs: number;
+  stuckThresholdMs: number;
+  /** How often the scheduler looks for due cron runs and retries. Default 1 s. */
+  schedulerIntervalMs: number;
+  /** A LOCAL run whose executor lease is older than this is orphaned (its gateway died). Default 30 s. */
+  localLeaseMs: number;
+  /** Share of failed rows above which a LOCAL run fails. Default 0.1 (10 %). */
+  maxFailedRowRatio: number;
+  /** Create the demo job on an empty database. Default: on for the embedded default, off otherwise. */
+  seedDemo: boolean;
+  /** Run migrations at start. Default true. */
+  migrate: boolean;
+  /** Start background workers (executor, scheduler, stuck monitor). Default true. */
+  workers: boolean;
+  logLevel: LogLevelName;
+  /** Query limits, applied to HTTP and WebSocket operations alike. */
+  limits: { maxDepth: number; maxComplexity: number; maxQueryBytes: number; maxPageSize: number };
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, expected: string, got: string) {
+    super(`Invalid configuration: ${variable}=${JSON.stringify(got)}; expected ${expected}.`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(name, `an integer >= ${min}`, raw);
+  return n;
+}
+
+function ratio(env: Env, name: string, def: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(name, 'a number between 0 and 1', raw);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, 'true or false', raw);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `a URL (${protocols.join(', ')})`, raw);
+  }
+  if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+    throw new ConfigError(name, `a URL with scheme ${protocols.join(' or ')}`, raw);
+  }
+  return raw;
+}
+
+const LEVELS: LogLevelName[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and validates the environment. The only reader of `process.env` in jobwire. Throws {@link ConfigError}. */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres', 'postgresql']);
+  const logLevel = (env.LOG_LEVEL || 'info').toLowerCase() as LogLevelName;
+  if (!LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', LEVELS.join(' | '), env.LOG_LEVEL ?? '');
+  const kafka = env.KAFKA_BROKERS?.trim();
+  const kafkaBrokers = kafka ? kafka.split(',').map((b) => b.trim()).filter(Boolean) : undefined;
+  if (kafkaBrokers?.some((b) => !/^[^\s:]+:\d+$/.test(b))) {
+    throw new ConfigError('KAFKA_BROKERS', 'comma-separated host:port pairs', kafka!);
+  }
+  const config: Config = {
+    port: int(env, 'PORT', 4000, 0),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(env.JOBWIRE_DATA_DIR || './.jobwire'),
+    redisUrl: url(env, 'REDIS_URL', ['redis', 'rediss']),
+    redisPrefix: env.REDIS_PREFIX || 'jobwire:',
+    kafkaBrokers,
+    sparkMasterUrl: url(env, 'SPARK_MASTER_URL', ['http', 'https', 'spark']),
+    sparkPollIntervalMs: int(env, 'SPARK_POLL_INTERVAL_MS', 5 * SECOND, 100),
+    sparkMaxConcurrentPolls: int(env, 'SPARK_MAX_CONCURRENT_POLLS', 5, 1),
+    localConcurrency: int(env, 'LOCAL_CONCURRENCY', 2, 1),
+    retryMaxAttempts: int(env, 'RETRY_MAX_ATTEMPTS', 3, 1),
+    retryBaseDelayMs: int(env, 'RETRY_BASE_DELAY_MS', 30 * SECOND, 0),
+    retryMaxDelayMs: int(env, 'RETRY_MAX_DELAY_MS', HOUR, 0),
+    stuckCheckIntervalMs: int(env, 'STUCK_CHECK_INTERVAL_MS', MINUTE, 10),
+    stuckThresholdMs: int(env, 'STUCK_THRESHOLD_MS', 5 * MINUTE, 10),
+    schedulerIntervalMs: int(env, 'SCHEDULER_INTERVAL_MS', SECOND, 10),
+    localLeaseMs: int(env, 'LOCAL_LEASE_MS', 30 * SECOND, 100),
+    maxFailedRowRatio: ratio(env, 'MAX_FAILED_ROW_RATIO', 0.1),
+    seedDemo: bool(env, 'JOBWIRE_SEED_DEMO', !databaseUrl),
+    migrate: bool(env, 'JOBWIRE_MIGRATE', true),
+    workers: bool(env, 'JOBWIRE_WORKERS', true),
+    logLevel,
+    limits: {
+      maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 1),
+      maxComplexity: int(env, 'GRAPHQL_MAX_COMPLEXITY', 5000, 1),
+      maxQueryBytes: int(env, 'GRAPHQL_MAX_QUERY_BYTES', 20_000, 100),
+      maxPageSize: int(env, 'GRAPHQL_MAX_PAGE_SIZE', 1000, 1),
+    },
+    ...overrides,
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,10 @@
+import { AppliedEventEntity } from './applied-event.entity';
+import { IdempotencyKeyEntity } from './idempotency-key.entity';
+import { JobEntity } from './job.entity';
+import { LogLineEntity } from './log-line.entity';
+import { MetricSampleEntity } from './metric-sample.entity';
+import { RunEntity } from './run.entity';
+import { StageEntity } from './stage.entity';
+
+export { AppliedEventEntity, IdempotencyKeyEntity, JobEntity, LogLineEntity, MetricSampleEntity, RunEntity, StageEntity };
+export const ENTITIES = [JobEntity, RunEntity, StageEntity, LogLineEntity, MetricSampleEntity, AppliedEventEntity, IdempotencyKeyEntity];

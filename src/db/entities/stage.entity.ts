@@ -1,0 +1,40 @@
+import { Entity, Enum, PrimaryKey, Property } from '@mikro-orm/core';
+import { StageStatus } from '../../domain';
+
+/** A stage of the current attempt of a run; reset when a new attempt starts. */
+@Entity({ tableName: 'run_stages' })
+export class StageEntity {
+  @PrimaryKey({ type: 'uuid' })
+  runId!: string;
+
+  @PrimaryKey({ type: 'text' })
+  name!: string;
+
+  /** Order of first appearance, so stages list as the work flows. */
+  @Property({ type: 'integer' })
+  position: number = 0;
+
+  @Enum({ items: () => StageStatus })
+  status: StageStatus = StageStatus.PENDING;
+
+  @Property({ type: 'integer' })
+  totalItems: number = 0;
+
+  @Property({ type: 'integer' })
+  completedItems: number = 0;
+
+  @Property({ type: 'integer' })
+  failedItems: number = 0;
+
+  @Property({ type: 'text', nullable: true })
+  message: string | null = null;
+
+  @Property({ columnType: 'timestamptz(3)', type: 'datetime', nullable: true })
+  startedAt: Date | null = null;
+
+  @Property({ columnType: 'timestamptz(3)', type: 'datetime', nullable: true })
+  finishedAt: Date | null = null;
+
+  @Property({ columnType: 'timestamptz(3)', type: 'datetime' })
+  updatedAt: Date = new Date();
+}

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { MikroORM, type Options } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { PGlite } from '@electric-sql/pglite';
+import { PGliteDriver } from 'mikro-orm-pglite';
+import { Pool } from 'pg';
+import { Migrator } from '@mikro-orm/migrations';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from '../../migrations';
+
+/** The ORM; its `em` is PostgreSQL's (PGlite speaks the same SQL). */
+export type Orm = MikroORM & { em: EntityManager };
+
+/** What the rest of the gateway needs from the database, whatever runs it. */
+export interface Database {
+  orm: Orm;
+  kind: 'postgres' | 'pglite';
+  /** The embedded database, when `kind` is `pglite` (the ingestion sink writes through it). */
+  pglite?: PGlite;
+  /** A plain `pg` pool for bulk loads (COPY), when `kind` is `postgres`. */
+  pool?: Pool;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
+
+/** MikroORM options shared by PostgreSQL, PGlite and the CLI. */
+export function baseOptions(): Options<any> {
+  return {
+    entities: ENTITIES,
+    extensions: [Migrator],
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    debug: false,
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      path: MIGRATIONS_DIR,
+      pathTs: MIGRATIONS_DIR,
+      snapshotName: '.snapshot-jobwire',
+      migrationsList: MIGRATIONS,
+      transactional: true,
+      allOrNothing: true,
+      emit: 'ts',
+      fileName: (timestamp: string, name?: string) => `Migration${timestamp}${name ? '_' + name : ''}`,
+    },
+  };
+}
+
+/** Opens PostgreSQL at `url`. Throws when it cannot connect. */
+export async function openPostgres(url: string, opts: { poolSize?: number } = {}): Promise<Database> {
+  const orm = (await MikroORM.init({
+    ...baseOptions(),
+    driver: PostgreSqlDriver,
+    clientUrl: url,
+    pool: { min: 0, max: opts.poolSize ?? 10 },
+  })) as Orm;
+  const pool = new Pool({ connectionString: url, max: 4 });
+  return {
+    orm,
+    kind: 'postgres',
+    pool,
+    async close() {
+      await Promise.allSettled([orm.close(true), pool.end()]);
+    },
+  };
+}
+
+/** Opens (creating when missing) the embedded PGlite database in `dataDir`; `dataDir` undefined = in memory. */
+export async function openPglite(dataDir: string | undefined): Promise<Database> {
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = new PGlite(dataDir ? path.join(dataDir, 'pgdata') : undefined);
+  await pglite.waitReady;
+  const orm = (await MikroORM.init({
+    ...baseOptions(),
+    driver: PGliteDriver,
+    dbName: 'postgres',
+    driverOptions: { connection: { pglite: () => pglite } },
+  })) as unknown as Orm;
+  return {
+    orm,
+    kind: 'pglite',
+    pglite,
+    async close() {
+      await orm.close(true).catch(() => undefined);
+      await pglite.close();
+    },
+  };
+}
+
+/** Applies pending migrations; returns the names applied. */
+export async function migrate(orm: Orm): Promise<string[]> {
+  const applied = await orm.getMigrator().up();
+  return applied.map((m) => m.name);
+}
