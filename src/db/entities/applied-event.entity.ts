@@ -1,9 +1,11 @@
-import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Index, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
 
 /** Event ids already applied: the dedupe record that makes at-least-once delivery safe. */
 @Entity({ tableName: 'applied_events' })
 @Index({ name: 'applied_events_applied_at_idx', properties: ['appliedAt'] })
 export class AppliedEventEntity {
+  [OptionalProps]?: 'appliedAt';
+
   @PrimaryKey({ type: 'text' })
   eventId!: string;
 

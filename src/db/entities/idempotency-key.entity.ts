@@ -1,9 +1,11 @@
-import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Index, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
 
 /** `startJob(idempotencyKey)`: the same key for the same job within 24 h returns the same run. */
 @Entity({ tableName: 'idempotency_keys' })
 @Index({ name: 'idempotency_keys_created_at_idx', properties: ['createdAt'] })
 export class IdempotencyKeyEntity {
+  [OptionalProps]?: 'createdAt';
+
   @PrimaryKey({ type: 'uuid' })
   jobId!: string;
 

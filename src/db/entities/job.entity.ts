@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Enum, Index, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { ExecutionBackend, JobStatus } from '../../domain';
 import type { ComputeConfig, Destination, ProcessingConfig, ScheduleConfig, SourceConfig } from '../../domain';
@@ -9,6 +9,8 @@ import type { ComputeConfig, Destination, ProcessingConfig, ScheduleConfig, Sour
 @Index({ name: 'jobs_created_at_idx', properties: ['createdAt', 'id'] })
 @Index({ name: 'jobs_next_run_at_idx', expression: 'create index "jobs_next_run_at_idx" on "jobs" ("next_run_at") where "next_run_at" is not null' })
 export class JobEntity {
+  [OptionalProps]?: 'description' | 'tags' | 'backend' | 'schedule' | 'nextRunAt' | 'status' | 'latestRunId' | 'runCounter' | 'createdAt' | 'updatedAt';
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -1,9 +1,11 @@
-import { BigIntType, Entity, Enum, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
 import { LogLevel } from '../../domain';
 
 /** A log line of a run. `(run_id, seq)` is the key, the order and the resume cursor. */
 @Entity({ tableName: 'run_logs' })
 export class LogLineEntity {
+  [OptionalProps]?: 'source';
+
   @PrimaryKey({ type: 'uuid' })
   runId!: string;
 

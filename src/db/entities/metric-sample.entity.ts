@@ -1,9 +1,11 @@
-import { BigIntType, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, Entity, Index, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
 
 /** One metric sample of a run; the latest is also kept on the run itself. */
 @Entity({ tableName: 'run_metric_samples' })
 @Index({ name: 'run_metric_samples_run_ts_idx', properties: ['runId', 'timestamp'] })
 export class MetricSampleEntity {
+  [OptionalProps]?: 'id' | 'cpuUtilization' | 'memoryUtilization';
+
   @PrimaryKey({ type: new BigIntType('number'), autoincrement: true })
   id!: number;
 

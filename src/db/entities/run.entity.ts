@@ -1,4 +1,4 @@
-import { BigIntType, Entity, Enum, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, PrimaryKey, Property, Unique, OptionalProps } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { ExecutionBackend, RunStatus, RunTrigger } from '../../domain';
 import type { MetricsView, RunAttemptView, RunErrorView } from '../../domain';
@@ -19,6 +19,8 @@ import type { MetricsView, RunAttemptView, RunErrorView } from '../../domain';
   expression: 'create index "runs_next_retry_idx" on "runs" ("next_retry_at") where "next_retry_at" is not null',
 })
 export class RunEntity {
+  [OptionalProps]?: 'attempt' | 'status' | 'externalId' | 'engineState' | 'lastProgressAt' | 'progress' | 'metrics' | 'error' | 'attempts' | 'deadLettered' | 'nextRetryAt' | 'leaseOwner' | 'leaseExpiresAt' | 'logSeq' | 'version' | 'queuedAt' | 'startedAt' | 'finishedAt' | 'createdAt' | 'updatedAt';
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

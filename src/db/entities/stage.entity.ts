@@ -1,9 +1,11 @@
-import { Entity, Enum, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Enum, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
 import { StageStatus } from '../../domain';
 
 /** A stage of the current attempt of a run; reset when a new attempt starts. */
 @Entity({ tableName: 'run_stages' })
 export class StageEntity {
+  [OptionalProps]?: 'position' | 'status' | 'totalItems' | 'completedItems' | 'failedItems' | 'message' | 'startedAt' | 'finishedAt' | 'updatedAt';
+
   @PrimaryKey({ type: 'uuid' })
   runId!: string;
 

@@ -1,0 +1,55 @@
+/**
+ * What the edges (resolvers, workers) may ask of the core. Implemented by JobsService
+ * (src/jobs/jobs.service.ts) and RunsService (src/runs/runs.service.ts). Every method validates
+ * its input and throws AppError (src/errors.ts): BAD_USER_INPUT naming the field, NOT_FOUND,
+ * CONFLICT, UNAVAILABLE. Returned objects are plain views (src/domain.ts), secrets masked.
+ */
+import type { ComputeConfig, DataFormat, JobView, LogLevel, LogLineView, MetricsView, RunStatus, RunView, SourceType, StageView } from './domain';
+import type {
+  ComputeConfigInput, Connection, CreateJobInput, JobFilter, PageArgs, RunFilter, SourceConfigInput, UpdateJobInput,
+} from './jobs/job-input';
+
+export interface ComputePresetView { name: string; description: string; compute: ComputeConfig }
+export interface SourceTypeInfoView { type: SourceType; formats: DataFormat[]; batch: boolean; streaming: boolean }
+export interface ConnectionTestResultView { ok: boolean; message: string; latencyMs: number | null; sampleSchema: unknown }
+export interface JobStatsView {
+  runsByStatus: { status: RunStatus; count: number }[];
+  successRate: number | null;
+  running: number;
+  deadLettered: number;
+  stuckRuns: RunView[];
+}
+
+export interface JobsApi {
+  create(input: CreateJobInput): Promise<JobView>;
+  update(id: string, input: UpdateJobInput): Promise<JobView>;
+  /** Refused (CONFLICT) while a run is active; deletes the job's runs, logs and metrics too. */
+  delete(id: string): Promise<boolean>;
+  /** Refused (CONFLICT) while a run is active. */
+  updateCompute(jobId: string, input: ComputeConfigInput): Promise<JobView>;
+  applyComputePreset(jobId: string, preset: string): Promise<JobView>;
+  get(id: string): Promise<JobView | null>;
+  /** Batch load for resolvers (`Run.job`), in the order of `ids`. */
+  getMany(ids: readonly string[]): Promise<(JobView | null)[]>;
+  list(filter: JobFilter | null | undefined, page: PageArgs): Promise<Connection<JobView> & { totalCount: number }>;
+  computePresets(): ComputePresetView[];
+  sourceTypes(): SourceTypeInfoView[];
+  testSourceConnection(input: SourceConfigInput): Promise<ConnectionTestResultView>;
+}
+
+export interface LogQuery { first?: number | null; after?: string | null; minLevel?: LogLevel | null; contains?: string | null }
+
+export interface RunsApi {
+  /** UNAVAILABLE when the job's backend is not configured; same idempotencyKey within 24 h → same run. */
+  start(jobId: string, opts?: { idempotencyKey?: string | null; trigger?: import('./domain').RunTrigger }): Promise<RunView>;
+  stop(runId: string, force: boolean): Promise<RunView>;
+  /** Manual retry: a new attempt of a FAILED run (dead-lettered ones too); CONFLICT otherwise. */
+  retry(runId: string): Promise<RunView>;
+  get(id: string): Promise<RunView | null>;
+  list(filter: RunFilter | null | undefined, page: PageArgs): Promise<Connection<RunView> & { totalCount: number }>;
+  /** Log lines in seq order after the cursor (a LogLine.seq). */
+  logs(runId: string, query: LogQuery): Promise<Connection<LogLineView>>;
+  stages(runId: string): Promise<StageView[]>;
+  latestMetrics(runId: string): Promise<MetricsView | null>;
+  stats(): Promise<JobStatsView>;
+}

@@ -1,0 +1,135 @@
+import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import Redis from 'ioredis';
+import type { Publication, Topic, TopicPayloads } from './topics';
+
+/** Options of {@link EventBus.subscribe}. */
+export interface SubscribeOptions<P> {
+  /**
+   * Most messages buffered for a slow consumer before the oldest are dropped. Default 1000.
+   * `onDrop` is told about each one, so the caller can say what was lost (e.g. `droppedLines`).
+   */
+  highWaterMark?: number;
+  onDrop?: (payload: P) => void;
+}
+
+/** A live subscription: iterate it; `close()` (or `return()`) unsubscribes. */
+export interface BusSubscription<P> extends AsyncIterableIterator<P> {
+  close(): void;
+}
+
+/**
+ * Fan-out of run events to GraphQL subscribers: Redis pub/sub across replicas, or in-process.
+ * `subscribe` resolves only once the subscription is in place (Redis acknowledged it), so a caller
+ * that subscribes, then reads a snapshot, then streams misses nothing in between.
+ */
+export class EventBus {
+  constructor(
+    private readonly engine: PubSubEngine,
+    private readonly prefix: string,
+    private readonly onClose: () => Promise<void> = async () => undefined,
+    private readonly pingFn: () => Promise<void> = async () => undefined,
+  ) {}
+
+  channel(topic: Topic, id?: string): string {
+    return id ? `${this.prefix}${topic}:${id}` : `${this.prefix}${topic}`;
+  }
+
+  async publish<T extends Topic>(topic: T, id: string | undefined, payload: TopicPayloads[T]): Promise<void> {
+    await this.engine.publish(this.channel(topic, id), payload);
+  }
+
+  async publishAll(publications: readonly Publication[]): Promise<void> {
+    await Promise.all(publications.map((p) => this.publish(p.topic, p.id, p.payload as never)));
+  }
+
+  async subscribe<T extends Topic>(
+    topic: T,
+    id?: string,
+    options: SubscribeOptions<TopicPayloads[T]> = {},
+  ): Promise<BusSubscription<TopicPayloads[T]>> {
+    type P = TopicPayloads[T];
+    const highWaterMark = options.highWaterMark ?? 1000;
+    const queue: P[] = [];
+    let waiting: ((r: IteratorResult<P>) => void) | null = null;
+    let done = false;
+    const subId = await this.engine.subscribe(this.channel(topic, id), (payload: P) => {
+      if (done) return;
+      if (waiting) {
+        const w = waiting;
+        waiting = null;
+        w({ value: payload, done: false });
+        return;
+      }
+      queue.push(payload);
+      if (queue.length > highWaterMark) options.onDrop?.(queue.shift()!);
+    }, {});
+    const close = () => {
+      if (done) return;
+      done = true;
+      this.engine.unsubscribe(subId);
+      queue.length = 0;
+      waiting?.({ value: undefined, done: true });
+      waiting = null;
+    };
+    const iterator: BusSubscription<P> = {
+      next: () => {
+        if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (waiting = resolve));
+      },
+      return: () => {
+        close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      throw: (err) => {
+        close();
+        return Promise.reject(err);
+      },
+      close,
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    return iterator;
+  }
+
+  /** Resolves when the bus can publish (Redis answers PING); rejects otherwise. */
+  ping(): Promise<void> {
+    return this.pingFn();
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
+
+/** The in-process bus: one gateway, no Redis. */
+export function makeMemoryBus(prefix = 'jobwire:'): EventBus {
+  const pubsub = new PubSub();
+  // Many subscribers per channel is normal (a dashboard per user); silence EventEmitter's leak warning.
+  (pubsub as unknown as { ee?: { setMaxListeners(n: number): void } }).ee?.setMaxListeners(0);
+  return new EventBus(pubsub, prefix);
+}
+
+/**
+ * The Redis bus: publishes on per-entity channels, with two connections of its own (a subscribed
+ * connection cannot publish). Rejects when Redis cannot be reached within `connectTimeoutMs`.
+ */
+export async function makeRedisBus(url: string, prefix: string, connectTimeoutMs = 5000): Promise<EventBus> {
+  const options = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: connectTimeoutMs };
+  const publisher = new Redis(url, options);
+  const subscriber = new Redis(url, options);
+  await Promise.all([publisher.connect(), subscriber.connect()]);
+  const pubsub = new RedisPubSub({ publisher, subscriber });
+  return new EventBus(
+    pubsub,
+    prefix,
+    async () => {
+      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+    },
+    async () => {
+      await publisher.ping();
+    },
+  );
+}

@@ -1,0 +1,37 @@
+import type { LogLineView, MetricsView, RunView, StageView } from '../domain';
+
+/**
+ * The event-bus contract: every topic and the JSON payload it carries. Payloads are plain data
+ * (ISO-8601 strings, string ids) because they cross Redis between gateway replicas.
+ *
+ * Per-entity topics are routed by id (`<prefix><topic>:<id>` channels), so a replica receives only
+ * what its own subscribers watch, never a firehose.
+ */
+export enum Topic {
+  /** Every change of one run (status, progress, error, stages, metrics); id = runId. */
+  RUN = 'run',
+  /** Every change of any run of one job; id = jobId. */
+  JOB_RUNS = 'job-runs',
+  /** Status changes of every run (no id): live runs pages and dashboard stats. */
+  RUN_STATUS = 'run-status',
+  /** Log lines of one run, in seq order; id = runId. */
+  RUN_LOGS = 'run-logs',
+  /** Metric samples of one run; id = runId. */
+  RUN_METRICS = 'run-metrics',
+  /** Stage changes of one run; id = runId. */
+  RUN_STAGES = 'run-stages',
+}
+
+export interface RunLogsPayload { runId: string; lines: LogLineView[] }
+
+export interface TopicPayloads {
+  [Topic.RUN]: RunView;
+  [Topic.JOB_RUNS]: RunView;
+  [Topic.RUN_STATUS]: RunView;
+  [Topic.RUN_LOGS]: RunLogsPayload;
+  [Topic.RUN_METRICS]: MetricsView;
+  [Topic.RUN_STAGES]: StageView;
+}
+
+/** One message to publish after a commit. */
+export type Publication = { [T in Topic]: { topic: T; id?: string; payload: TopicPayloads[T] } }[Topic];

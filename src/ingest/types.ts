@@ -1,0 +1,84 @@
+/** Public types of the ingestion engine (see {@link ingest}). */
+
+/** Where data comes from. The LOCAL executor supports `LOCAL` and `HTTP`; the others fail PERMANENT. */
+export type SourceType = 'LOCAL' | 'HTTP' | 'POSTGRES' | 'KAFKA' | 'S3' | 'SFTP';
+/** How the bytes are laid out. `AUTO` decides per file, by extension then by content. */
+export type DataFormat = 'AUTO' | 'CSV' | 'JSON' | 'NDJSON' | 'PARQUET';
+/** The three stages every ingest reports. */
+export type StageName = 'extract' | 'transform' | 'load';
+/** Life cycle of a stage: PENDING -> RUNNING -> COMPLETED | FAILED; SKIPPED when never started because an earlier step failed. */
+export type StageState = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'SKIPPED';
+/** Severity of a line sent to {@link IngestHooks.onLog}. */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** What to ingest, from where, into which table. */
+export interface IngestSpec {
+  /**
+   * The source. LOCAL: `params.path` (a file, a directory, or a glob with `*`, `?`, `**`), `filePattern`
+   * filters file names (default: every regular, non-hidden file). HTTP: `params.url`, optional
+   * `params.headers` (string values, never logged), optional `params.timeoutMs` (default 30000: time to
+   * response headers, and the longest silence allowed while reading the body).
+   */
+  source: { type: SourceType; params: Record<string, unknown>; filePattern?: string | null };
+  format: DataFormat;
+  /** Destination; both names must match `[A-Za-z0-9_]{1,63}` and are used verbatim (quoted, case kept). */
+  destination: { schema: string; table: string };
+  /** Rows per bulk write (processing.batchSize, default 10000 upstream). Must be a positive integer. */
+  batchSize: number;
+  /**
+   * Largest tolerated share of bad rows (0..1), e.g. 0.1. Checked at the end, and as soon as a bad
+   * row appears once at least 1000 rows were read; exceeding it fails the ingest PERMANENT.
+   */
+  maxFailedRowRatio: number;
+  /** Default true. false => every created column is TEXT (an existing table's types still apply). */
+  schemaInference?: boolean;
+}
+
+/** A stage's progress; `totalItems` of `extract` is an estimate until the stage completes. */
+export interface StageUpdate {
+  stage: StageName;
+  status: StageState;
+  totalItems: number;
+  completedItems: number;
+  failedItems: number;
+  message?: string;
+}
+
+/** Live counters of an ingest, mutated in place while it runs. */
+export interface IngestStats {
+  /** Records read from the source, good and bad. */
+  rowsRead: number;
+  /** Rows written to the destination table. */
+  rowsLoaded: number;
+  /** Bad rows (unparseable, wrong column count, unconvertible value, rejected by the database). */
+  rowsFailed: number;
+  /** Bytes read from the source (after HTTP content decoding). */
+  bytesRead: number;
+  /** Epoch milliseconds when {@link ingest} was called. */
+  startedAt: number;
+}
+
+/**
+ * Callbacks of one ingest. Exceptions thrown by `onStage`/`onLog` are swallowed: reporting must not
+ * break loading.
+ */
+export interface IngestHooks {
+  /** Aborting stops the ingest within about a second; `done` then rejects with kind CANCELLED. */
+  signal: AbortSignal;
+  /** Called when a stage's status or counts change; counts at most every 250 ms per stage, final states always. */
+  onStage(update: StageUpdate): void;
+  /** Human-readable log lines. Bad rows are WARN (first 100, then one summary line). */
+  onLog(level: LogLevel, message: string): void;
+}
+
+/** Outcome of a successful ingest. */
+export interface IngestResult {
+  rowsRead: number;
+  rowsLoaded: number;
+  rowsFailed: number;
+  bytesRead: number;
+  /** Columns written (for an existing table: its columns that the source fed), with their SQL types. */
+  columns: { name: string; type: string }[];
+  /** The destination, quoted: `"schema"."table"`. */
+  table: string;
+}
