@@ -33,6 +33,21 @@ const WORKERS = {
   'graphql.worker': 'monaco-graphql/esm/graphql.worker.js',
 };
 
+/**
+ * Monaco's ESM sources `import './foo.css'` from JS. graphiql/style.css already ships that same
+ * Monaco 0.52 CSS (flattened, fonts inlined), so bundling it again would only add ~190 KiB of
+ * duplicate rules to index.css and one orphan .css file per lazy chunk. Drop the JS-side copies.
+ */
+const dropMonacoCss = {
+  name: 'drop-monaco-css',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]monaco-editor[\\/].*\.css$/ }, () => ({
+      contents: '',
+      loader: 'empty',
+    }));
+  },
+};
+
 /** Options shared by the app build and the worker build. */
 const COMMON = {
   absWorkingDir: ROOT,
@@ -69,6 +84,7 @@ async function buildGraphiql({ outdir = DEFAULT_OUTDIR } = {}) {
         chunkNames: '[name]-[hash]', // flat: worker URLs are resolved relative to index.js
         assetNames: 'assets/[name]-[hash]',
         loader: { '.ttf': 'file', '.woff': 'file', '.woff2': 'file', '.eot': 'file', '.svg': 'file' },
+        plugins: [dropMonacoCss],
       }),
       esbuild.build({
         ...COMMON,

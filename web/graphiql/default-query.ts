@@ -1,21 +1,24 @@
 /**
  * What a first-time visitor sees in the operation editor (GraphiQL only uses it when no tabs
  * are persisted in localStorage). Exactly one operation is live so "Run" works as-is; the
- * others are commented out and can be uncommented one at a time.
+ * others are commented out (once uncommented, GraphiQL runs the one under the cursor).
  */
-export const DEFAULT_QUERY = `# Welcome to jobwire.
+export const DEFAULT_QUERY = `# Welcome to jobwire!
 #
-# Queries and mutations are sent as HTTP POST to /graphql; subscriptions stream
-# over a WebSocket on the same host and path (graphql-ws protocol).
+# Queries and mutations go over HTTP POST /graphql;
+# subscriptions over a WebSocket (graphql-ws) on the
+# same host and path.
 #
-# Try it:
-#   1. Run the Jobs query below (Ctrl/Cmd-Enter or the ▶ button).
-#   2. Copy a job id into the Variables pane as {"id": "..."}, comment out
-#      Jobs, uncomment Start and run it.
-#   3. Put the run id (latestRun.id) in Variables as {"runId": "..."},
-#      uncomment Watch and run it: updates appear live until the run ends.
+# 1. Run Jobs below: Ctrl/Cmd-Enter or the ▶ button.
+# 2. Uncomment Start, set Variables (bottom pane) to
+#    {"id": "<a job id>"} and run it with the cursor
+#    inside it.
+# 3. Uncomment Watch, set Variables to
+#    {"runId": "<latestRun.id>"} and run it: updates
+#    stream in until the run finishes.
 #
-# Ctrl-Space autocompletes, the Docs button on the left shows the schema.
+# Ctrl-Space autocompletes; the book icon on the left
+# opens the schema docs.
 
 query Jobs {
   jobs(first: 10) {

@@ -1,0 +1,123 @@
+/**
+ * The composition root: the only module that constructs the database, the event bus, services,
+ * the GraphQL schema, the HTTP + WebSocket server and the workers, and wires them together.
+ * Everything else receives what it needs from here.
+ */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from './config';
+import { migrate, openPglite, openPostgres, type Database } from './db/orm';
+import { ExecutionBackend } from './domain';
+import { coerceError } from './errors';
+import { makeMemoryBus, makeRedisBus, type EventBus } from './events/bus';
+import { BackendRegistry, unconfiguredBackend } from './backends/backend';
+import { makeLocalBackend } from './backends/local.backend';
+import { RunEventsService } from './runs/run-events.service';
+import { RunsService } from './runs/runs.service';
+import { JobsService } from './jobs/jobs.service';
+import { makeLogger, type Logger } from './logger';
+import { makePgSink, makePgliteSink, type LoadSink } from './ingest';
+import { buildJobwireSchema } from './graphql/schema';
+import { makeContextFactory } from './graphql/context';
+import { startServer } from './server/server';
+import { seedDemo } from './seed';
+import { makeWorkers } from '../workers';
+
+export interface App {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Base URL of the HTTP server, e.g. `http://127.0.0.1:4000`. */
+  url: string;
+  port: number;
+  instanceId: string;
+  db: Database;
+  bus: EventBus;
+  schema: GraphQLSchema;
+  runEvents: RunEventsService;
+  jobs: JobsService;
+  runs: RunsService;
+  /** Stops everything in order: traffic, workers, bus, database. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds and starts a gateway. Throws (after cleaning up what it started) when the database or
+ * Redis cannot be reached or migrations fail.
+ */
+export async function createApp(config: Readonly<Config>, opts: { logger?: Logger } = {}): Promise<App> {
+  const logger = opts.logger ?? makeLogger(config.logLevel);
+  const instanceId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
+  const cleanups: { name: string; fn: () => Promise<unknown> }[] = [];
+  const stopAll = async () => {
+    // Reverse order of construction; every step runs even when one fails.
+    for (const { name, fn } of cleanups.splice(0).reverse()) {
+      await fn().catch((err) => logger.error({ err: coerceError(err), step: name }, 'shutdown step failed'));
+    }
+  };
+  try {
+    const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(config.dataDir);
+    cleanups.push({ name: 'database', fn: () => db.close() });
+    logger.info({ database: db.kind === 'postgres' ? 'postgresql' : `pglite (${config.dataDir})` }, 'database open');
+    if (config.migrate) {
+      const applied = await migrate(db.orm);
+      if (applied.length) logger.info({ applied }, 'migrations applied');
+    }
+
+    const bus = config.redisUrl ? await makeRedisBus(config.redisUrl, config.redisPrefix) : makeMemoryBus(config.redisPrefix);
+    cleanups.push({ name: 'event bus', fn: () => bus.close() });
+
+    const runEvents = new RunEventsService({
+      orm: db.orm,
+      bus,
+      logger: logger.child({ component: 'run-events' }),
+      retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
+    });
+    const backends = new BackendRegistry([
+      makeLocalBackend(),
+      unconfiguredBackend(ExecutionBackend.SPARK, 'SPARK_MASTER_URL is not set: this gateway has no Spark cluster'),
+      unconfiguredBackend(ExecutionBackend.KAFKA, 'KAFKA_BROKERS is not set: this gateway has no Kafka'),
+    ]);
+    const jobs = new JobsService({ orm: db.orm, config, logger: logger.child({ component: 'jobs' }) });
+    const runs = new RunsService({ orm: db.orm, runEvents, backends, config, logger: logger.child({ component: 'runs' }) });
+
+    const makeSink = (): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!) : makePgliteSink(db.pglite!));
+    const workers = makeWorkers({ runEvents, bus, backends, config, logger: logger.child({ component: 'workers' }), instanceId, makeSink });
+
+    const schema = await buildJobwireSchema();
+    const server = await startServer({
+      schema,
+      contextFactory: makeContextFactory({ jobs, runs, bus, logger }),
+      config,
+      logger: logger.child({ component: 'server' }),
+      readiness: async () => {
+        const checks: Record<string, string> = {};
+        await db.orm.em.fork().getConnection().execute('select 1').then(
+          () => (checks.database = 'ok'),
+          (err) => (checks.database = coerceError(err).message),
+        );
+        await bus.ping().then(
+          () => (checks.bus = 'ok'),
+          (err) => (checks.bus = coerceError(err).message),
+        );
+        return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+      },
+    });
+    // Traffic stops before the workers, the workers before the bus and the database.
+    cleanups.push({ name: 'workers', fn: () => workers.stop() });
+    cleanups.push({ name: 'server', fn: () => server.stop() });
+
+    if (config.seedDemo) await seedDemo({ jobs, logger }).catch((err) => logger.warn({ err: coerceError(err) }, 'demo job not created'));
+    if (config.workers) await workers.start();
+
+    logger.info({ url: server.url, graphiql: `${server.url}/graphiql`, instanceId, bus: config.redisUrl ? 'redis' : 'in-process' }, 'jobwire ready');
+    let stopping: Promise<void> | undefined;
+    return {
+      config, logger, url: server.url, port: server.port, instanceId, db, bus, schema, runEvents, jobs, runs,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
