@@ -31,5 +31,8 @@ export default async function globalSetup(): Promise<void> {
     for (const r of old.rows) await c.query(`drop database if exists ${r.datname} with (force)`).catch(() => undefined);
   } finally {
     await c.end();
+    // MikroORM keeps entity metadata on globalThis; jest copies main-realm globals into every test
+    // sandbox, where those cross-realm Maps break MetadataDiscovery. Leave nothing behind.
+    for (const k of Object.getOwnPropertyNames(globalThis)) if (k.startsWith('mikro-orm-')) delete (globalThis as Record<string, unknown>)[k];
   }
 }
