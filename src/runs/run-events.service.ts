@@ -53,13 +53,10 @@ export class RunTx {
     const job = await em.findOne(JobEntity, { id: jobId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!job) throw notFound('Job', jobId);
     const now = this.now();
-    if (opts.idempotencyKey) {
-      const key = await em.findOne(IdempotencyKeyEntity, { jobId, key: opts.idempotencyKey });
-      if (key && now.getTime() - key.createdAt.getTime() < IDEMPOTENCY_TTL_MS) {
-        const existing = await em.findOne(RunEntity, { id: key.runId });
-        if (existing) return { run: await this.view(existing), created: false };
-      }
-      if (key) em.remove(key);
+    const key = opts.idempotencyKey ? await em.findOne(IdempotencyKeyEntity, { jobId, key: opts.idempotencyKey }) : null;
+    if (key && now.getTime() - key.createdAt.getTime() < IDEMPOTENCY_TTL_MS) {
+      const existing = await em.findOne(RunEntity, { id: key.runId });
+      if (existing) return { run: await this.view(existing), created: false };
     }
     job.runCounter += 1;
     // LOCAL runs wait in jobwire's own queue; other backends hold a run PENDING until they accept it.
@@ -80,7 +77,10 @@ export class RunTx {
     });
     job.latestRunId = run.id;
     job.status = jobStatusFor(status);
-    if (opts.idempotencyKey) em.create(IdempotencyKeyEntity, { jobId, key: opts.idempotencyKey, runId: run.id, createdAt: now });
+    // An expired key is reused in place: removing it and creating one with the same primary key in
+    // one flush left the old row behind, so the key never pointed at the new run.
+    if (key) Object.assign(key, { runId: run.id, createdAt: now });
+    else if (opts.idempotencyKey) em.create(IdempotencyKeyEntity, { jobId, key: opts.idempotencyKey, runId: run.id, createdAt: now });
     await em.flush();
     const view = await this.view(run, []);
     this.publishRun(view, true);

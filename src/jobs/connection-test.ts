@@ -1,0 +1,362 @@
+/**
+ * `testSourceConnection`: can this gateway reach a source, and what does its data look like?
+ * Every probe is bounded by a timeout (default 5 s), reads as little as it can (a few KB of a
+ * file, the response headers of a URL, `select 1`, topic metadata), and never writes anything.
+ * Messages are scrubbed of every secret in the params (passwords, header values, URL userinfo).
+ */
+import { constants as fsConstants } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
+import { Client, type ClientConfig } from 'pg';
+import type { ConnectionTestResultView } from '../api';
+import { DataFormat, SourceType, type SourceConfig } from '../domain';
+import { coerceError } from '../errors';
+import { TypeInferrer, sqlTypeOfKind } from '../ingest/infer';
+import { expandGlob, filesInDir, hasGlobChars, matchSegment } from '../ingest/glob';
+import type { Logger } from '../logger';
+import type { SourceConfigInput } from './job-input';
+import { validateSource } from './job-validation';
+import { scrubSecrets, secretValues } from './secrets';
+
+export const CONNECTION_TEST_TIMEOUT_MS = 5000;
+/** Bytes of a file read to sample its schema. */
+const HEAD_BYTES = 16 * 1024;
+
+interface Outcome { ok: boolean; message: string; sampleSchema?: unknown; untested?: boolean }
+type Tester = (source: SourceConfig, timeoutMs: number) => Promise<Outcome>;
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`${what} did not answer within ${ms / 1000} s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A short reason from a network or driver error: its code when it has one. */
+function reason(err: unknown): string {
+  if (err instanceof TimeoutError) return err.message;
+  // Duck-typed rather than `instanceof Error`: errors of Node's internals may come from another realm.
+  const e = (typeof err === 'object' && err !== null ? err : { message: coerceError(err).message }) as {
+    message?: string; code?: string; cause?: { code?: string; message?: string };
+  };
+  const message = String(e.message ?? 'unknown error');
+  const code = e.cause?.code ?? e.code;
+  const msg = e.cause?.message && message === 'fetch failed' ? e.cause.message : message;
+  return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+}
+
+/** A URL as safe to show: no userinfo, no query string, no fragment. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+async function readHead(file: string): Promise<{ text: string; truncated: boolean }> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    return { text: buf.subarray(0, bytesRead).toString('utf8'), truncated: bytesRead === HEAD_BYTES };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Records to sample (after a CSV header). */
+const SAMPLE_RECORDS = 20;
+
+/** RFC 4180 records (comma, double quotes, `""`) of `text`, at most `max`; the last one may be cut off. */
+function csvRecords(text: string, max: number): string[][] {
+  const out: string[][] = [];
+  let rec: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length && out.length < max; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c !== '"') {
+        field += c;
+      } else if (text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else {
+        quoted = false;
+      }
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === ',') {
+      rec.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      rec.push(field);
+      if (rec.length > 1 || rec[0] !== '') out.push(rec); // blank lines are no records
+      rec = [];
+      field = '';
+    } else {
+      field += c;
+    }
+  }
+  if (out.length < max && (field !== '' || rec.length)) out.push([...rec, field]);
+  return out;
+}
+
+/** Complete top-level elements of a JSON array's start, at most `max`. */
+function jsonArrayElements(text: string, max: number): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = text.indexOf('[') + 1; i > 0 && i < text.length && out.length < max; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' || c === ']') {
+      if (depth === 0) break; // the end of the outer array
+      if (--depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+    }
+  }
+  return out;
+}
+
+function sniff(name: string, text: string): DataFormat {
+  const ext = path.extname(name).toLowerCase();
+  if (ext === '.csv') return DataFormat.CSV;
+  if (ext === '.ndjson' || ext === '.jsonl') return DataFormat.NDJSON;
+  if (ext === '.parquet' || text.startsWith('PAR1')) return DataFormat.PARQUET;
+  const first = text.trimStart()[0];
+  if (ext === '.json') return first === '[' ? DataFormat.JSON : DataFormat.NDJSON;
+  return first === '[' ? DataFormat.JSON : first === '{' ? DataFormat.NDJSON : DataFormat.CSV;
+}
+
+interface Sample { schema: { format: DataFormat; columns: { name: string; type: string }[] | null }; note?: string }
+
+/**
+ * The columns of a file from its first bytes, typed the way the LOCAL executor would infer them:
+ * the CSV header, or the keys of the first JSON objects. Best effort: a first record longer than
+ * the sample gives no columns and a note rather than an error.
+ */
+export function sampleFileSchema(raw: string, truncated: boolean, name: string): Sample {
+  const text = raw.replace(/^\uFEFF/, '');
+  const format = sniff(name, text);
+  if (format === DataFormat.PARQUET) return { schema: { format, columns: null }, note: 'PARQUET is read by the SPARK backend only' };
+  const inferrer = new TypeInferrer();
+  let names: string[] = [];
+  if (format === DataFormat.CSV) {
+    const recs = csvRecords(text, SAMPLE_RECORDS + 1);
+    if (truncated && recs.length > 1 && recs.length <= SAMPLE_RECORDS) recs.pop();
+    names = recs[0] ?? [];
+    for (const r of recs.slice(1)) r.forEach((v, i) => inferrer.observeText(i, v));
+  } else {
+    let objects: unknown[] = [];
+    try {
+      if (format === DataFormat.JSON) objects = jsonArrayElements(text, SAMPLE_RECORDS);
+      else {
+        const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+        if (truncated && !text.endsWith('\n')) lines.pop();
+        objects = lines.slice(0, SAMPLE_RECORDS).map((l) => JSON.parse(l));
+      }
+    } catch {
+      return { schema: { format, columns: null }, note: `the start of the file is not valid ${format}` };
+    }
+    for (const o of objects) {
+      if (typeof o !== 'object' || o === null || Array.isArray(o)) continue;
+      for (const [k, v] of Object.entries(o)) {
+        if (!names.includes(k)) names.push(k);
+        inferrer.observeJson(names.indexOf(k), v);
+      }
+    }
+  }
+  if (names.length === 0) return { schema: { format, columns: null }, note: 'no complete record in the first KB' };
+  const kinds = inferrer.result(names.length);
+  return { schema: { format, columns: names.map((n, i) => ({ name: n, type: sqlTypeOfKind(kinds[i]) })) } };
+}
+
+/** The files a LOCAL source names, the way the LOCAL executor resolves them. */
+async function localFiles(p: string, filePattern: string | null): Promise<string[] | string> {
+  if (hasGlobChars(p)) {
+    const files = await expandGlob(p);
+    return filePattern ? files.filter((f) => matchSegment(filePattern, path.basename(f))) : files;
+  }
+  let isDir: boolean;
+  try {
+    isDir = (await stat(p)).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${p} does not exist` : `cannot access ${p}: ${code ?? reason(err)}`;
+  }
+  return isDir ? filesInDir(p, filePattern ?? '*') : [p];
+}
+
+const testLocal: Tester = async (source, timeoutMs) => {
+  const p = source.params.path as string;
+  const files = await withTimeout(localFiles(p, source.filePattern), timeoutMs, 'the file system');
+  if (typeof files === 'string') return { ok: false, message: files };
+  if (files.length === 0) return { ok: false, message: `no file matches ${p}${source.filePattern ? ` (filePattern ${source.filePattern})` : ''}` };
+  const first = files[0];
+  try {
+    await access(first, fsConstants.R_OK);
+  } catch (err) {
+    return { ok: false, message: `cannot read ${first}: ${(err as NodeJS.ErrnoException).code ?? reason(err)}` };
+  }
+  const head = await readHead(first);
+  const sample = sampleFileSchema(head.text, head.truncated, first);
+  const count = files.length === 1 ? '1 file' : `${files.length} files`;
+  return { ok: true, message: `${count} readable; sampled ${first}${sample.note ? ` (${sample.note})` : ''}`, sampleSchema: sample.schema };
+};
+
+/** fetch refuses URLs with credentials: like the LOCAL executor, send them as Basic auth unless Authorization is set. */
+function httpRequest(params: Record<string, unknown>): { url: URL; headers: Headers } {
+  const url = new URL(params.url as string);
+  const headers = new Headers(params.headers as Record<string, string> | undefined);
+  if (url.username || url.password) {
+    if (!headers.has('authorization')) {
+      const userinfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      headers.set('authorization', `Basic ${Buffer.from(userinfo).toString('base64')}`);
+    }
+    url.username = '';
+    url.password = '';
+  }
+  return { url, headers };
+}
+
+const testHttp: Tester = async (source, timeoutMs) => {
+  const shown = redactUrl(source.params.url as string);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const { url, headers } = httpRequest(source.params);
+    const res = await fetch(url, { headers, signal: controller.signal, redirect: 'follow' });
+    // Headers are all a test needs: do not download the body.
+    controller.abort();
+    const type = res.headers.get('content-type');
+    const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${shown}`;
+    return { ok: res.ok, message: type ? `${status} (${type.split(';')[0]})` : status };
+  } catch (err) {
+    if (controller.signal.aborted) return { ok: false, message: `no response from ${shown} within ${timeoutMs / 1000} s` };
+    return { ok: false, message: `cannot reach ${shown}: ${reason(err)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+function pgConfig(p: Record<string, unknown>, timeoutMs: number): ClientConfig {
+  const common = { connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs, query_timeout: timeoutMs, application_name: 'jobwire-connection-test' };
+  if (typeof p.connectionString === 'string') return { ...common, connectionString: p.connectionString };
+  return {
+    ...common, host: p.host as string, port: (p.port as number | undefined) ?? 5432, database: p.database as string,
+    user: p.user as string | undefined, password: p.password as string | undefined,
+  };
+}
+
+const testPostgres: Tester = async (source, timeoutMs) => {
+  const p = source.params;
+  const client = new Client(pgConfig(p, timeoutMs));
+  client.on('error', () => undefined); // a dropped connection surfaces through the awaited query instead
+  try {
+    await withTimeout(client.connect(), timeoutMs + 500, 'PostgreSQL');
+    await client.query('select 1');
+    if (typeof p.table === 'string') {
+      const [schema, table] = p.table.includes('.') ? p.table.split('.') : [null, p.table];
+      const cols = await client.query(
+        `select column_name as name, data_type as type from information_schema.columns
+          where table_schema = coalesce($1::text, current_schema()) and table_name in ($2::text, lower($2::text)) order by ordinal_position`,
+        [schema, table],
+      );
+      if (cols.rowCount === 0) return { ok: false, message: `connected, but table ${p.table} does not exist or is not visible to this user` };
+      return { ok: true, message: `connected; table ${p.table} has ${cols.rowCount} columns`, sampleSchema: { columns: cols.rows } };
+    }
+    // Describe the query without running it: zero rows, read-only, one statement (extended protocol).
+    await client.query('begin read only');
+    try {
+      const text = `select * from (${String(p.query).trim().replace(/;+\s*$/, '')}) as q limit 0`;
+      const res = await client.query({ text, queryMode: 'extended' } as never);
+      const fields = (res as unknown as { fields: { name: string; dataTypeID: number }[] }).fields;
+      const types = await client.query('select oid::int as oid, format_type(oid, null) as type from pg_type where oid = any($1)', [fields.map((f) => f.dataTypeID)]);
+      const byOid = new Map(types.rows.map((r: { oid: number; type: string }) => [r.oid, r.type]));
+      return { ok: true, message: `connected; the query returns ${fields.length} columns`, sampleSchema: { columns: fields.map((f) => ({ name: f.name, type: byOid.get(f.dataTypeID) ?? null })) } };
+    } finally {
+      await client.query('rollback').catch(() => undefined);
+    }
+  } catch (err) {
+    return { ok: false, message: `PostgreSQL: ${reason(err)}` };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+};
+
+const testKafka: Tester = async (source, timeoutMs) => {
+  const p = source.params;
+  const topic = p.topic as string;
+  const kafka = new Kafka({
+    clientId: 'jobwire-connection-test',
+    brokers: p.brokers as string[],
+    connectionTimeout: Math.min(3000, timeoutMs),
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+    ssl: p.ssl === true ? true : undefined,
+    sasl: (p.sasl ?? undefined) as SASLOptions | undefined,
+  });
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  try {
+    await withTimeout(admin.connect(), timeoutMs, 'Kafka');
+    // listTopics, not fetchTopicMetadata alone: asking for a missing topic's metadata can create it.
+    const topics = await withTimeout(admin.listTopics(), timeoutMs, 'Kafka');
+    if (!topics.includes(topic)) return { ok: false, message: `connected, but topic ${topic} does not exist` };
+    const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [topic] }), timeoutMs, 'Kafka');
+    const partitions = meta.topics[0]?.partitions.length ?? 0;
+    return { ok: true, message: `connected; topic ${topic} has ${partitions} partition${partitions === 1 ? '' : 's'}` };
+  } catch (err) {
+    return { ok: false, message: `Kafka: ${reason(err)}` };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+};
+
+const untestable = (type: SourceType): Tester => async () => ({
+  ok: false, untested: true, message: `this gateway cannot test ${type} sources yet; the parameters are well-formed`,
+});
+
+const TESTERS: Record<SourceType, Tester> = {
+  LOCAL: testLocal, HTTP: testHttp, POSTGRES: testPostgres, KAFKA: testKafka, S3: untestable(SourceType.S3), SFTP: untestable(SourceType.SFTP),
+};
+
+/**
+ * Validates `input` like createJob does (BAD_USER_INPUT on `input.params.…`), then probes the
+ * source. Never throws for an unreachable source: that is `ok: false` with a message saying why.
+ * `latencyMs` is how long the probe took (null when nothing was probed, as for S3 and SFTP).
+ */
+export async function testSourceConnection(
+  input: SourceConfigInput,
+  deps: { logger: Logger; timeoutMs?: number },
+): Promise<ConnectionTestResultView> {
+  const source = validateSource(input, 'input');
+  const timeoutMs = deps.timeoutMs ?? CONNECTION_TEST_TIMEOUT_MS;
+  const started = performance.now();
+  let outcome: Outcome;
+  try {
+    outcome = await TESTERS[source.type](source, timeoutMs);
+  } catch (err) {
+    outcome = { ok: false, message: reason(err) };
+  }
+  const latencyMs = outcome.untested ? null : Math.round(performance.now() - started);
+  const message = scrubSecrets(outcome.message, secretValues(source.params));
+  deps.logger.debug({ component: 'connection-test', sourceType: source.type, ok: outcome.ok, latencyMs }, 'source connection tested');
+  return { ok: outcome.ok, message, latencyMs, sampleSchema: outcome.sampleSchema ?? null };
+}
+
