@@ -41,6 +41,7 @@ export function baseOptions(): Options<any> {
       snapshotName: '.snapshot-jobwire',
       migrationsList: MIGRATIONS,
       transactional: true,
+      silent: true,
       allOrNothing: true,
       emit: 'ts',
       fileName: (timestamp: string, name?: string) => `Migration${timestamp}${name ? '_' + name : ''}`,
