@@ -1,0 +1,34 @@
+import { registerEnumType } from 'type-graphql';
+import {
+  ClusterMode, DataFormat, ErrorKind, ExecutionBackend, InstanceType, JobStatus, LogLevel, ProcessingMode, RunStatus,
+  RunTrigger, SourceType, StageStatus,
+} from '../src/domain';
+
+/**
+ * Registers every domain enum under its contract name. Imported for its side effect by every type
+ * that uses an enum, so the registration happens before any schema is built.
+ */
+registerEnumType(JobStatus, { name: 'JobStatus', description: 'Derived from the latest run' });
+registerEnumType(RunStatus, { name: 'RunStatus' });
+registerEnumType(RunTrigger, { name: 'RunTrigger' });
+registerEnumType(StageStatus, { name: 'StageStatus' });
+registerEnumType(LogLevel, { name: 'LogLevel' });
+registerEnumType(ErrorKind, { name: 'ErrorKind' });
+registerEnumType(ExecutionBackend, {
+  name: 'ExecutionBackend',
+  valuesConfig: {
+    LOCAL: { description: 'In-process executor' },
+    SPARK: { description: 'Spark standalone cluster' },
+    KAFKA: { description: 'External workers driven by Kafka' },
+  },
+});
+registerEnumType(SourceType, { name: 'SourceType' });
+registerEnumType(ProcessingMode, { name: 'ProcessingMode' });
+registerEnumType(DataFormat, { name: 'DataFormat' });
+registerEnumType(ClusterMode, { name: 'ClusterMode' });
+registerEnumType(InstanceType, { name: 'InstanceType' });
+
+export {
+  ClusterMode, DataFormat, ErrorKind, ExecutionBackend, InstanceType, JobStatus, LogLevel, ProcessingMode, RunStatus,
+  RunTrigger, SourceType, StageStatus,
+};

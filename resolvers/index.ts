@@ -1,0 +1,24 @@
+import type { NonEmptyArray } from 'type-graphql';
+import { ComputeResolver } from './job/compute.resolver';
+import { JobResolver } from './job/job.resolver';
+import { RunResolver } from './run/run.resolver';
+import { SourceResolver } from './source/source.resolver';
+import { StatsResolver } from './stats/stats.resolver';
+import { JobStatsUpdatesResolver } from './subscriptions/job-stats-updates.resolver';
+import { RunLogsResolver } from './subscriptions/run-logs.resolver';
+import { RunProgressResolver } from './subscriptions/run-progress.resolver';
+import { RunUpdatesResolver } from './subscriptions/run-updates.resolver';
+
+/** Every resolver class of the public schema, for `buildSchema`. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const resolvers: NonEmptyArray<Function> = [
+  JobResolver,
+  ComputeResolver,
+  SourceResolver,
+  RunResolver,
+  StatsResolver,
+  RunUpdatesResolver,
+  RunLogsResolver,
+  RunProgressResolver,
+  JobStatsUpdatesResolver,
+];

@@ -1,0 +1,57 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { ExecutionBackend, JobStatus } from '../enums';
+import { DateTimeScalar } from '../scalars';
+import { ComputeConfig } from './compute-config.type';
+import { Destination } from './destination.type';
+import { ProcessingConfig } from './processing-config.type';
+import { ScheduleConfig } from './schedule-config.type';
+import { SourceConfig } from './source-config.type';
+
+/**
+ * A job definition, resolved from a `JobView`. `latestRun` and `runs` are field resolvers in
+ * job.resolver.ts (kept out of this class so Job and Run do not import each other).
+ */
+@ObjectType('Job')
+export class Job {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => [String])
+  tags!: string[];
+
+  @Field(() => ExecutionBackend)
+  backend!: ExecutionBackend;
+
+  @Field(() => SourceConfig)
+  source!: SourceConfig;
+
+  @Field(() => Destination)
+  destination!: Destination;
+
+  @Field(() => ProcessingConfig)
+  processing!: ProcessingConfig;
+
+  @Field(() => ComputeConfig)
+  compute!: ComputeConfig;
+
+  @Field(() => ScheduleConfig, { nullable: true })
+  schedule!: ScheduleConfig | null;
+
+  @Field(() => Int, { description: 'Automatic attempts per run before it is dead-lettered' })
+  maxAttempts!: number;
+
+  @Field(() => JobStatus, { description: 'Derived from the latest run' })
+  status!: JobStatus;
+
+  @Field(() => DateTimeScalar)
+  createdAt!: string;
+
+  @Field(() => DateTimeScalar)
+  updatedAt!: string;
+}

@@ -1,0 +1,23 @@
+import { Field, InputType, Int } from 'type-graphql';
+import { DataFormat, ProcessingMode } from '../enums';
+
+@InputType('ProcessingConfigInput')
+export class ProcessingConfigInput {
+  @Field(() => ProcessingMode, { nullable: true, defaultValue: ProcessingMode.BATCH })
+  mode?: ProcessingMode | null;
+
+  @Field(() => DataFormat, { nullable: true, defaultValue: DataFormat.AUTO })
+  format?: DataFormat | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 10000 })
+  batchSize?: number | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false })
+  checkpointEnabled?: boolean | null;
+
+  @Field(() => Int, { nullable: true })
+  watermarkSeconds?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  triggerIntervalSeconds?: number | null;
+}

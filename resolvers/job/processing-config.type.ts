@@ -1,0 +1,23 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+import { DataFormat, ProcessingMode } from '../enums';
+
+@ObjectType('ProcessingConfig')
+export class ProcessingConfig {
+  @Field(() => ProcessingMode)
+  mode!: ProcessingMode;
+
+  @Field(() => DataFormat)
+  format!: DataFormat;
+
+  @Field(() => Int)
+  batchSize!: number;
+
+  @Field(() => Boolean)
+  checkpointEnabled!: boolean;
+
+  @Field(() => Int, { nullable: true })
+  watermarkSeconds!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  triggerIntervalSeconds!: number | null;
+}

@@ -1,0 +1,11 @@
+import { Field, ObjectType } from 'type-graphql';
+import { LogLine } from './log-line.type';
+
+@ObjectType('LogEdge')
+export class LogEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => LogLine)
+  node!: LogLine;
+}

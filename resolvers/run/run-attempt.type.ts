@@ -1,0 +1,22 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+import { RunStatus } from '../enums';
+import { DateTimeScalar } from '../scalars';
+import { RunError } from './run-error.type';
+
+@ObjectType('RunAttempt')
+export class RunAttempt {
+  @Field(() => Int)
+  attempt!: number;
+
+  @Field(() => RunStatus)
+  status!: RunStatus;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  startedAt!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  finishedAt!: string | null;
+
+  @Field(() => RunError, { nullable: true })
+  error!: RunError | null;
+}

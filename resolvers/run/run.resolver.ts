@@ -1,0 +1,70 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { JobView, RunView } from '../../src/domain';
+import { notFound } from '../../src/errors';
+import type { GraphQLContext } from '../../src/graphql/context';
+import { LogLevel } from '../enums';
+import { Job } from '../job/job.type';
+import { LogConnection } from './log-connection.type';
+import { RunConnection } from './run-connection.type';
+import { RunFilter } from './run-filter.input';
+import { Run } from './run.type';
+
+/** Runs: queries, start/stop/retry, and Run's `job` (batched per request) and `logs` fields. */
+@Resolver(() => Run)
+export class RunResolver {
+  @Query(() => Run, { nullable: true, description: 'Null when no run has that id' })
+  run(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunView | null> {
+    return ctx.runs.get(id);
+  }
+
+  @Query(() => RunConnection)
+  runs(
+    @Arg('filter', () => RunFilter, { nullable: true }) filter: RunFilter | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.runs.list(filter, { first, after });
+  }
+
+  @Mutation(() => Run, { description: 'Same idempotencyKey within 24 h returns the same run; UNAVAILABLE when the backend is not configured' })
+  startJob(
+    @Arg('id', () => ID) id: string,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<RunView> {
+    return ctx.runs.start(id, { idempotencyKey });
+  }
+
+  @Mutation(() => Run, { description: 'Cancels on the backend; force marks it CANCELLED at once' })
+  stopRun(
+    @Arg('id', () => ID) id: string,
+    @Arg('force', () => Boolean, { nullable: true, defaultValue: false }) force: boolean | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<RunView> {
+    return ctx.runs.stop(id, force ?? false);
+  }
+
+  @Mutation(() => Run, { description: 'Manual retry of a FAILED run (dead-lettered ones too)' })
+  retryRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunView> {
+    return ctx.runs.retry(id);
+  }
+
+  @FieldResolver(() => Job)
+  async job(@Root() run: RunView, @Ctx() ctx: GraphQLContext): Promise<JobView> {
+    const job = await ctx.loaders.job.load(run.jobId);
+    if (!job) throw notFound('Job', run.jobId);
+    return job;
+  }
+
+  @FieldResolver(() => LogConnection)
+  logs(
+    @Root() run: RunView,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('minLevel', () => LogLevel, { nullable: true, defaultValue: LogLevel.DEBUG }) minLevel: LogLevel | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.runs.logs(run.id, { first, after, minLevel });
+  }
+}

@@ -1,0 +1,68 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { ExecutionBackend, RunStatus, RunTrigger } from '../enums';
+import { DateTimeScalar } from '../scalars';
+import { RunAttempt } from './run-attempt.type';
+import { RunError } from './run-error.type';
+import { RunMetrics } from './run-metrics.type';
+import { Stage } from './stage.type';
+
+/** A run, resolved from a `RunView`; `job` and `logs` are field resolvers in run.resolver.ts. */
+@ObjectType('Run')
+export class Run {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int, { description: '1, 2, 3 … per job' })
+  number!: number;
+
+  @Field(() => Int, { description: '1 on the first try; grows with each automatic or manual retry' })
+  attempt!: number;
+
+  @Field(() => RunTrigger)
+  trigger!: RunTrigger;
+
+  @Field(() => RunStatus)
+  status!: RunStatus;
+
+  @Field(() => ExecutionBackend)
+  backend!: ExecutionBackend;
+
+  @Field(() => String, { nullable: true, description: "The backend's id, e.g. the Spark submission/driver id" })
+  externalId!: string | null;
+
+  @Field(() => String, { nullable: true, description: "The engine's own state word, kept as it came" })
+  engineState!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Last time any stage count, metric or log moved' })
+  lastProgressAt!: string | null;
+
+  @Field(() => Float, { description: '0..1, from the stages' })
+  progress!: number;
+
+  @Field(() => [Stage])
+  stages!: Stage[];
+
+  @Field(() => RunMetrics, { nullable: true, description: 'Latest sample' })
+  metrics!: RunMetrics | null;
+
+  @Field(() => RunError, { nullable: true })
+  error!: RunError | null;
+
+  @Field(() => [RunAttempt])
+  attempts!: RunAttempt[];
+
+  @Field(() => Boolean, { description: 'Failed with attempts exhausted' })
+  deadLettered!: boolean;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  queuedAt!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  startedAt!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  finishedAt!: string | null;
+
+  @Field(() => DateTimeScalar)
+  updatedAt!: string;
+}

@@ -1,0 +1,17 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+import { JSONScalar } from '../scalars';
+
+@ObjectType('ConnectionTestResult')
+export class ConnectionTestResult {
+  @Field(() => Boolean)
+  ok!: boolean;
+
+  @Field(() => String)
+  message!: string;
+
+  @Field(() => Int, { nullable: true })
+  latencyMs!: number | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  sampleSchema!: unknown;
+}

@@ -1,0 +1,23 @@
+import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { ConnectionTestResultView, SourceTypeInfoView } from '../../src/api';
+import type { GraphQLContext } from '../../src/graphql/context';
+import { SourceConfigInput } from '../job/source-config.input';
+import { ConnectionTestResult } from './connection-test-result.type';
+import { SourceTypeInfo } from './source-type-info.type';
+
+/** What sources exist and whether one can be reached. */
+@Resolver()
+export class SourceResolver {
+  @Query(() => [SourceTypeInfo])
+  sourceTypes(@Ctx() ctx: GraphQLContext): SourceTypeInfoView[] {
+    return ctx.jobs.sourceTypes();
+  }
+
+  @Mutation(() => ConnectionTestResult, { description: 'Tries the connection; an unreachable source is ok: false, not an error' })
+  testSourceConnection(
+    @Arg('input', () => SourceConfigInput) input: SourceConfigInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ConnectionTestResultView> {
+    return ctx.jobs.testSourceConnection(input);
+  }
+}

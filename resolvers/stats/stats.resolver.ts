@@ -1,0 +1,12 @@
+import { Ctx, Query, Resolver } from 'type-graphql';
+import type { JobStatsView } from '../../src/api';
+import type { GraphQLContext } from '../../src/graphql/context';
+import { JobStats } from './job-stats.type';
+
+@Resolver()
+export class StatsResolver {
+  @Query(() => JobStats, { description: 'Counts for an overview dashboard' })
+  jobStats(@Ctx() ctx: GraphQLContext): Promise<JobStatsView> {
+    return ctx.runs.stats();
+  }
+}

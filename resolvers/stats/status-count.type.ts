@@ -1,0 +1,11 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+import { RunStatus } from '../enums';
+
+@ObjectType('StatusCount')
+export class StatusCount {
+  @Field(() => RunStatus)
+  status!: RunStatus;
+
+  @Field(() => Int)
+  count!: number;
+}

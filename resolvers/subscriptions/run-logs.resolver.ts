@@ -1,0 +1,25 @@
+import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLContext } from '../../src/graphql/context';
+import { LogLevel } from '../enums';
+import { LogChunk } from '../run/log-chunk.type';
+import { runLogsStream, type LogChunkView } from './log-stream';
+
+/** Live log lines of one run: stored lines after `after` first, then new ones; no gap, no duplicate. */
+@Resolver()
+export class RunLogsResolver {
+  @Subscription(() => LogChunk, {
+    description: 'Log lines of one run: replays stored lines after `after` (all without it), then streams new ones',
+    subscribe: ({ args, context }) => runLogsStream(context as GraphQLContext, {
+      runId: args.runId, minLevel: args.minLevel, after: args.after, contains: args.contains,
+    }),
+  })
+  runLogs(
+    @Root() chunk: LogChunkView,
+    @Arg('runId', () => ID) _runId: string,
+    @Arg('minLevel', () => LogLevel, { nullable: true, defaultValue: LogLevel.DEBUG }) _minLevel: LogLevel | null,
+    @Arg('after', () => String, { nullable: true }) _after: string | null,
+    @Arg('contains', () => String, { nullable: true }) _contains: string | null,
+  ): LogChunkView {
+    return chunk;
+  }
+}

@@ -1,0 +1,26 @@
+import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import type { MetricsView, StageView } from '../../src/domain';
+import type { GraphQLContext } from '../../src/graphql/context';
+import { RunMetrics } from '../run/run-metrics.type';
+import { Stage } from '../run/stage.type';
+import { runMetricsStream, stageProgressStream } from './run-streams';
+
+/** Progress of one run: metric samples and stage changes, current state first. */
+@Resolver()
+export class RunProgressResolver {
+  @Subscription(() => RunMetrics, {
+    description: 'Metric samples of one run, the latest first',
+    subscribe: ({ args, context }) => runMetricsStream(context as GraphQLContext, args.runId),
+  })
+  runMetrics(@Root() sample: MetricsView, @Arg('runId', () => ID) _runId: string): MetricsView {
+    return sample;
+  }
+
+  @Subscription(() => Stage, {
+    description: 'Stage progress of one run; first every stage as it stands',
+    subscribe: ({ args, context }) => stageProgressStream(context as GraphQLContext, args.runId),
+  })
+  stageProgress(@Root() stage: StageView, @Arg('runId', () => ID) _runId: string): StageView {
+    return stage;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Building blocks of the subscription streams. Every stream follows one order: subscribe to the bus
+ * (resolves once the channel is really subscribed), read the snapshot from the service, then stream,
+ * dropping what the snapshot already covered. Whatever happens, the bus subscription is closed.
+ */
+
+/**
+ * Wraps a generator so that `onClose` runs exactly once however the stream ends: the generator
+ * finishing or throwing, or the client leaving with `return()` — even before the first `next()`,
+ * when a plain generator would skip its `finally` blocks.
+ */
+export function closing<T>(gen: AsyncGenerator<T>, onClose: () => void): AsyncGenerator<T> {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    onClose();
+  };
+  const wrapped: AsyncGenerator<T> = {
+    async next() {
+      try {
+        const r = await gen.next();
+        if (r.done) close();
+        return r;
+      } catch (err) {
+        close();
+        throw err;
+      }
+    },
+    async return(value?: unknown) {
+      close(); // first: it ends a bus iterator the generator may be waiting on
+      try {
+        return await gen.return(value as T);
+      } catch {
+        return { value: undefined as T, done: true };
+      }
+    },
+    async throw(err?: unknown) {
+      close();
+      return gen.throw(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  } as AsyncGenerator<T>;
+  return wrapped;
+}
+
+/**
+ * Runs `fn` (the snapshot read) and closes `resource` if it throws, so a failed subscribe (e.g.
+ * NOT_FOUND) never leaks a bus subscription.
+ */
+export async function orClose<T>(resource: { close(): void }, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    resource.close();
+    throw err;
+  }
+}
+
+/**
+ * A one-slot mailbox for state streams (stats): `push` replaces any value not yet taken, so a slow
+ * client always gets the newest state and never a backlog.
+ */
+export class LatestValue<T> {
+  private value: { v: T } | null = null;
+  private waiting: ((r: IteratorResult<T>) => void) | null = null;
+  private done = false;
+
+  push(v: T) {
+    if (this.done) return;
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = null;
+      w({ value: v, done: false });
+    } else {
+      this.value = { v };
+    }
+  }
+
+  /** True when nothing has been pushed since the last take. */
+  get empty() {
+    return this.value === null;
+  }
+
+  close() {
+    this.done = true;
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = null;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      if (this.value) {
+        const { v } = this.value;
+        this.value = null;
+        yield v;
+        continue;
+      }
+      if (this.done) return;
+      const r = await new Promise<IteratorResult<T>>((resolve) => (this.waiting = resolve));
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+}

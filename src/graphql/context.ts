@@ -1,0 +1,75 @@
+import crypto from 'node:crypto';
+import type { JobsApi, RunsApi } from '../api';
+import type { JobView } from '../domain';
+import type { EventBus } from '../events/bus';
+import type { Logger } from '../logger';
+import { BatchLoader } from './batch-loader';
+import { StatsFeed } from './stats-feed';
+
+/** Per-request loaders: batch the N+1 lookups of list resolvers. */
+export interface Loaders {
+  /** `Run.job`: one `jobs.getMany` per tick. */
+  job: BatchLoader<string, JobView | null>;
+}
+
+/** What every resolver receives. One per HTTP request, one per WebSocket operation. */
+export interface GraphQLContext {
+  jobs: JobsApi;
+  runs: RunsApi;
+  bus: EventBus;
+  /** A child logger bound to `requestId`. */
+  logger: Logger;
+  requestId: string;
+  loaders: Loaders;
+  /** Process-wide feeds shared by every subscriber (one computation per burst, not one per client). */
+  feeds: { stats: StatsFeed };
+}
+
+export interface ContextDeps {
+  jobs: JobsApi;
+  runs: RunsApi;
+  bus: EventBus;
+  logger: Logger;
+  /** Debounce of the shared `jobStatsUpdated` recomputation. Default 250 ms. */
+  statsDebounceMs?: number;
+}
+
+export interface ContextRequest {
+  /** The caller's id (x-request-id) or a fresh uuid when absent. */
+  requestId?: string;
+  /** `http`: loaders cache for the request; `ws`: they only batch (a subscription lives long). */
+  transport: 'http' | 'ws';
+}
+
+export type ContextFactory = ((req: ContextRequest) => GraphQLContext) & {
+  /** Stops the shared feeds (their bus subscriptions). Idempotent. */
+  close(): Promise<void>;
+};
+
+/** A request id: the caller's when it looks sane (printable, ≤ 128 chars), otherwise a new uuid. */
+export function requestIdFrom(header: unknown): string {
+  const v = Array.isArray(header) ? header[0] : header;
+  return typeof v === 'string' && /^[\w.:\-/]{1,128}$/.test(v) ? v : crypto.randomUUID();
+}
+
+/**
+ * Builds the context factory once per process (it owns the shared feeds); the HTTP server calls it
+ * per request and the WebSocket server per operation.
+ */
+export function makeContextFactory(deps: ContextDeps): ContextFactory {
+  const stats = new StatsFeed({ runs: deps.runs, bus: deps.bus, logger: deps.logger, debounceMs: deps.statsDebounceMs });
+  const factory = ((req: ContextRequest): GraphQLContext => {
+    const requestId = req.requestId ?? crypto.randomUUID();
+    return {
+      jobs: deps.jobs,
+      runs: deps.runs,
+      bus: deps.bus,
+      logger: deps.logger.child({ requestId }),
+      requestId,
+      loaders: { job: new BatchLoader((ids) => deps.jobs.getMany(ids), { cache: req.transport === 'http' }) },
+      feeds: { stats },
+    };
+  }) as ContextFactory;
+  factory.close = () => stats.close();
+  return factory;
+}

@@ -1,0 +1,110 @@
+import type { Server as HttpServer } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import type { ContextFactory, GraphQLContext } from '../graphql/context';
+import { requestIdFrom } from '../graphql/context';
+import { apolloFormatError, requestScope } from '../graphql/errors';
+import { depthLimitRule, limitsPlugin, querySizeMiddleware, type QueryLimits } from '../graphql/limits';
+import type { Logger } from '../logger';
+import { graphiqlRouter } from './graphiql';
+
+export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+
+export interface HttpAppOptions {
+  httpServer: HttpServer;
+  schema: GraphQLSchema;
+  contextFactory: ContextFactory;
+  limits: QueryLimits;
+  logger: Logger;
+  readiness: Readiness;
+  /** Stops graphql-ws; run by Apollo when it drains (in parallel with draining HTTP). */
+  disposeWebSocket: () => Promise<void>;
+  /** True once stopping began: /readyz answers 503 so load balancers stop sending traffic. */
+  isStopping: () => boolean;
+  /** Largest JSON body accepted. Default 1 MiB (a query is further limited to `limits.maxQueryBytes`). */
+  bodyLimit?: string | number;
+}
+
+/** Gives each request an id (the caller's x-request-id when sane, else a uuid), echoed in the response. */
+const requestIds: RequestHandler = (req, res, next) => {
+  const requestId = requestIdFrom(req.headers['x-request-id']);
+  res.locals.requestId = requestId;
+  res.setHeader('x-request-id', requestId);
+  next();
+};
+
+/**
+ * The Express app: `/graphql` (Apollo, POST and GET), `/graphiql`, `/healthz`, `/readyz`.
+ * Returns the started Apollo server too (the caller stops it).
+ */
+export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
+  const { logger, limits } = opts;
+  const disposeWs: ApolloServerPlugin = {
+    async serverWillStart() {
+      return { drainServer: () => opts.disposeWebSocket() };
+    },
+  };
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: opts.schema,
+    introspection: true,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimitRule(limits.maxDepth)],
+    formatError: apolloFormatError(logger),
+    logger: logger.child({ component: 'apollo' }),
+    plugins: [
+      disposeWs,
+      ApolloServerPluginDrainHttpServer({ httpServer: opts.httpServer, stopGracePeriodMillis: 5000 }),
+      ApolloServerPluginLandingPageDisabled(), // GraphiQL is served at /graphiql, from this server only
+      limitsPlugin(limits),
+    ],
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestIds);
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    if (opts.isStopping()) return void res.status(503).json({ status: 'stopping', checks: {} });
+    try {
+      const { ok, checks } = await opts.readiness();
+      res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+    } catch (err) {
+      logger.warn({ err, component: 'readyz' }, 'readiness check failed');
+      res.status(503).json({ status: 'unavailable', checks: { readiness: (err as Error).message } });
+    }
+  });
+  app.use('/graphiql', graphiqlRouter());
+  // A browser opening /graphql gets the IDE rather than Apollo's "GET query missing".
+  app.get('/graphql', (req, res, next) => {
+    if (req.query.query === undefined && req.accepts(['json', 'html']) === 'html') return res.redirect(302, '/graphiql');
+    next();
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: opts.bodyLimit ?? '1mb' }),
+    querySizeMiddleware(limits),
+    // After body parsing (its stream callbacks lose async context): formatError reads the id here.
+    (_req, res, next) => requestScope.run({ requestId: res.locals.requestId as string }, next),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => opts.contextFactory({ requestId: res.locals.requestId as string, transport: 'http' }),
+    }),
+  );
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    const requestId = res.locals.requestId as string;
+    if (status === 500) logger.error({ err, requestId, component: 'http' }, 'unhandled HTTP error');
+    const message = status === 500 ? `Internal server error (request ${requestId})` : String(err.message ?? 'Bad request');
+    if (res.headersSent) return;
+    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  };
+  app.use(onError);
+  return { app, apollo };
+}

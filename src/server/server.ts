@@ -1,0 +1,97 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config';
+import type { ContextFactory } from '../graphql/context';
+import type { Logger } from '../logger';
+import { createHttpApp, type Readiness } from './http';
+import { attachGraphQLWebSocket } from './ws';
+
+export interface StartServerOptions {
+  schema: GraphQLSchema;
+  contextFactory: ContextFactory;
+  /** `port` (0 = any free port), `host`, and the query `limits`. */
+  config: Pick<Config, 'port' | 'host' | 'limits'>;
+  logger: Logger;
+  /** Backs /readyz: 200 when `ok`, else 503; `checks` are shown either way. */
+  readiness: Readiness;
+  /** Largest JSON body accepted on /graphql. Default 1 MiB. */
+  bodyLimit?: string | number;
+}
+
+export interface RunningServer {
+  /** `http://host:port` (no path): /graphql, /graphiql, /healthz and /readyz hang below it. */
+  url: string;
+  /** The GraphQL endpoint over HTTP, e.g. `http://127.0.0.1:4000/graphql`. */
+  graphqlUrl: string;
+  /** The same endpoint for graphql-ws, e.g. `ws://127.0.0.1:4000/graphql`. */
+  wsUrl: string;
+  port: number;
+  httpServer: http.Server;
+  /**
+   * Stops accepting, closes WebSockets with 1001 "Going away", lets in-flight HTTP requests finish
+   * (then cuts them after 5 s), stops Apollo and the context factory's shared feeds. Idempotent:
+   * a second call returns the first one's promise. Every step runs even when one fails; the
+   * first failure is rethrown at the end.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP + WebSocket server: GraphQL over HTTP and graphql-ws on the same port and
+ * path (`/graphql`), GraphiQL (`/graphiql`), `/healthz`, `/readyz`. Rejects when the port is taken.
+ */
+export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  const { config, logger } = opts;
+  const httpServer = http.createServer();
+  let stopping = false;
+  const ws = attachGraphQLWebSocket({
+    httpServer, schema: opts.schema, contextFactory: opts.contextFactory, limits: config.limits, logger,
+  });
+  const { app, apollo } = await createHttpApp({
+    httpServer,
+    schema: opts.schema,
+    contextFactory: opts.contextFactory,
+    limits: config.limits,
+    logger,
+    readiness: opts.readiness,
+    disposeWebSocket: () => ws.dispose(),
+    isStopping: () => stopping,
+    bodyLimit: opts.bodyLimit,
+  });
+  httpServer.on('request', app);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await Promise.allSettled([apollo.stop(), ws.dispose()]);
+    throw err;
+  }
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ port, component: 'server' }, `GraphQL on ${baseUrl}/graphql (HTTP and WebSocket), GraphiQL on ${baseUrl}/graphiql`);
+
+  let stopped: Promise<void> | null = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      stopping = true;
+      const results = await Promise.allSettled([
+        apollo.stop(), // drains HTTP and disposes graphql-ws (its drain plugins)
+        ws.dispose(), // already running through Apollo; here in case Apollo failed before
+      ]);
+      results.push(...(await Promise.allSettled([opts.contextFactory.close()])));
+      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    })();
+    return stopped;
+  };
+
+  return { url: baseUrl, graphqlUrl: `${baseUrl}/graphql`, wsUrl: `${baseUrl.replace(/^http/, 'ws')}/graphql`, port, httpServer, stop };
+}

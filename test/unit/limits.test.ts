@@ -1,0 +1,98 @@
+import 'reflect-metadata';
+import { getIntrospectionQuery, parse, type GraphQLSchema } from 'graphql';
+import { buildJobwireSchema } from '../../src/graphql/schema';
+import { checkComplexity, checkQuerySize, queryComplexity, validateOperation, type QueryLimits } from '../../src/graphql/limits';
+
+const limits: QueryLimits = { maxDepth: 10, maxComplexity: 5000, maxQueryBytes: 20_000, maxPageSize: 1000 };
+
+/** `{ jobs { edges { node { … } } } }` nested until the field depth is `depth`. */
+function nestedQuery(depth: number): string {
+  // jobs(1) edges(2) node(3) runs(4) edges(5) node(6) job(7) runs(8) edges(9) node(10) job(11) …
+  const path = ['jobs', 'edges', 'node', 'runs', 'edges', 'node', 'job', 'runs', 'edges', 'node', 'job', 'runs', 'edges', 'node', 'job'];
+  const fields = path.slice(0, depth - 1);
+  const leaf = { jobs: 'totalCount', runs: 'totalCount', edges: 'cursor', node: 'id', job: 'id' }[fields[fields.length - 1]];
+  return `{ ${fields.map((f) => `${f} {`).join(' ')} ${leaf} ${fields.map(() => '}').join(' ')} }`;
+}
+
+describe('query limits', () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await buildJobwireSchema();
+  });
+
+  const errorsOf = (query: string, variables?: Record<string, unknown>, l = limits) =>
+    validateOperation(schema, parse(query), l, variables).map((e) => ({ message: e.message, code: e.extensions.code }));
+
+  describe('depth', () => {
+    it('accepts a query exactly at the depth limit', () => {
+      // Complexity aside: three default pages of 20 nested would exceed it; that is not this test.
+      expect(errorsOf(nestedQuery(10), undefined, { ...limits, maxComplexity: 1e9 })).toEqual([]);
+    });
+
+    it('rejects a query one level deeper, saying how deep it is', () => {
+      expect(errorsOf(nestedQuery(11), undefined, { ...limits, maxComplexity: 1e9 })).toEqual([{ message: 'Query depth 11 exceeds the limit of 10', code: 'GRAPHQL_VALIDATION_FAILED' }]);
+    });
+
+    it('counts fields reached through fragments and inline fragments', () => {
+      const query = `
+        query { jobs { edges { node { ...J } } } }
+        fragment J on Job { runs { edges { node { ... on Run { job { runs { edges { node { job { id } } } } } } } } } }`;
+      expect(errorsOf(query)).toEqual([{ message: 'Query depth 12 exceeds the limit of 10', code: 'GRAPHQL_VALIDATION_FAILED' }]);
+    });
+
+    it("lets GraphiQL's full introspection query through even at a small depth limit", () => {
+      expect(errorsOf(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true }), undefined, { ...limits, maxDepth: 3 })).toEqual([]);
+    });
+
+    it('still refuses introspection that nests list fields to blow up the response (graphql-js own rule)', () => {
+      const query = '{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }';
+      expect(errorsOf(query)).toEqual([{ message: 'Maximum introspection depth exceeded', code: 'GRAPHQL_VALIDATION_FAILED' }]);
+    });
+  });
+
+  describe('complexity', () => {
+    const wide = 'query($n: Int) { jobs(first: $n) { edges { node { runs(first: $n) { edges { node { id status } } } } } } }';
+
+    it('multiplies a connection by its first argument, read from variables too', () => {
+      const small = queryComplexity(schema, parse(wide), { n: 2 });
+      const large = queryComplexity(schema, parse(wide), { n: 100 });
+      expect(large).toBeGreaterThan(small * 100);
+    });
+
+    it('rejects an operation over the limit with its complexity in the message', () => {
+      const errors = errorsOf(wide, { n: 100 });
+      expect(errors).toHaveLength(1);
+      expect(errors[0].code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(errors[0].message).toMatch(/^Query complexity \d+ exceeds the limit of 5000$/);
+    });
+
+    it('accepts the same operation with a small page', () => {
+      expect(errorsOf(wide, { n: 5 })).toEqual([]);
+    });
+
+    it('uses the default page size of a connection when first is not given', () => {
+      // jobs(first: 20) × runs(first: 20) × a few fields stays under 5000; × 100 fields of runs does not.
+      expect(checkComplexity(schema, parse('{ jobs { edges { node { runs { edges { node { id } } } } } } }'), limits)).toBeNull();
+      expect(checkComplexity(schema, parse('{ jobs { edges { node { runs { edges { node { id } } } } } } }'), { ...limits, maxComplexity: 100 })).not.toBeNull();
+    });
+  });
+
+  describe('size', () => {
+    it('refuses a query text over the byte limit before parsing it', () => {
+      const error = checkQuerySize(`{ ${'a'.repeat(20_000)} }`, 20_000);
+      expect(error?.message).toBe('Query is 20004 bytes; the limit is 20000');
+      expect(error?.extensions.code).toBe('BAD_REQUEST');
+    });
+
+    it('counts bytes, not characters', () => {
+      expect(checkQuerySize('é'.repeat(60), 100)).not.toBeNull(); // 120 bytes, 60 characters
+      expect(checkQuerySize('e'.repeat(60), 100)).toBeNull();
+    });
+  });
+
+  it("reports GraphQL's own validation errors with Apollo's code", () => {
+    expect(errorsOf('{ jobs { nope } }')).toEqual([
+      { message: 'Cannot query field "nope" on type "JobConnection".', code: 'GRAPHQL_VALIDATION_FAILED' },
+    ]);
+  });
+});
