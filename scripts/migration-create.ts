@@ -21,9 +21,14 @@ async function main() {
   await client.query(`create database ${scratch}`);
   const url = new URL(admin);
   url.pathname = `/${scratch}`;
-  const db = await openPostgres(url.toString());
+  const db = await openPostgres(url.toString(), { snapshot: true });
   try {
+    // Applying migrations makes MikroORM rewrite the snapshot from the live database; the committed
+    // snapshot (the entities as of the last migration) is what new migrations are diffed against.
+    const snapshotFile = path.join(dir, '.snapshot-jobwire.json');
+    const snapshot = fs.existsSync(snapshotFile) ? fs.readFileSync(snapshotFile) : undefined;
     await migrate(db.orm);
+    if (snapshot) fs.writeFileSync(snapshotFile, snapshot);
     const migrator = db.orm.getMigrator();
     if (check) {
       const needed = await migrator.checkMigrationNeeded();

@@ -27,7 +27,11 @@ export interface Database {
 const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
 
 /** MikroORM options shared by PostgreSQL, PGlite and the CLI. */
-export function baseOptions(): Options<any> {
+/**
+ * `snapshot` is on only for `npm run migration:create`: at run time MikroORM would rewrite the committed
+ * snapshot from the live database after every migration.
+ */
+export function baseOptions(opts: { snapshot?: boolean } = {}): Options<any> {
   return {
     entities: ENTITIES,
     extensions: [Migrator],
@@ -38,6 +42,7 @@ export function baseOptions(): Options<any> {
       tableName: 'mikro_orm_migrations',
       path: MIGRATIONS_DIR,
       pathTs: MIGRATIONS_DIR,
+      snapshot: opts.snapshot ?? false,
       snapshotName: '.snapshot-jobwire',
       migrationsList: MIGRATIONS,
       transactional: true,
@@ -50,9 +55,9 @@ export function baseOptions(): Options<any> {
 }
 
 /** Opens PostgreSQL at `url`. Throws when it cannot connect. */
-export async function openPostgres(url: string, opts: { poolSize?: number } = {}): Promise<Database> {
+export async function openPostgres(url: string, opts: { poolSize?: number; snapshot?: boolean } = {}): Promise<Database> {
   const orm = (await MikroORM.init({
-    ...baseOptions(),
+    ...baseOptions({ snapshot: opts.snapshot }),
     driver: PostgreSqlDriver,
     clientUrl: url,
     pool: { min: 0, max: opts.poolSize ?? 10 },
