@@ -139,7 +139,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     logLevel,
     limits: {
       maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 1),
-      maxComplexity: int(env, 'GRAPHQL_MAX_COMPLEXITY', 5000, 1),
+      maxComplexity: int(env, 'GRAPHQL_MAX_COMPLEXITY', 20_000, 1),
       maxQueryBytes: int(env, 'GRAPHQL_MAX_QUERY_BYTES', 20_000, 100),
       maxPageSize: int(env, 'GRAPHQL_MAX_PAGE_SIZE', 1000, 1),
     },

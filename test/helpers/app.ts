@@ -1,7 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createApp, type App } from '../../src/app';
+import type { Logger } from '../../src/logger';
 import { loadConfig, type Config } from '../../src/config';
 import { REDIS_URL } from './db';
 
@@ -10,7 +12,7 @@ import { REDIS_URL } from './db';
  * test, on the given database and Redis prefix. Environment variables are ignored: tests say what
  * they run on.
  */
-export async function startTestApp(overrides: Partial<Config> & { databaseUrl?: string }): Promise<App> {
+export async function startTestApp(overrides: Partial<Config> & { databaseUrl?: string }, opts: { logger?: Logger } = {}): Promise<App> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-test-'));
   const config = loadConfig(
     {},
@@ -26,9 +28,59 @@ export async function startTestApp(overrides: Partial<Config> & { databaseUrl?: 
       ...overrides,
     },
   );
-  return createApp(config);
+  return createApp(config, opts);
 }
 
 /** `ws://` URL of an app's GraphQL endpoint. */
 export const wsUrl = (app: App) => `${app.url.replace(/^http/, 'ws')}/graphql`;
 export const httpUrl = (app: App) => `${app.url}/graphql`;
+
+/** A gateway in a process of its own (`src/main.ts` under ts-node/swc), as a second replica would run. */
+export interface GatewayProcess { url: string; child: ChildProcess; output: () => string; stop(): Promise<void> }
+
+/**
+ * Spawns `src/main.ts` with the given environment (PORT=0; the URL is read from its "jobwire ready"
+ * log line). Rejects when it exits or takes longer than `timeoutMs` to be ready.
+ */
+export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): Promise<GatewayProcess> {
+  const root = path.resolve(__dirname, '../..');
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', path.join(root, 'src/main.ts')], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TS_NODE_SWC: 'true', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOBWIRE_SEED_DEMO: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gateway process not ready after ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      for (const line of out.split('\n')) {
+        if (!line.includes('"jobwire ready"')) continue;
+        clearTimeout(timer);
+        const url = (JSON.parse(line) as { url: string }).url;
+        resolve({
+          url,
+          child,
+          output: () => out,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+              setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+            }),
+        });
+        return;
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway process exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+}

@@ -254,7 +254,7 @@ describe('limits', () => {
     const http = await gql(url, wide);
     expect(http.status).toBe(400);
     const error = onlyError(http);
-    expect(error.message).toMatch(/^Query complexity \d+ exceeds the limit of 5000$/);
+    expect(error.message).toMatch(/^Query complexity \d+ exceeds the limit of 20000$/);
     const msg = await ws.subscribe(wide).next();
     expect(msg.errors?.[0].message).toBe(error.message);
     expect(msg.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
