@@ -82,7 +82,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     const runs = new RunsService({ orm: db.orm, runEvents, backends, config, logger: logger.child({ component: 'runs' }) });
 
     const makeSink = (): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!) : makePgliteSink(db.pglite!));
-    const workers = makeWorkers({ runEvents, bus, backends, config, logger: logger.child({ component: 'workers' }), instanceId, makeSink });
+    const workers = makeWorkers({ runEvents, bus, backends, config, logger, instanceId, makeSink });
 
     const schema = await buildJobwireSchema();
     const server = await startServer({

@@ -45,8 +45,8 @@ describe('makeLoop', () => {
     await waitFor(() => ticks >= 5, 'five ticks', 2000, 5);
     const errors = lines.filter((l) => l.level === 50);
     expect(errors).toHaveLength(2);
-    expect(errors[0].msg).toContain('flaky');
-    expect(errors[0].err.message).toBe('flaky loop: boom 1');
+    expect(errors[0].msg).toBe('flaky: tick failed: boom 1');
+    expect(errors[0].loop).toBe('flaky');
     expect(errors[1].consecutiveFailures).toBe(2);
   });
 
