@@ -6,6 +6,7 @@ import {
   K_BOOL, K_DATE, K_FLOAT, K_INT, K_INT2, K_INT4, K_JSON, K_NULL, K_RAW, K_TEXT, K_TS,
   isFloat, parseBoolean, scanDateTime, scanInteger,
 } from './values';
+import { sanitizeColumnNames } from './identifiers';
 
 /** SQL types the engine creates columns with. */
 export type InferredType = 'BIGINT' | 'DOUBLE PRECISION' | 'BOOLEAN' | 'DATE' | 'TIMESTAMPTZ' | 'JSONB' | 'TEXT';
@@ -156,4 +157,36 @@ export function describeBadValue(column: string, kind: number, sqlType: string, 
     return `column "${column}": ${quoted} is out of range for ${sqlType}`;
   }
   return `column "${column}": invalid ${sqlType} value ${quoted}`;
+}
+
+/**
+ * Columns of a sample: for CSV the sanitised header (`keys` empty), for JSON/NDJSON the sanitised
+ * union of object keys in first-seen order (`keys` holds the raw keys). Kinds are inferred from the
+ * records, or all TEXT when `inferTypes` is false. Never throws.
+ */
+export function inferColumns(
+  format: 'CSV' | 'JSON' | 'NDJSON',
+  header: readonly string[] | null,
+  records: readonly unknown[],
+  inferTypes: boolean,
+): { names: string[]; kinds: number[]; keys: string[] } {
+  const inferrer = new TypeInferrer();
+  const keys: string[] = [];
+  let names: string[];
+  if (format === 'CSV') {
+    names = sanitizeColumnNames(header ?? []);
+    if (inferTypes) for (const rec of records as string[][]) for (let j = 0; j < rec.length; j++) inferrer.observeText(j, rec[j]);
+  } else {
+    const index = new Map<string, number>();
+    for (const obj of records as Record<string, unknown>[]) {
+      for (const key in obj) {
+        let col = index.get(key);
+        if (col === undefined) index.set(key, (col = keys.push(key) - 1));
+        if (inferTypes) inferrer.observeJson(col, obj[key]);
+      }
+    }
+    names = sanitizeColumnNames(keys);
+  }
+  const kinds = inferTypes ? inferrer.result(names.length) : names.map(() => K_TEXT);
+  return { names, kinds, keys };
 }

@@ -1,0 +1,216 @@
+/**
+ * Sources of the LOCAL executor: local files (path, directory or glob) and HTTP(S) downloads, both
+ * exposed as byte streams read chunk by chunk so that files larger than memory work.
+ */
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { IngestError, cancelled, permanent, transient, transientNetworkCode } from './errors';
+import { expandGlob, filesInDir, hasGlobChars, matchSegment } from './glob';
+import type { IngestSpec, LogLevel } from './types';
+
+/** Read size of local files; large enough to amortise per-chunk work, small enough to stay responsive to aborts. */
+export const READ_CHUNK_BYTES = 1 << 20;
+/** Default HTTP timeout: to response headers, and the longest silence while reading the body. */
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+
+/** An opened input: its bytes, and its size when known (Content-Length, file size). */
+export interface OpenedInput {
+  chunks: AsyncIterable<Buffer>;
+  size: number | null;
+}
+
+/** One input of a source: a file, or the HTTP resource. */
+export interface SourceInput {
+  /** File path or URL path; its extension drives AUTO format detection. */
+  name: string;
+  /** Safe to log: a file path, or the URL without userinfo and query string. */
+  label: string;
+  /** Size in bytes when known before opening. */
+  size: number | null;
+  /** Opens the input. Rejects with IngestError (PERMANENT, TRANSIENT or CANCELLED). */
+  open(signal: AbortSignal): Promise<OpenedInput>;
+}
+
+type Log = (level: LogLevel, message: string) => void;
+
+/**
+ * Resolves a source into its inputs, in processing order. LOCAL: a missing path, a glob or directory
+ * matching no file, or an unreadable directory => PERMANENT. HTTP: an invalid URL or headers =>
+ * PERMANENT (nothing is fetched yet). Any other source type => PERMANENT (not supported here).
+ */
+export async function resolveSource(source: IngestSpec['source'], log: Log): Promise<SourceInput[]> {
+  switch (source.type) {
+    case 'LOCAL':
+      return resolveLocal(source.params, source.filePattern ?? null, log);
+    case 'HTTP':
+      return [resolveHttp(source.params)];
+    default:
+      throw permanent(`source type ${String(source.type)} is not supported by the LOCAL executor`);
+  }
+}
+
+async function resolveLocal(params: Record<string, unknown>, filePattern: string | null, log: Log): Promise<SourceInput[]> {
+  const p = params.path;
+  if (typeof p !== 'string' || p.length === 0) throw permanent('LOCAL source needs params.path (a file, directory or glob)');
+  let files: string[];
+  if (hasGlobChars(p)) {
+    files = await expandGlob(p);
+    if (filePattern) files = files.filter((f) => matchSegment(filePattern, path.basename(f)));
+  } else {
+    const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw permanent(`file not found: ${p}`);
+      throw permanent(`cannot access ${p}: ${err.code ?? err.message}`, err.message, err);
+    });
+    if (st.isDirectory()) files = await filesInDir(p, filePattern || '*');
+    else if (st.isFile()) files = [p];
+    else throw permanent(`${p} is neither a regular file nor a directory`);
+  }
+  if (files.length === 0) {
+    throw permanent(`no file matches ${p}${filePattern ? ` with filePattern ${filePattern}` : ''}`);
+  }
+  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size, () => null)));
+  if (files.length > 1) log('INFO', `${files.length} files match ${p}${filePattern ? ` (${filePattern})` : ''}`);
+  return files.map((file, i) => ({ name: file, label: file, size: sizes[i], open: () => openLocal(file) }));
+}
+
+async function openLocal(file: string): Promise<OpenedInput> {
+  const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? permanent(`file not found: ${file}`) : permanent(`cannot open ${file}: ${err.code ?? err.message}`, err.message, err);
+  });
+  const size = await handle.stat().then((s) => s.size, () => null);
+  const stream = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+  return { chunks: guardLocal(stream, file), size };
+}
+
+async function* guardLocal(stream: Readable, file: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // EIO, EMFILE and the like may pass; a vanished or forbidden file will not.
+    const kind = code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' ? 'PERMANENT' : 'TRANSIENT';
+    throw new IngestError(kind, `error reading ${file}: ${code ?? (err as Error).message}`, (err as Error).message, { cause: err });
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** The URL as safe to log: no userinfo, no query string, no fragment. Unparseable input gives `<invalid URL>`. */
+export function redactUrl(url: string | URL): string {
+  try {
+    const u = new URL(String(url));
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+function resolveHttp(params: Record<string, unknown>): SourceInput {
+  let url: URL;
+  try {
+    url = new URL(String(params.url ?? ''));
+  } catch {
+    throw permanent('HTTP source needs params.url, an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw permanent(`unsupported URL scheme ${url.protocol} (http and https only)`);
+  const headers = new Headers();
+  const raw = params.headers ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw permanent('params.headers must be an object of strings');
+  for (const [name, value] of Object.entries(raw)) {
+    // Header values are secrets: neither the value nor fetch's own message (which quotes it) may leak.
+    if (typeof value !== 'string') throw permanent(`HTTP header "${name}" must be a string`);
+    try {
+      headers.set(name, value);
+    } catch {
+      throw permanent(`invalid HTTP header "${name}"`);
+    }
+  }
+  if (url.username || url.password) {
+    // fetch refuses URLs with credentials; honour them as Basic auth unless the caller set Authorization.
+    if (!headers.has('authorization')) {
+      const userinfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      headers.set('authorization', `Basic ${Buffer.from(userinfo).toString('base64')}`);
+    }
+    url.username = '';
+    url.password = '';
+  }
+  const t = Number(params.timeoutMs);
+  const timeoutMs = Number.isFinite(t) && t > 0 ? t : DEFAULT_HTTP_TIMEOUT_MS;
+  const label = redactUrl(url);
+  return { name: url.pathname, label, size: null, open: (signal) => openHttp(url, headers, label, timeoutMs, signal) };
+}
+
+async function openHttp(url: URL, headers: Headers, label: string, timeoutMs: number, signal: AbortSignal): Promise<OpenedInput> {
+  const ac = new AbortController();
+  let timedOut = false;
+  const onAbort = () => ac.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, timeoutMs);
+  };
+  const cleanup = () => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  };
+  arm();
+  const fail = (err: unknown, when: string): IngestError => {
+    if (signal.aborted) return cancelled();
+    if (err instanceof IngestError) return err;
+    if (timedOut) return transient(`timed out ${when} ${label} (no data for ${timeoutMs} ms)`);
+    const code = transientNetworkCode(err);
+    const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+    const details = cause?.message ?? (err as Error).message;
+    if (!code && /CERT|SSL|TLS/i.test(`${cause?.code ?? ''} ${details}`)) {
+      return permanent(`TLS error ${when} ${label}: ${cause?.code ?? details}`, details, err);
+    }
+    // Anything else that breaks a fetch is a network condition worth retrying.
+    return transient(`connection failed ${when} ${label}: ${code ?? details}`, details, err);
+  };
+  if (signal.aborted) {
+    cleanup();
+    throw cancelled();
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal: ac.signal, redirect: 'follow' });
+  } catch (err) {
+    cleanup();
+    throw fail(err, 'while connecting to');
+  }
+  if (!res.ok) {
+    cleanup();
+    res.body?.cancel().catch(() => undefined);
+    const what = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${label}`;
+    // 408/429 say "try again later" in 4xx clothing.
+    if (res.status >= 500 || res.status === 408 || res.status === 429) throw transient(what);
+    throw permanent(what);
+  }
+  const len = Number(res.headers.get('content-length'));
+  // With a content encoding, Content-Length counts compressed bytes, useless for progress.
+  const size = Number.isFinite(len) && len >= 0 && !res.headers.get('content-encoding') ? len : null;
+  const body = res.body ? Readable.fromWeb(res.body as WebReadableStream<Uint8Array>) : Readable.from([]);
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of body) {
+        // The timer only measures silence of the server, not time spent by our consumer between chunks.
+        clearTimeout(timer);
+        yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        arm();
+      }
+    } catch (err) {
+      throw fail(err, 'while reading');
+    } finally {
+      cleanup();
+      body.destroy();
+    }
+  }
+  arm();
+  return { chunks: chunks(), size };
+}
