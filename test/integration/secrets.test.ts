@@ -56,8 +56,9 @@ describe('secrets', () => {
         },
       }),
     ).createJob;
-    expect(job.source.params.headers.Authorization).toBe('***');
-    expect(job.source.params.apiToken).toBe('***');
+    const params = job.source.params as { headers: Record<string, string>; apiToken: string };
+    expect(params.headers.Authorization).toBe('***');
+    expect(params.apiToken).toBe('***');
 
     const run = ok(await gql(url, StartJobDocument, { id: job.id })).startJob;
     const final = await waitFor(async () => {
