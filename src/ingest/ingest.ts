@@ -112,7 +112,7 @@ class Ingestion {
     if (spec.format === 'PARQUET') resolveFormat('PARQUET', '', '');
     this.sampleLimit = Math.min(spec.batchSize, MAX_SAMPLE_ROWS);
     this.batches = new BatchAssembler(spec.batchSize);
-    this.loader = new BatchLoader(this.sink, this.table, {
+    this.loader = new BatchLoader(this.sink, this.table, this.hooks.signal, {
       loaded: (rows) => {
         this.stats.rowsLoaded += rows;
         this.log('DEBUG', `loaded ${rows} rows into ${this.table} (${this.stats.rowsLoaded} so far)`);

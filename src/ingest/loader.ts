@@ -3,7 +3,7 @@
  * next batch overlaps with writing this one while memory stays bounded.
  */
 import { type CopyBatch, splitCsvRows } from './batch';
-import { IngestError, fromDbError, isRowLevelPgError } from './errors';
+import { IngestError, cancelled, fromDbError, isRowLevelPgError } from './errors';
 import { decodeCsvRows, type LoadSink } from './sinks';
 
 /** What the loader reports back to the ingest. */
@@ -25,7 +25,12 @@ export class BatchLoader {
   private inflight: Promise<void> | null = null;
   private error: IngestError | null = null;
 
-  constructor(private readonly sink: LoadSink, private readonly table: string, private readonly events: LoaderEvents) {}
+  constructor(
+    private readonly sink: LoadSink,
+    private readonly table: string,
+    private readonly signal: AbortSignal,
+    private readonly events: LoaderEvents,
+  ) {}
 
   /** The failure of an earlier batch, if any (without waiting). */
   get failure(): IngestError | null {
@@ -44,11 +49,25 @@ export class BatchLoader {
     );
   }
 
-  /** Waits for the batch in flight; rethrows the failure of any batch. */
+  /**
+   * Waits for the batch in flight; rethrows the failure of any batch. An abort ends the wait at once
+   * with CANCELLED (a COPY stuck behind a lock must not hold the ingest); the write itself goes on
+   * in the background and its outcome is ignored.
+   */
   async drain(): Promise<void> {
     const p = this.inflight;
-    this.inflight = null;
-    if (p) await p;
+    if (p) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(cancelled());
+        if (this.signal.aborted) return onAbort();
+        this.signal.addEventListener('abort', onAbort, { once: true });
+        void p.then(() => {
+          this.signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+      this.inflight = null;
+    }
     if (this.error) throw this.error;
   }
 

@@ -113,8 +113,10 @@ export function decodeCsvRows(text: string): (string | null)[][] {
       for (i++; ; ) {
         const q = text.indexOf('"', i);
         value += text.slice(i, q);
-        if (text.charCodeAt(q + 1) === 34) i = q + 2;
-        else {
+        if (text.charCodeAt(q + 1) === 34) {
+          value += '"';
+          i = q + 2;
+        } else {
           i = q + 1;
           break;
         }

@@ -177,6 +177,23 @@ describe('CSV', () => {
     expect([...loads].sort((a, b) => a - b)).toEqual(loads);
   });
 
+  it('keeps awkward text intact: quotes, commas, newlines, tabs, backslashes, CRLF, COPY markers', async () => {
+    const file = path.join(dir, 'awkward.csv');
+    const values = ['plain', 'a,b', 'say "hi"', 'two\nlines', 'tab\there', 'back\\slash \\N', '\\.', ' padded ', 'caf\u00e9 \u{1F600}'];
+    const body = values.map((v, i) => `${i + 1},"${v.replace(/"/g, '""')}",${v.includes('\n') || v.includes('"') || v.includes(',') ? `"${v.replace(/"/g, '""')}"` : v}`);
+    fs.writeFileSync(file, `id,quoted,raw\r\n${body.join('\r\n')}\r\n`);
+    const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'awkward' } });
+    expect(r.result).toMatchObject({ rowsRead: values.length, rowsLoaded: values.length, rowsFailed: 0 });
+    const { rows } = await pool.query('SELECT quoted, raw FROM raw.awkward ORDER BY id');
+    expect(rows.map((x) => x.quoted)).toEqual(values);
+    expect(rows.map((x) => x.raw)).toEqual(values);
+    const single = path.join(dir, 'single.csv');
+    fs.writeFileSync(single, 'v\n1\n\\.\n3\n');
+    const s1 = await run({ source: { type: 'LOCAL', params: { path: single } }, destination: { schema: 'raw', table: 'single' } });
+    expect(s1.result).toMatchObject({ rowsLoaded: 3 });
+    expect((await pool.query('SELECT v FROM raw.single ORDER BY v')).rows.map((x) => x.v)).toEqual(['1', '3', '\\.']);
+  });
+
   it('appends into an existing table using its columns, ignoring unknown source columns', async () => {
     await pool.query('CREATE TABLE raw.existing (serial_id serial PRIMARY KEY, active boolean, id integer, amount numeric(10,2), loaded_at timestamptz DEFAULT now())');
     const file = path.join(dir, 'existing.csv');
@@ -372,6 +389,25 @@ describe('large inputs', () => {
     expect((err as IngestError).kind).toBe('CANCELLED');
     expect(Date.now() - abortedAt).toBeLessThan(2000);
     expect(stats.rowsRead).toBeLessThan(300_000);
+  });
+
+  it('stops promptly when aborted while a COPY waits on a lock', async () => {
+    await pool.query('CREATE TABLE raw.locked (id bigint, amount double precision, customer_name text, created_at timestamptz, active boolean)');
+    const file = path.join(dir, 'locked.csv');
+    writeCsv(file, 100);
+    const locker = await pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE raw.locked IN ACCESS EXCLUSIVE MODE');
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 500);
+      const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'locked' } }, ac.signal);
+      expect(r.error?.kind).toBe('CANCELLED');
+      expect(r.ms).toBeLessThan(2000);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
   });
 
   it('streams a ~50 MB file with bounded memory', async () => {
