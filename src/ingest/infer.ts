@@ -76,26 +76,56 @@ export function joinKinds(a: number, b: number): number {
   return K_TEXT;
 }
 
+/**
+ * Share of a sample's non-empty values that may be plain text in a column otherwise typed
+ * (numbers, dates, booleans) while the column keeps that type: real files carry a stray "n/a" or
+ * "abc" in a numeric column, and such a row should count as one bad row rather than turn the whole
+ * column into TEXT. Needs at least {@link MIN_VOTES} values to decide.
+ */
+export const OUTLIER_TOLERANCE = 0.02;
+const MIN_VOTES = 20;
+
 /** Accumulates the kinds seen per column over a sample. */
 export class TypeInferrer {
   private readonly kinds: number[] = [];
+  /** Join of every non-text kind seen: the type the column has if its text values are outliers. */
+  private readonly typed: number[] = [];
+  private readonly texts: number[] = [];
+  private readonly votes: number[] = [];
+
+  private observe(col: number, k: number): void {
+    if (k === K_NULL) return;
+    this.kinds[col] = joinKinds(this.kinds[col] ?? K_NULL, k);
+    this.votes[col] = (this.votes[col] ?? 0) + 1;
+    if (k === K_TEXT) this.texts[col] = (this.texts[col] ?? 0) + 1;
+    else this.typed[col] = joinKinds(this.typed[col] ?? K_NULL, k);
+  }
 
   /** Records a text value (CSV) of column `col`. */
   observeText(col: number, v: string): void {
-    const k = classifyText(v);
-    if (k !== K_NULL) this.kinds[col] = joinKinds(this.kinds[col] ?? K_NULL, k);
+    this.observe(col, classifyText(v));
   }
 
   /** Records a parsed JSON value of column `col`. */
   observeJson(col: number, v: unknown): void {
-    const k = classifyJsonValue(v);
-    if (k !== K_NULL) this.kinds[col] = joinKinds(this.kinds[col] ?? K_NULL, k);
+    this.observe(col, classifyJsonValue(v));
   }
 
-  /** Final kinds of `count` columns; never-seen or all-NULL columns are TEXT. */
+  /**
+   * Final kinds of `count` columns; never-seen or all-NULL columns are TEXT. A column whose text
+   * values are at most {@link OUTLIER_TOLERANCE} of its values keeps the type of the others.
+   */
   result(count: number): number[] {
     const out: number[] = [];
-    for (let i = 0; i < count; i++) out.push(this.kinds[i] || K_TEXT);
+    for (let i = 0; i < count; i++) {
+      let kind = this.kinds[i] || K_TEXT;
+      const typed = this.typed[i] ?? K_NULL;
+      const votes = this.votes[i] ?? 0;
+      if (kind === K_TEXT && typed !== K_NULL && typed !== K_TEXT && votes >= MIN_VOTES && (this.texts[i] ?? 0) <= votes * OUTLIER_TOLERANCE) {
+        kind = typed;
+      }
+      out.push(kind);
+    }
     return out;
   }
 }

@@ -422,8 +422,9 @@ describe('large inputs', () => {
     const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'fifty' } });
     clearInterval(timer);
     expect(r.result?.rowsLoaded).toBe(900_000);
-    // Loose on purpose (jest and the pg driver allocate too); a buffering design would exceed it.
-    expect(peak - before).toBeLessThan(Math.min(200e6, size * 2));
+    // Loose on purpose (jest, the pg driver and V8's young generation allocate too, ~100 MB whatever
+    // the file size); holding the file's 900k rows as JS values would take several times this.
+    expect(peak - before).toBeLessThan(200e6);
   }, 120_000);
 });
 

@@ -136,6 +136,17 @@ describe('type inference', () => {
     expect(inferColumns('CSV', ['a'], [['1']], false).kinds).toEqual([K_TEXT]);
   });
 
+  it('keeps a numeric type when a stray text value is an outlier, so that row is a bad row', () => {
+    const rows = Array.from({ length: 99 }, (_, i) => [String(i), `${i}.5`]);
+    rows.splice(40, 0, ['abc', 'n/a']);
+    expect(inferColumns('CSV', ['id', 'amount'], rows, true).kinds.map(sqlTypeOfKind)).toEqual(['BIGINT', 'DOUBLE PRECISION']);
+    // Beyond 2 % of text values the column really is text.
+    const mixed = Array.from({ length: 50 }, (_, i) => [i % 10 === 0 ? `x${i}` : String(i)]);
+    expect(inferColumns('CSV', ['code'], mixed, true).kinds.map(sqlTypeOfKind)).toEqual(['TEXT']);
+    // A small sample decides nothing from one value either way.
+    expect(inferColumns('CSV', ['v'], [['1'], ['abc']], true).kinds.map(sqlTypeOfKind)).toEqual(['TEXT']);
+  });
+
   it('infers JSON columns from the union of keys, nested values as JSONB', () => {
     const res = inferColumns('JSON', null, [{ id: 1, tags: ['a'] }, { id: 2, meta: { k: 1 }, 'Full Name': 'x' }], true);
     expect(res.keys).toEqual(['id', 'tags', 'meta', 'Full Name']);
