@@ -31,6 +31,8 @@ export interface Destination { schema: string; table: string }
 export interface ProcessingConfig {
   mode: ProcessingMode; format: DataFormat; batchSize: number; checkpointEnabled: boolean;
   watermarkSeconds: number | null; triggerIntervalSeconds: number | null;
+  /** Upper bound on rows written per second (LOCAL executor), to spare a busy destination; null = no limit. */
+  maxRowsPerSecond?: number | null;
 }
 export interface ComputeConfig {
   clusterMode: ClusterMode; instanceType: InstanceType; minWorkers: number; maxWorkers: number; autoscaling: boolean;

@@ -219,9 +219,34 @@ class Ingestion {
   private async drain(): Promise<void> {
     if (!this.target && this.sample.length >= this.sampleLimit) await this.setup();
     while (this.batches.ready.length > 0) {
-      await this.loader!.submit(this.batches.ready.shift()!);
+      const batch = this.batches.ready.shift()!;
+      await this.throttle(batch.rows);
+      await this.loader!.submit(batch);
       this.checkStop();
     }
+  }
+
+  private rowsAdmitted = 0;
+
+  // With maxRowsPerSecond, a batch waits until the rows before it fit the rate since the start.
+  private async throttle(rows: number): Promise<void> {
+    const rate = this.spec.maxRowsPerSecond;
+    if (!rate) return;
+    const due = this.stats.startedAt + (this.rowsAdmitted / rate) * 1000;
+    this.rowsAdmitted += rows;
+    const wait = due - Date.now();
+    if (wait <= 0) return;
+    const signal = this.hooks.signal;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, wait);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+    if (signal.aborted) throw cancelled();
   }
 
   // Infers columns from the sample (or a header-only CSV), creates or inspects the table, replays the sample.

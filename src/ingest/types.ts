@@ -32,6 +32,11 @@ export interface IngestSpec {
   maxFailedRowRatio: number;
   /** Default true. false => every created column is TEXT (an existing table's types still apply). */
   schemaInference?: boolean;
+  /**
+   * Upper bound on rows written per second (processing.maxRowsPerSecond), to spare a busy
+   * destination; batches wait before being written. Default: no limit.
+   */
+  maxRowsPerSecond?: number | null;
 }
 
 /** A stage's progress; `totalItems` of `extract` is an estimate until the stage completes. */

@@ -11,7 +11,7 @@ export interface SourceConfigInput { type: SourceType; params: unknown; filePatt
 export interface DestinationInput { schema: string; table: string }
 export interface ProcessingConfigInput {
   mode?: ProcessingMode | null; format?: DataFormat | null; batchSize?: number | null; checkpointEnabled?: boolean | null;
-  watermarkSeconds?: number | null; triggerIntervalSeconds?: number | null;
+  watermarkSeconds?: number | null; triggerIntervalSeconds?: number | null; maxRowsPerSecond?: number | null;
 }
 export interface ComputeConfigInput {
   clusterMode?: ClusterMode | null; instanceType?: InstanceType | null; minWorkers?: number | null; maxWorkers?: number | null;

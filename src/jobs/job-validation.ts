@@ -105,7 +105,7 @@ function destination(v: unknown, path: string): Destination {
 }
 
 const DEFAULT_PROCESSING: ProcessingConfig = {
-  mode: ProcessingMode.BATCH, format: DataFormat.AUTO, batchSize: 10_000, checkpointEnabled: false, watermarkSeconds: null, triggerIntervalSeconds: null,
+  mode: ProcessingMode.BATCH, format: DataFormat.AUTO, batchSize: 10_000, checkpointEnabled: false, watermarkSeconds: null, triggerIntervalSeconds: null, maxRowsPerSecond: null,
 };
 
 /** Processing settings over `base`: absent or null fields keep `base` (the two nullable ones clear on null). */
@@ -122,6 +122,9 @@ function processing(input: ProcessingConfigInput | null | undefined, base: Proce
   }
   if (input.triggerIntervalSeconds !== undefined) {
     out.triggerIntervalSeconds = input.triggerIntervalSeconds === null ? null : int(input.triggerIntervalSeconds, `${path}.triggerIntervalSeconds`, 1, 24 * 3600);
+  }
+  if (input.maxRowsPerSecond !== undefined) {
+    out.maxRowsPerSecond = input.maxRowsPerSecond === null ? null : int(input.maxRowsPerSecond, `${path}.maxRowsPerSecond`, 1, 100_000_000);
   }
   return out;
 }

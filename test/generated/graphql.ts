@@ -91,6 +91,8 @@ export type ProcessingConfigInput = {
   batchSize?: number | null | undefined;
   checkpointEnabled?: boolean | null | undefined;
   format?: DataFormat | null | undefined;
+  /** Upper bound on rows written per second by the LOCAL executor, to spare a busy destination */
+  maxRowsPerSecond?: number | null | undefined;
   mode?: ProcessingMode | null | undefined;
   triggerIntervalSeconds?: number | null | undefined;
   watermarkSeconds?: number | null | undefined;

@@ -279,6 +279,23 @@ describe('CSV', () => {
   });
 });
 
+describe('pacing', () => {
+  it('writes no faster than maxRowsPerSecond, and still stops promptly when aborted', async () => {
+    const file = path.join(dir, 'paced.csv');
+    writeCsv(file, 1000);
+    // 1,000 rows in batches of 100 at 2,000 rows/s: the tenth batch may start 450 ms in.
+    const paced = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'paced' }, batchSize: 100, maxRowsPerSecond: 2000 });
+    expect(paced.result?.rowsLoaded).toBe(1000);
+    expect(paced.ms).toBeGreaterThanOrEqual(400);
+
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const slow = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'paced2' }, batchSize: 100, maxRowsPerSecond: 10 }, ac.signal);
+    expect(slow.error?.kind).toBe('CANCELLED');
+    expect(slow.ms).toBeLessThan(2000);
+  });
+});
+
 describe('JSON', () => {
   it('loads a JSON array of objects, nested values as JSONB', async () => {
     const file = path.join(dir, 'events.json');

@@ -41,6 +41,7 @@ export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number): IngestSp
     batchSize: job.processing.batchSize,
     maxFailedRowRatio,
     schemaInference: job.source.schemaInference,
+    maxRowsPerSecond: job.processing.maxRowsPerSecond ?? null,
   };
 }
 
