@@ -75,7 +75,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const { port } = httpServer.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ port, component: 'server' }, `GraphQL on ${baseUrl}/graphql (HTTP and WebSocket), GraphiQL on ${baseUrl}/graphiql`);
+  logger.info({ port }, `GraphQL on ${baseUrl}/graphql (HTTP and WebSocket), GraphiQL on ${baseUrl}/graphiql`);
 
   let stopped: Promise<void> | null = null;
   const stop = () => {
