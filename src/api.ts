@@ -46,6 +46,8 @@ export interface RunsApi {
   /** Manual retry: a new attempt of a FAILED run (dead-lettered ones too); CONFLICT otherwise. */
   retry(runId: string): Promise<RunView>;
   get(id: string): Promise<RunView | null>;
+  /** Batch load for resolvers (`Job.latestRun`), in the order of `ids`. */
+  getMany(ids: readonly string[]): Promise<(RunView | null)[]>;
   list(filter: RunFilter | null | undefined, page: PageArgs): Promise<Connection<RunView> & { totalCount: number }>;
   /** Log lines in seq order after the cursor (a LogLine.seq). */
   logs(runId: string, query: LogQuery): Promise<Connection<LogLineView>>;

@@ -49,7 +49,7 @@ export class JobResolver {
 
   @FieldResolver(() => Run, { nullable: true })
   latestRun(@Root() job: JobView, @Ctx() ctx: GraphQLContext) {
-    return job.latestRunId ? ctx.runs.get(job.latestRunId) : null;
+    return job.latestRunId ? ctx.loaders.run.load(job.latestRunId) : null;
   }
 
   @FieldResolver(() => RunConnection)

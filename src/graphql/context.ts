@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { JobsApi, RunsApi } from '../api';
-import type { JobView } from '../domain';
+import type { JobView, RunView } from '../domain';
 import type { EventBus } from '../events/bus';
 import type { Logger } from '../logger';
 import { BatchLoader } from './batch-loader';
@@ -10,6 +10,8 @@ import { StatsFeed } from './stats-feed';
 export interface Loaders {
   /** `Run.job`: one `jobs.getMany` per tick. */
   job: BatchLoader<string, JobView | null>;
+  /** `Job.latestRun`: one `runs.getMany` per tick. */
+  run: BatchLoader<string, RunView | null>;
 }
 
 /** What every resolver receives. One per HTTP request, one per WebSocket operation. */
@@ -66,7 +68,10 @@ export function makeContextFactory(deps: ContextDeps): ContextFactory {
       bus: deps.bus,
       logger: deps.logger.child({ requestId }),
       requestId,
-      loaders: { job: new BatchLoader((ids) => deps.jobs.getMany(ids), { cache: req.transport === 'http' }) },
+      loaders: {
+        job: new BatchLoader((ids) => deps.jobs.getMany(ids), { cache: req.transport === 'http' }),
+        run: new BatchLoader((ids) => deps.runs.getMany(ids), { cache: req.transport === 'http' }),
+      },
       feeds: { stats },
     };
   }) as ContextFactory;

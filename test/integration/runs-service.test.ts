@@ -71,6 +71,15 @@ describe('RunsService', () => {
       expect((await w.jobs.get(job.id))!.latestRunId).toBe(c.id);
     });
 
+    it('loads several runs at once, in the order asked, null for unknown ids', async () => {
+      const job = await w.jobs.create(jobInput('many'));
+      const a = await w.runs.start(job.id);
+      const b = await w.runs.start(job.id);
+      const got = await w.runs.getMany([b.id, 'not-a-uuid', a.id, '00000000-0000-4000-8000-000000000000', b.id]);
+      expect(got.map((r) => r?.id ?? null)).toEqual([b.id, null, a.id, null, b.id]);
+      expect(got[0]).toMatchObject({ number: 2, stages: [] });
+    });
+
     it('rejects an empty or over-long idempotency key', async () => {
       const job = await w.jobs.create(jobInput('keys'));
       await expect(w.runs.start(job.id, { idempotencyKey: '' })).rejects.toMatchObject({ code: ErrorCode.BAD_USER_INPUT, field: 'idempotencyKey' });
