@@ -49,11 +49,11 @@ export async function runUpdatedStream(deps: Deps, args: { runId?: string | null
 
 /**
  * `runsChanged`: live changes of the runs matching `filter` (no snapshot: the client has just
- * queried the page). With `jobId`, every change of that job's runs; otherwise status changes of
- * every run. Subscribed before it returns, so nothing committed after the subscribe is missed.
+ * queried the page): status changes of that job's runs (with `jobId`) or of every run, filtered by
+ * `status`. Subscribed before it returns, so nothing committed after the subscribe is missed.
  */
 export async function runsChangedStream(deps: Deps, filter: { jobId?: string | null; status?: RunStatus | null } | null | undefined) {
-  const sub = filter?.jobId ? await deps.bus.subscribe(Topic.JOB_RUNS, filter.jobId) : await deps.bus.subscribe(Topic.RUN_STATUS);
+  const sub = filter?.jobId ? await deps.bus.subscribe(Topic.JOB_RUN_STATUS, filter.jobId) : await deps.bus.subscribe(Topic.RUN_STATUS);
   const status = filter?.status ?? null;
   return closing(versioned([], sub, (r) => status === null || r.status === status), () => sub.close());
 }

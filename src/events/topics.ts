@@ -14,6 +14,8 @@ export enum Topic {
   JOB_RUNS = 'job-runs',
   /** Status changes of every run (no id): live runs pages and dashboard stats. */
   RUN_STATUS = 'run-status',
+  /** Status changes of the runs of one job; id = jobId. */
+  JOB_RUN_STATUS = 'job-run-status',
   /** Log lines of one run, in seq order; id = runId. */
   RUN_LOGS = 'run-logs',
   /** Metric samples of one run; id = runId. */
@@ -28,6 +30,7 @@ export interface TopicPayloads {
   [Topic.RUN]: RunView;
   [Topic.JOB_RUNS]: RunView;
   [Topic.RUN_STATUS]: RunView;
+  [Topic.JOB_RUN_STATUS]: RunView;
   [Topic.RUN_LOGS]: RunLogsPayload;
   [Topic.RUN_METRICS]: MetricsView;
   [Topic.RUN_STAGES]: StageView;

@@ -331,11 +331,24 @@ describe('other live streams', () => {
     const other = await startRun();
     const sub = ws.subscribe(RunsChangedDocument, { filter: { jobId: job.id, status: RunStatus.RUNNING } });
     // No snapshot here, so no first message: wait until the server has subscribed to the bus.
-    await waitFor(async () => (await busSubscribers(Topic.JOB_RUNS, job.id)) === 1, 'runsChanged to subscribe');
+    await waitFor(async () => (await busSubscribers(Topic.JOB_RUN_STATUS, job.id)) === 1, 'runsChanged to subscribe');
     await setStatus(other.run.id, RunStatus.RUNNING);
     await setStatus(run.id, RunStatus.RUNNING);
     await setStatus(run.id, RunStatus.FAILED);
     expect((await sub.next()).data!.runsChanged).toMatchObject({ id: run.id, status: 'RUNNING', job: { id: job.id } });
+    await expect(sub.next(300)).rejects.toThrow(/no matching message/);
+    sub.dispose();
+  });
+
+  it('runsChanged does not wake a live runs page for progress, only for status changes', async () => {
+    const { job, run } = await startRun();
+    const sub = ws.subscribe(RunsChangedDocument, { filter: { jobId: job.id } });
+    await waitFor(async () => (await busSubscribers(Topic.JOB_RUN_STATUS, job.id)) === 1, 'runsChanged to subscribe');
+    await setStatus(run.id, RunStatus.RUNNING);
+    await app.runEvents.apply({ type: 'stage.progress', runId: run.id, payload: { stage: 'load', totalItems: 10, increment: 3 } });
+    await setStatus(run.id, RunStatus.SUCCEEDED);
+    expect((await sub.next()).data!.runsChanged).toMatchObject({ id: run.id, status: 'RUNNING' });
+    expect((await sub.next()).data!.runsChanged).toMatchObject({ id: run.id, status: 'SUCCEEDED' });
     await expect(sub.next(300)).rejects.toThrow(/no matching message/);
     sub.dispose();
   });
