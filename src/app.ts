@@ -64,7 +64,11 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       if (applied.length) logger.info({ applied }, 'migrations applied');
     }
 
-    const bus = config.redisUrl ? await makeRedisBus(config.redisUrl, config.redisPrefix) : makeMemoryBus(config.redisPrefix);
+    const bus = config.redisUrl
+      ? await makeRedisBus(config.redisUrl, config.redisPrefix, {
+          onError: (err, connection) => logger.error({ err, connection, component: 'event-bus' }, 'Redis connection error (retrying)'),
+        })
+      : makeMemoryBus(config.redisPrefix);
     cleanups.push({ name: 'event bus', fn: () => bus.close() });
 
     const runEvents = new RunEventsService({

@@ -116,10 +116,25 @@ export function makeMemoryBus(prefix = 'jobwire:'): EventBus {
  * The Redis bus: publishes on per-entity channels, with two connections of its own (a subscribed
  * connection cannot publish). Rejects when Redis cannot be reached within `connectTimeoutMs`.
  */
-export async function makeRedisBus(url: string, prefix: string, connectTimeoutMs = 5000): Promise<EventBus> {
-  const options = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: connectTimeoutMs };
+export async function makeRedisBus(
+  url: string,
+  prefix: string,
+  opts: { connectTimeoutMs?: number; onError?: (err: Error, connection: 'publisher' | 'subscriber') => void } = {},
+): Promise<EventBus> {
+  const options = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: opts.connectTimeoutMs ?? 5000 };
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, options);
+  // ioredis reconnects by itself; without a listener each failed attempt prints a stack to stderr.
+  // Report the first error of an outage, then at most one a minute, until a connection is ready.
+  for (const [name, client] of [['publisher', publisher], ['subscriber', subscriber]] as const) {
+    let lastReport = 0;
+    client.on('error', (err: Error) => {
+      if (Date.now() - lastReport < 60_000) return;
+      lastReport = Date.now();
+      opts.onError?.(err, name);
+    });
+    client.on('ready', () => (lastReport = 0));
+  }
   await Promise.all([publisher.connect(), subscriber.connect()]);
   const pubsub = new RedisPubSub({ publisher, subscriber });
   return new EventBus(

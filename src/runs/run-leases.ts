@@ -153,12 +153,22 @@ export interface StuckRun { id: string; attempt: number; reason: StuckReason }
 // A LOCAL run is alive while its executor renews the lease; every other active run is alive while
 // it gets updates. LOCAL QUEUED runs merely wait for capacity and are never stuck.
 // Placeholders, in order: now, silentSince, now.
+// A LOCAL run executing without any lease (moved to RUNNING by something other than an executor)
+// counts as expired: no gateway is renewing it.
 const STUCK_REASON = `case
-  when backend = ${LOCAL} and status in ${EXECUTING} and lease_expires_at < ? then 'lease-expired'
+  when backend = ${LOCAL} and status in ${EXECUTING} and coalesce(lease_expires_at, '-infinity') < ? then 'lease-expired'
   when status in ${ACTIVE} and updated_at < ?
        and not (backend = ${LOCAL} and status = '${RunStatus.QUEUED}')
        and not (backend = ${LOCAL} and lease_expires_at >= ?) then 'silent'
 end`;
+
+/**
+ * The SQL predicate "this active run looks dead" (see {@link findStuckRuns}) and its parameters:
+ * the one definition used by the stuck-run monitor and by `jobStats.stuckRuns`.
+ */
+export function stuckPredicate(thresholdMs: number, now: Date): { sql: string; params: Date[] } {
+  return { sql: `status in ${ACTIVE} and (${STUCK_REASON}) is not null`, params: stuckParams(thresholdMs, now) };
+}
 
 function stuckParams(thresholdMs: number, now: Date): Date[] {
   return [now, new Date(now.getTime() - thresholdMs), now];

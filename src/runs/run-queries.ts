@@ -11,6 +11,7 @@
  *
  * Builders (`…Query`) return the SQL with `?` placeholders and its parameters; the functions run them.
  */
+import { stuckPredicate } from './run-leases';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RunEntity, StageEntity } from '../db/entities';
 import { ACTIVE_RUN_STATUSES, LOG_LEVEL_RANK, LogLevel, RunStatus, type LogLineView } from '../domain';
@@ -134,13 +135,18 @@ export async function countDeadLettered(em: EntityManager): Promise<number> {
   return rows[0].n;
 }
 
-export function stuckRunsQuery(before: Date, limit: number): SqlQuery {
-  return { sql: `select * from runs where status in ${ACTIVE_IN} and updated_at < ? order by updated_at, id limit ?`, params: [before, limit] };
+export function stuckRunsQuery(thresholdMs: number, limit: number, now = new Date()): SqlQuery {
+  const p = stuckPredicate(thresholdMs, now);
+  return { sql: `select * from runs where ${p.sql} order by updated_at, id limit ?`, params: [...p.params, limit] };
 }
 
-/** Active runs not updated since `before`, longest silent first, `limit` at most. */
-export async function findStuckRuns(em: EntityManager, before: Date, limit: number): Promise<RunEntity[]> {
-  const q = stuckRunsQuery(before, limit);
+/**
+ * Runs the stuck-run monitor would act on (same definition): LOCAL runs whose executor lease
+ * expired, and active runs silent for `thresholdMs` (LOCAL runs waiting in the queue, or whose lease
+ * is being renewed, excepted). Longest silent first, `limit` at most.
+ */
+export async function findStuckRuns(em: EntityManager, thresholdMs: number, limit: number): Promise<RunEntity[]> {
+  const q = stuckRunsQuery(thresholdMs, limit);
   const rows = await em.execute(q.sql, q.params);
   return rows.map((r) => em.map(RunEntity, r));
 }

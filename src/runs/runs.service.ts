@@ -176,11 +176,10 @@ export class RunsService implements RunsApi {
    */
   async stats(): Promise<JobStatsView> {
     const em = this.em();
-    const stuckBefore = new Date((this.deps.now?.() ?? new Date()).getTime() - this.deps.config.stuckThresholdMs);
     const [byStatus, deadLettered, stuck] = await Promise.all([
       countRunsByStatus(em),
       countDeadLettered(em),
-      findStuckRuns(em, stuckBefore, MAX_STUCK_RUNS),
+      findStuckRuns(em, this.deps.config.stuckThresholdMs, MAX_STUCK_RUNS),
     ]);
     const stages = await stagesOf(em, stuck.map((r) => r.id));
     const finished = byStatus.SUCCEEDED + byStatus.FAILED;

@@ -53,6 +53,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
+    // The process entry (src/main.ts) owns SIGINT/SIGTERM: Apollo's own handler would stop the
+    // server and re-send the signal, turning one Ctrl-C into a forced exit.
+    stopOnTerminationSignals: false,
     validationRules: [depthLimitRule(limits.maxDepth)],
     formatError: apolloFormatError(logger),
     logger: logger.child({ component: 'apollo' }),

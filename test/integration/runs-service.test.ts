@@ -1,3 +1,4 @@
+import { RunEntity } from '../../src/db/entities';
 import { BackendRegistry, unconfiguredBackend, type Backend } from '../../src/backends/backend';
 import { makeLocalBackend } from '../../src/backends/local.backend';
 import { loadConfig } from '../../src/config';
@@ -270,6 +271,8 @@ describe('RunsService.stats', () => {
     await status(old.runEvents, silent.id, RunStatus.RUNNING);
     const busy = await startRun('busy');
     await status(w.runEvents, busy.id, RunStatus.RUNNING);
+    // An executor holds the busy run's lease (a LOCAL run RUNNING with no live lease is stuck).
+    await w.database.orm.em.fork().nativeUpdate(RunEntity, { id: busy.id }, { leaseOwner: 'gw-1', leaseExpiresAt: new Date(Date.now() + 60_000) });
 
     const stats = await w.runs.stats();
     expect(Object.fromEntries(stats.runsByStatus.map((s) => [s.status, s.count]))).toEqual({
@@ -307,7 +310,7 @@ describe('RunsService.stats', () => {
     expect(await plan(runsPageQuery({ jobId: '00000000-0000-4000-8000-000000000007' }, after, 21))).toContain('runs_job_created_idx');
     expect(await plan(runsPageQuery({ status: RunStatus.FAILED }, null, 21))).toContain('runs_status_created_idx');
     expect(await plan({ sql: DEAD_LETTERED_SQL, params: [] })).toContain('runs_status_created_idx');
-    expect(await plan(stuckRunsQuery(new Date(Date.now() - 5 * 60_000), 100))).toContain('runs_active_updated_idx');
+    expect(await plan(stuckRunsQuery(5 * 60_000, 100))).toContain('runs_active_updated_idx');
     expect(await plan(logLinesQuery(logRun, { afterSeq: 100, limit: 101, minLevel: LogLevel.WARN }))).toContain('run_logs_pkey');
   });
 });
