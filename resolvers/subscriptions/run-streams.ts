@@ -69,7 +69,9 @@ export async function runMetricsStream(deps: Deps, runId: string) {
     let last = latest;
     if (latest) yield latest;
     for await (const m of sub) {
-      if (last && (Date.parse(m.timestamp) < Date.parse(last.timestamp) || JSON.stringify(m) === JSON.stringify(last))) continue;
+      // Older samples are stale; an equal timestamp is the snapshot seen again (compare only then:
+      // this runs per subscriber per event).
+      if (last && (m.timestamp < last.timestamp || (m.timestamp === last.timestamp && JSON.stringify(m) === JSON.stringify(last)))) continue;
       last = m;
       yield m;
     }

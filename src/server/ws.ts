@@ -6,6 +6,7 @@ import { WebSocketServer } from 'ws';
 import type { ContextFactory } from '../graphql/context';
 import { requestIdFrom } from '../graphql/context';
 import { clientError, formatGraphQLError } from '../graphql/errors';
+import { makeSharedSubscribe } from '../graphql/shared-execution';
 import { checkQuerySize, validateOperation, type QueryLimits } from '../graphql/limits';
 import type { Logger } from '../logger';
 
@@ -43,9 +44,11 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
     return errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger }));
   };
 
+  const shared = makeSharedSubscribe();
   const server = useServer(
     {
       schema,
+      subscribe: shared.subscribe,
       onSubscribe(ctx, id, payload) {
         const header = ctx.extra.request.headers['x-request-id'];
         const requestId = header ? `${requestIdFrom(header)}.${id}` : requestIdFrom(undefined);
@@ -60,13 +63,15 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
         }
         const errors = validateOperation(schema, document, limits, payload.variables, payload.operationName);
         if (errors.length) return errors;
-        return {
+        const args = {
           schema,
           document,
           variableValues: payload.variables,
           operationName: payload.operationName,
           contextValue: opts.contextFactory({ requestId, transport: 'ws' }),
         };
+        shared.register(args, payload.query, payload.variables, payload.operationName);
+        return args;
       },
       onNext(_ctx, _id, payload, _args, result) {
         if (!result.errors?.length) return undefined;
