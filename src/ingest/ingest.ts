@@ -92,10 +92,14 @@ class Ingestion {
       if (!this.target && this.lastHeaderInput) await this.setup();
       await this.loader!.drain();
       this.checkStop();
+      if (this.tooManyFailed()) throw this.tooManyBadRows();
+      // Only now do the table and its rows become visible (with a transactional sink).
+      await this.sink.commit?.();
       return this.finish();
     } catch (err) {
       const e = this.hooks.signal.aborted ? cancelled() : err instanceof IngestError ? err : fromDbError(err, 'ingest');
       await this.loader?.settle(ABORT_GRACE_MS);
+      await this.sink.rollback?.();
       this.stages.finish('FAILED', e.message);
       this.log(e.kind === 'CANCELLED' ? 'WARN' : 'ERROR', `ingest failed (${e.kind}): ${e.message}`);
       throw e;
@@ -311,9 +315,14 @@ class Ingestion {
     }
   }
 
+  private tooManyFailed(): boolean {
+    const { rowsRead, rowsFailed } = this.stats;
+    return rowsRead > 0 && rowsFailed / rowsRead > this.spec.maxFailedRowRatio;
+  }
+
   private finish(): IngestResult {
     const { stats } = this;
-    if (stats.rowsRead > 0 && stats.rowsFailed / stats.rowsRead > this.spec.maxFailedRowRatio) throw this.tooManyBadRows();
+    if (this.tooManyFailed()) throw this.tooManyBadRows();
     const read = stats.rowsRead;
     this.stages.update('extract', { totalItems: read, completedItems: read });
     this.stages.update('transform', { totalItems: read, completedItems: read, failedItems: this.transformFailed });

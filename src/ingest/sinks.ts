@@ -3,7 +3,7 @@
  * bulk path; both PostgreSQL (node-postgres + COPY) and embedded PGlite implement it.
  */
 import type { PGlite } from '@electric-sql/pglite';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,7 +27,14 @@ export interface LoadSink {
    * its encoded batches back into rows for `copyRows`.
    */
   copyCsv?(table: string, columns: string[], data: readonly Buffer[], rowCount: number): Promise<number>;
-  /** Releases resources the sink owns (the engine never calls it; the pool/db stay the caller's). */
+  /**
+   * Makes everything this sink wrote durable at once. The engine calls it when an ingest succeeds;
+   * a transactional sink writes nothing visible before it. Absent: each copy is durable by itself.
+   */
+  commit?(): Promise<void>;
+  /** Undoes everything not committed (the engine calls it when an ingest fails). Never rejects. */
+  rollback?(): Promise<void>;
+  /** Releases resources the sink owns (rolls back what was not committed); the pool/db stay the caller's. */
   close?(): Promise<void>;
 }
 
@@ -144,36 +151,83 @@ function copyStatement(table: string, columns: string[], from: string, csv: bool
 }
 
 /**
- * A sink on a node-postgres pool: each copy borrows a client and streams one `COPY ... FROM STDIN`
- * (text format) through pg-copy-streams, honouring the socket's back-pressure. A client whose COPY
- * failed for a non-SQL reason (socket error) is discarded, not returned to the pool. Implements the
- * `copyCsv` fast path. The pool is not closed by the sink.
+ * A sink on a node-postgres pool that loads a whole ingest in one transaction: the table it creates
+ * and every row appear together at {@link LoadSink.commit}, or not at all — a run that fails half
+ * way and is retried never leaves the rows of its first attempt behind. Each batch is one
+ * `COPY ... FROM STDIN` through pg-copy-streams (honouring the socket's back-pressure) inside a
+ * savepoint, so a batch the database refuses is undone alone and the engine can bisect it. One
+ * client is held from the first statement to commit/rollback; when a copy is still running (an
+ * aborted ingest, a COPY waiting on a lock) rollback discards the connection, which makes the
+ * server roll back. The pool is not closed by the sink.
  */
 export function makePgSink(pool: Pool): LoadSink {
-  const copy = async (table: string, columns: string[], data: Iterable<string | Buffer>, csv: boolean): Promise<number> => {
-    const client = await pool.connect();
-    let broken: Error | undefined;
+  let client: PoolClient | null = null;
+  let opening: Promise<PoolClient> | null = null;
+  let broken: Error | undefined;
+  let copying = 0;
+  let savepoints = 0;
+  const tx = (): Promise<PoolClient> =>
+    (opening ??= (async () => {
+      const c = await pool.connect();
+      try {
+        await c.query('BEGIN');
+      } catch (err) {
+        c.release(err as Error);
+        throw err;
+      }
+      return (client = c);
+    })());
+  const end = async (how: 'COMMIT' | 'ROLLBACK'): Promise<void> => {
+    const c = client ?? (opening ? await opening.catch(() => null) : null);
+    client = null;
+    opening = null;
+    if (!c) return;
+    if (how === 'ROLLBACK' && (copying > 0 || broken)) return void c.release(broken ?? new Error('ingest aborted during COPY'));
     try {
-      const stream = client.query(copyFrom(copyStatement(table, columns, 'STDIN', csv)));
+      await c.query(how);
+      c.release();
+    } catch (err) {
+      c.release(err as Error);
+      if (how === 'COMMIT') throw err;
+    } finally {
+      broken = undefined;
+    }
+  };
+  const copy = async (table: string, columns: string[], data: Iterable<string | Buffer>, csv: boolean): Promise<number> => {
+    const c = await tx();
+    const savepoint = `jobwire_batch_${++savepoints}`;
+    await c.query(`SAVEPOINT ${savepoint}`);
+    copying++;
+    try {
+      const stream = c.query(copyFrom(copyStatement(table, columns, 'STDIN', csv)));
       // pipeline() waits for the socket to drain between pieces and sends CopyFail if anything breaks.
       await pipeline(Readable.from(data), stream);
+      copying--;
+      await c.query(`RELEASE SAVEPOINT ${savepoint}`);
       return stream.rowCount;
     } catch (err) {
-      // A server-side error (SQLSTATE) leaves the connection usable; anything else may not.
+      if (copying > 0) copying--;
+      // A server-side error (SQLSTATE) leaves the transaction usable once rolled back to the
+      // savepoint; anything else (a socket error) may not, and the connection is discarded.
       const code = (err as { code?: unknown }).code;
-      if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) broken = err as Error;
+      if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !broken) {
+        await c.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch((e: Error) => (broken = e));
+      } else {
+        broken = err as Error;
+      }
       throw err;
-    } finally {
-      client.release(broken);
     }
   };
   return {
     async query<T>(sql: string, params?: unknown[]) {
-      const res = await pool.query(sql, params as unknown[] | undefined);
+      const res = await (await tx()).query(sql, params as unknown[] | undefined);
       return { rows: res.rows as T[] };
     },
     copyRows: (table, columns, rows) => (rows.length === 0 ? Promise.resolve(0) : copy(table, columns, encodeCopyText(rows), false)),
     copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data, true)),
+    commit: () => end('COMMIT'),
+    rollback: () => end('ROLLBACK').catch(() => undefined),
+    close: () => end('ROLLBACK').catch(() => undefined),
   };
 }
 

@@ -263,6 +263,10 @@ describe('LOCAL executor', () => {
     expect(source.hits()).toBe(2);
   });
 
+  /** Sessions of this database inside a transaction that has written (holds an xid), other than this one. */
+  const writers = async () =>
+    (await db.pool!.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_xid is not null`)).rows[0].n as number;
+
   it('stops a running ingest within 2 s when the run is stopped (not forced)', async () => {
     trickle('/endless.csv', { rowsPerChunk: 1000, everyMs: 20, chunks: Infinity });
     const { jobId, table } = await createJob({ type: SourceType.HTTP, params: { url: `${baseUrl}/endless.csv` } }, { batchSize: 1000 });
@@ -276,8 +280,9 @@ describe('LOCAL executor', () => {
     expect(Date.now() - asked).toBeLessThan(2000);
     expect(ended.nextRetryAt).toBeNull();
     expect(ended.leaseOwner).toBeNull();
-    const loaded = await db.pool!.query(`select count(*)::int as n from public."${table}"`);
-    expect(loaded.rows[0].n).toBeGreaterThan(0);
+    // The attempt's rows (and the table it created) were never committed: nothing is half-written.
+    const visible = await db.pool!.query(`select to_regclass($1) as t`, [`public."${table}"`]);
+    expect(visible.rows[0].t).toBeNull();
   });
 
   it('lets go of a force-stopped run at once: loading stops and the attempt is summarised in its log', async () => {
@@ -285,6 +290,7 @@ describe('LOCAL executor', () => {
     const { jobId, table } = await createJob({ type: SourceType.HTTP, params: { url: `${baseUrl}/endless-2.csv` } }, { batchSize: 1000 });
     const { run } = await runEvents.createRun(jobId, RunTrigger.MANUAL);
     await waitFor(async () => (await readRun(run.id)).metrics?.recordsProcessed, 'rows to be loaded');
+    expect(await writers()).toBeGreaterThan(0); // the load's transaction, while it runs
     const stopped = await runEvents.apply({ runId: run.id, type: 'run.cancel', payload: { force: true } });
     expect(stopped.run.status).toBe(RunStatus.CANCELLED);
     const summary = await waitFor(
@@ -293,10 +299,9 @@ describe('LOCAL executor', () => {
       2000,
     );
     expect(summary.level).toBe('WARN');
-    const count = async () => (await db.pool!.query(`select count(*)::int as n from public."${table}"`)).rows[0].n as number;
-    const before = await count();
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await count()).toBe(before);
+    // Loading stops: the load's open transaction (the only long one writing to this database) is gone.
+    await waitFor(async () => (await writers()) === 0, 'the load transaction to end', 3000);
+    expect((await db.pool!.query(`select to_regclass($1) as t`, [`public."${table}"`])).rows[0].t).toBeNull();
     expect((await readRun(run.id)).status).toBe(RunStatus.CANCELLED);
   });
 

@@ -358,6 +358,34 @@ describe('HTTP', () => {
     expect(refused.error?.message).toMatch(/ECONNREFUSED/);
   });
 
+  it('leaves nothing behind when the source breaks after several batches were written', async () => {
+    // 30,000 rows in batches of 1,000, then the connection drops: the run will be retried, and
+    // the retry must not find the first attempt's rows (nor its table) in the destination.
+    const rows = Array.from({ length: 30_000 }, (_, i) => `${i},name ${i}`).join('\n');
+    const breaking = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv', 'content-length': 50_000_000 });
+      res.write(`id,name\n${rows}\n`, () => setTimeout(() => res.destroy(), 300));
+    });
+    await new Promise<void>((resolve) => breaking.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(breaking.address() as AddressInfo).port}/orders.csv`;
+    try {
+      const fresh = await run({ source: { type: 'HTTP', params: { url } }, destination: { schema: 'raw', table: 'cut_midway' }, batchSize: 1000 });
+      expect(fresh.error?.kind).toBe('TRANSIENT');
+      expect(fresh.stages.some((u) => u.stage === 'load' && u.completedItems >= 1000)).toBe(true); // batches were written
+      expect((await pool.query(`select to_regclass('raw.cut_midway') as t`)).rows[0].t).toBeNull();
+
+      await pool.query('create schema if not exists raw');
+      await pool.query('create table raw.cut_existing (id bigint, name text)');
+      await pool.query(`insert into raw.cut_existing values (1, 'kept')`);
+      const existing = await run({ source: { type: 'HTTP', params: { url } }, destination: { schema: 'raw', table: 'cut_existing' }, batchSize: 1000 });
+      expect(existing.error?.kind).toBe('TRANSIENT');
+      expect((await pool.query('select count(*)::int as n from raw.cut_existing')).rows[0].n).toBe(1);
+    } finally {
+      breaking.closeAllConnections();
+      await new Promise((resolve) => breaking.close(resolve));
+    }
+  });
+
   it('maps a connection lost mid-body to TRANSIENT, and aborts a stalled download promptly', async () => {
     const flaky = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/csv', 'content-length': 10_000_000 });
