@@ -127,15 +127,7 @@ function resolveHttp(params: Record<string, unknown>): SourceInput {
       throw permanent(`invalid HTTP header "${name}"`);
     }
   }
-  if (url.username || url.password) {
-    // fetch refuses URLs with credentials; honour them as Basic auth unless the caller set Authorization.
-    if (!headers.has('authorization')) {
-      const userinfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-      headers.set('authorization', `Basic ${Buffer.from(userinfo).toString('base64')}`);
-    }
-    url.username = '';
-    url.password = '';
-  }
+  moveCredentialsToHeader(url, headers);
   const t = Number(params.timeoutMs);
   const timeoutMs = Number.isFinite(t) && t > 0 ? t : DEFAULT_HTTP_TIMEOUT_MS;
   const label = redactUrl(url);
@@ -213,4 +205,18 @@ async function openHttp(url: URL, headers: Headers, label: string, timeoutMs: nu
   }
   arm();
   return { chunks: chunks(), size };
+}
+
+/**
+ * fetch refuses URLs with credentials: moves `user:password@` of `url` (in place) into a Basic
+ * `authorization` header, unless the caller already set one.
+ */
+export function moveCredentialsToHeader(url: URL, headers: Headers): void {
+  if (!url.username && !url.password) return;
+  if (!headers.has('authorization')) {
+    const userinfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.set('authorization', `Basic ${Buffer.from(userinfo).toString('base64')}`);
+  }
+  url.username = '';
+  url.password = '';
 }

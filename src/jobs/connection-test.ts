@@ -14,6 +14,7 @@ import { DataFormat, SourceType, type SourceConfig } from '../domain';
 import { coerceError } from '../errors';
 import { TypeInferrer, sqlTypeOfKind } from '../ingest/infer';
 import { expandGlob, filesInDir, hasGlobChars, matchSegment } from '../ingest/glob';
+import { moveCredentialsToHeader } from '../ingest/sources';
 import type { Logger } from '../logger';
 import type { SourceConfigInput } from './job-input';
 import { validateSource } from './job-validation';
@@ -223,14 +224,7 @@ const testLocal: Tester = async (source, timeoutMs) => {
 function httpRequest(params: Record<string, unknown>): { url: URL; headers: Headers } {
   const url = new URL(params.url as string);
   const headers = new Headers(params.headers as Record<string, string> | undefined);
-  if (url.username || url.password) {
-    if (!headers.has('authorization')) {
-      const userinfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-      headers.set('authorization', `Basic ${Buffer.from(userinfo).toString('base64')}`);
-    }
-    url.username = '';
-    url.password = '';
-  }
+  moveCredentialsToHeader(url, headers);
   return { url, headers };
 }
 

@@ -8,31 +8,15 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
+import { createTestDatabase } from '../helpers/db';
 import { IngestError, ingest, makePgliteSink, makePgSink, type IngestResult, type IngestSpec, type LogLevel, type StageUpdate } from '../../src/ingest';
 
-const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `jobwire_ingest_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let pool: Pool;
 let dir: string;
 let server: http.Server;
 let baseUrl: string;
-
-function dbUrl(name: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 interface Run {
   result?: IngestResult;
@@ -92,8 +76,8 @@ function writeCsv(file: string, rows: number, line?: (i: number) => string | und
 }
 
 beforeAll(async () => {
-  await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
-  pool = new Pool({ connectionString: dbUrl(dbName), max: 4 });
+  testDb = await createTestDatabase('ingest');
+  pool = new Pool({ connectionString: testDb.url, max: 4 });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-ingest-'));
   server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -113,7 +97,7 @@ afterAll(async () => {
   await pool?.end();
   await new Promise((resolve) => server?.close(resolve));
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  await admin((c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
+  await testDb?.drop();
 });
 
 describe('CSV', () => {
