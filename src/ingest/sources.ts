@@ -162,6 +162,10 @@ async function openHttp(url: URL, headers: Headers, label: string, timeoutMs: nu
     if (!code && /CERT|SSL|TLS/i.test(`${cause?.code ?? ''} ${details}`)) {
       return permanent(`TLS error ${when} ${label}: ${cause?.code ?? details}`, details, err);
     }
+    // fetch refuses some ports outright (the WHATWG "bad port" list: 9, 25, 6000 …): retrying cannot help.
+    if (!code && details === 'bad port') {
+      return permanent(`${label} uses a port that HTTP clients refuse (fetch "bad port" list); serve it on another port`, details, err);
+    }
     // Anything else that breaks a fetch is a network condition worth retrying.
     return transient(`connection failed ${when} ${label}: ${code ?? details}`, details, err);
   };

@@ -340,6 +340,10 @@ describe('HTTP', () => {
     const refused = await run({ source: { type: 'HTTP', params: { url: `http://127.0.0.1:${port}/x.csv` } } });
     expect(refused.error?.kind).toBe('TRANSIENT');
     expect(refused.error?.message).toMatch(/ECONNREFUSED/);
+    // A port fetch refuses outright can never work: no point retrying it.
+    const badPort = await run({ source: { type: 'HTTP', params: { url: 'http://127.0.0.1:9/x.csv' } } });
+    expect(badPort.error?.kind).toBe('PERMANENT');
+    expect(badPort.error?.message).toMatch(/port/);
   });
 
   it('leaves nothing behind when the source breaks after several batches were written', async () => {
