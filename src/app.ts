@@ -76,6 +76,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       bus,
       logger: logger.child({ component: 'run-events' }),
       retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
+      logRetentionMs: config.logRetentionMs,
     });
     const backends = new BackendRegistry([
       makeLocalBackend(),

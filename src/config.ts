@@ -3,6 +3,7 @@ import path from 'node:path';
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
 
 export type LogLevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -40,6 +41,8 @@ export interface Config {
   schedulerIntervalMs: number;
   /** A LOCAL run whose executor lease is older than this is orphaned (its gateway died). Default 30 s. */
   localLeaseMs: number;
+  /** Log lines and metric samples of runs finished longer ago than this are deleted. Default 30 days; 0 keeps them forever. */
+  logRetentionMs: number;
   /** Share of failed rows above which a LOCAL run fails. Default 0.1 (10 %). */
   maxFailedRowRatio: number;
   /** Create the demo job on an empty database. Default: on for the embedded default, off otherwise. */
@@ -133,6 +136,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     schedulerIntervalMs: int(env, 'SCHEDULER_INTERVAL_MS', SECOND, 10),
     localLeaseMs: int(env, 'LOCAL_LEASE_MS', 30 * SECOND, 100),
     maxFailedRowRatio: ratio(env, 'MAX_FAILED_ROW_RATIO', 0.1),
+    logRetentionMs: int(env, 'LOG_RETENTION_DAYS', 30, 0) * DAY,
     seedDemo: bool(env, 'JOBWIRE_SEED_DEMO', !databaseUrl),
     migrate: bool(env, 'JOBWIRE_MIGRATE', true),
     workers: bool(env, 'JOBWIRE_WORKERS', true),

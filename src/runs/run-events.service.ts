@@ -26,6 +26,12 @@ export interface RunEventsDeps {
   logger: Logger;
   /** Retry back-off for jobs without a schedule (`schedule.retryDelaySeconds` overrides the base). */
   retry: RetryPolicy;
+  /**
+   * Log lines and metric samples of runs finished longer ago than this are deleted by {@link
+   * RunEventsService.prune} (the runs themselves, their stages, latest metrics and error stay).
+   * 0 or absent: kept forever.
+   */
+  logRetentionMs?: number;
   now?: () => Date;
 }
 
@@ -33,6 +39,8 @@ export interface RunEventsDeps {
 export const APPLIED_EVENT_TTL_MS = 7 * 24 * 3600 * 1000;
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const LOG_INSERT_CHUNK = 1000;
+/** Most log lines (and, apart, metric samples) one prune pass deletes. */
+export const PRUNE_BATCH = 50_000;
 
 /**
  * One unit of work on runs: every change goes through {@link RunTx.apply} (or {@link RunTx.createRun})
@@ -373,13 +381,30 @@ export class RunEventsService {
     return this.transact((tx) => tx.createRun(jobId, trigger, opts));
   }
 
-  /** Deletes dedupe records and idempotency keys past their time; returns how many went. */
+  /**
+   * Deletes dedupe records and idempotency keys past their time, and the log lines and metric
+   * samples of runs finished longer ago than `logRetentionMs` (at most {@link PRUNE_BATCH} rows of
+   * each per call, so one pass never holds locks for long). Returns how many rows went.
+   */
   async prune(): Promise<number> {
     const em = this.deps.orm.em.fork();
-    const now = Date.now();
+    const now = this.deps.now?.().getTime() ?? Date.now();
     const a = await em.nativeDelete(AppliedEventEntity, { appliedAt: { $lt: new Date(now - APPLIED_EVENT_TTL_MS) } });
     const b = await em.nativeDelete(IdempotencyKeyEntity, { createdAt: { $lt: new Date(now - IDEMPOTENCY_TTL_MS) } });
-    return a + b;
+    let c = 0;
+    if (this.deps.logRetentionMs) {
+      // Finished for good: terminal, and no automatic retry pending (that would make it active again).
+      const expired = `select id from runs where status in ('SUCCEEDED', 'FAILED', 'CANCELLED') and next_retry_at is null and finished_at < ?`;
+      const cutoff = new Date(now - this.deps.logRetentionMs);
+      for (const table of ['run_logs', 'run_metric_samples']) {
+        const rows = await em.execute(
+          `delete from ${table} where ctid = any(array(select ctid from ${table} where run_id in (${expired}) limit ${PRUNE_BATCH})) returning 1`,
+          [cutoff],
+        );
+        c += rows.length;
+      }
+    }
+    return a + b + c;
   }
 }
 

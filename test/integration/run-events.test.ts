@@ -179,6 +179,31 @@ describe('applying run events', () => {
     expect([...first.value!.lines, ...second.value!.lines].map((l) => l.seq)).toEqual(['1', '2', '3', '4', '5']);
   });
 
+  it('prunes the logs and metric samples of runs finished before the retention period, and keeps the rest', async () => {
+    const pruning = new RunEventsService({ orm: database.orm, bus, logger: makeLogger('silent'), retry: { baseDelayMs: 60_000, maxDelayMs: 3_600_000 }, logRetentionMs: 24 * 3600_000 });
+    const line = { level: LogLevel.INFO, message: 'x' };
+    const metrics = { recordsProcessed: 1, recordsFailed: 0, throughputRps: 1, bytesProcessed: 1, activeWorkers: 1 };
+    const make = async (finish: RunStatus | null) => {
+      const run = await newRun();
+      await status(run.id, RunStatus.RUNNING);
+      await runEvents.apply({ type: 'run.log', runId: run.id, payload: { lines: [line, line] } });
+      await runEvents.apply({ type: 'run.metrics', runId: run.id, payload: metrics });
+      if (finish) await status(run.id, finish);
+      return run.id;
+    };
+    const old = await make(RunStatus.SUCCEEDED);
+    const recent = await make(RunStatus.SUCCEEDED);
+    const running = await make(null);
+    const em = database.orm.em.fork();
+    await em.nativeUpdate(RunEntity, { id: { $in: [old, running] } }, { finishedAt: new Date(Date.now() - 2 * 24 * 3600_000) });
+    await pruning.prune();
+    const count = async (table: string, runId: string) => Number((await em.execute(`select count(*)::int as n from ${table} where run_id = ?`, [runId]))[0].n);
+    expect([await count('run_logs', old), await count('run_metric_samples', old)]).toEqual([0, 0]);
+    expect([await count('run_logs', recent), await count('run_metric_samples', recent)]).toEqual([2, 1]);
+    expect([await count('run_logs', running), await count('run_metric_samples', running)]).toEqual([2, 1]); // still active
+    expect((await stored(old)).metrics).toMatchObject({ recordsProcessed: 1 }); // the run keeps its latest sample
+  });
+
   it('makes a new run for an idempotency key older than 24 h', async () => {
     const first = await newRun();
     const again = await runEvents.createRun(first.jobId, RunTrigger.API, { idempotencyKey: 'nightly' });
