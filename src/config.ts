@@ -41,6 +41,8 @@ export interface Config {
   schedulerIntervalMs: number;
   /** A LOCAL run whose executor lease is older than this is orphaned (its gateway died). Default 30 s. */
   localLeaseMs: number;
+  /** Directories LOCAL sources may read (absolute); unset: any path the gateway process can read. */
+  localSourceRoots?: string[];
   /** Log lines and metric samples of runs finished longer ago than this are deleted. Default 30 days; 0 keeps them forever. */
   logRetentionMs: number;
   /** Share of failed rows above which a LOCAL run fails. Default 0.1 (10 %). */
@@ -104,6 +106,14 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
+function roots(env: Env, name: string): string[] | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const dirs = raw.split(',').map((d) => d.trim()).filter(Boolean);
+  if (dirs.some((d) => !path.isAbsolute(d))) throw new ConfigError(name, 'comma-separated absolute directory paths', raw);
+  return dirs;
+}
+
 const LEVELS: LogLevelName[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the environment. The only reader of `process.env` in jobwire. Throws {@link ConfigError}. */
@@ -137,6 +147,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     localLeaseMs: int(env, 'LOCAL_LEASE_MS', 30 * SECOND, 100),
     maxFailedRowRatio: ratio(env, 'MAX_FAILED_ROW_RATIO', 0.1),
     logRetentionMs: int(env, 'LOG_RETENTION_DAYS', 30, 0) * DAY,
+    localSourceRoots: roots(env, 'LOCAL_SOURCE_ROOTS'),
     seedDemo: bool(env, 'JOBWIRE_SEED_DEMO', !databaseUrl),
     migrate: bool(env, 'JOBWIRE_MIGRATE', true),
     workers: bool(env, 'JOBWIRE_WORKERS', true),

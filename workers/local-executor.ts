@@ -14,7 +14,7 @@ import { RunExecution, type JobSpec } from './local-executor/run-execution';
 export interface LocalExecutorDeps {
   runEvents: RunEventsService;
   bus: EventBus;
-  config: Pick<Config, 'localConcurrency' | 'localLeaseMs' | 'maxFailedRowRatio'>;
+  config: Pick<Config, 'localConcurrency' | 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots'>;
   logger: Logger;
   /** This gateway process; becomes the lease owner of the runs it claims. */
   instanceId: string;

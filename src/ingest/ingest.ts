@@ -84,7 +84,7 @@ class Ingestion {
     try {
       this.validateSpec();
       this.checkStop();
-      const inputs = await resolveSource(this.spec.source, this.log);
+      const inputs = await resolveSource(this.spec.source, this.log, this.spec.allowedRoots);
       for (const input of inputs) this.totalBytes = input.size === null || this.totalBytes === null ? null : this.totalBytes + input.size;
       this.stages.update('extract', { status: 'RUNNING' });
       for (const input of inputs) await this.readInput(input);

@@ -2,6 +2,7 @@
  * Sources of the LOCAL executor: local files (path, directory or glob) and HTTP(S) downloads, both
  * exposed as byte streams read chunk by chunk so that files larger than memory work.
  */
+import { isWithinRoots } from './roots';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -40,10 +41,14 @@ type Log = (level: LogLevel, message: string) => void;
  * matching no file, or an unreadable directory => PERMANENT. HTTP: an invalid URL or headers =>
  * PERMANENT (nothing is fetched yet). Any other source type => PERMANENT (not supported here).
  */
-export async function resolveSource(source: IngestSpec['source'], log: Log): Promise<SourceInput[]> {
+export async function resolveSource(source: IngestSpec['source'], log: Log, allowedRoots?: readonly string[] | null): Promise<SourceInput[]> {
   switch (source.type) {
-    case 'LOCAL':
-      return resolveLocal(source.params, source.filePattern ?? null, log);
+    case 'LOCAL': {
+      const inputs = await resolveLocal(source.params, source.filePattern ?? null, log);
+      const outside = allowedRoots?.length ? inputs.find((i) => !isWithinRoots(i.name, allowedRoots)) : undefined;
+      if (outside) throw permanent(`${outside.name} is outside the directories LOCAL sources may read (LOCAL_SOURCE_ROOTS)`);
+      return inputs;
+    }
     case 'HTTP':
       return [resolveHttp(source.params)];
     default:

@@ -37,6 +37,11 @@ export interface IngestSpec {
    * destination; batches wait before being written. Default: no limit.
    */
   maxRowsPerSecond?: number | null;
+  /**
+   * When set, every LOCAL file read must lie inside one of these directories (symbolic links
+   * resolved); anything else fails PERMANENT. Default: no restriction.
+   */
+  allowedRoots?: readonly string[] | null;
 }
 
 /** A stage's progress; `totalItems` of `extract` is an estimate until the stage completes. */

@@ -15,6 +15,7 @@ import { coerceError } from '../errors';
 import { TypeInferrer, sqlTypeOfKind } from '../ingest/infer';
 import { expandGlob, filesInDir, hasGlobChars, matchSegment } from '../ingest/glob';
 import { moveCredentialsToHeader } from '../ingest/sources';
+import { checkLocalRoots } from './local-roots';
 import type { Logger } from '../logger';
 import type { SourceConfigInput } from './job-input';
 import { validateSource } from './job-validation';
@@ -337,9 +338,10 @@ const TESTERS: Record<SourceType, Tester> = {
  */
 export async function testSourceConnection(
   input: SourceConfigInput,
-  deps: { logger: Logger; timeoutMs?: number },
+  deps: { logger: Logger; timeoutMs?: number; localSourceRoots?: readonly string[] },
 ): Promise<ConnectionTestResultView> {
   const source = validateSource(input, 'input');
+  checkLocalRoots(source, deps.localSourceRoots, 'input.params.path');
   const timeoutMs = deps.timeoutMs ?? CONNECTION_TEST_TIMEOUT_MS;
   const started = performance.now();
   let outcome: Outcome;

@@ -9,6 +9,7 @@ import { badInput, conflict, notFound } from '../errors';
 import type { Logger } from '../logger';
 import { decodeTimeCursor, encodeTimeCursor, escapeLike, isUuid, pageSize, toConnection } from '../pagination';
 import { testSourceConnection } from './connection-test';
+import { checkLocalRoots } from './local-roots';
 import { nextRunAt } from './cron';
 import type { ComputeConfigInput, Connection, CreateJobInput, JobFilter, PageArgs, SourceConfigInput, UpdateJobInput } from './job-input';
 import { validateCompute, validateCreateJob, validateJobUpdate } from './job-validation';
@@ -46,6 +47,7 @@ export class JobsService implements JobsApi {
   /** Creates a job; BAD_USER_INPUT (nothing written) when any field is invalid. */
   async create(input: CreateJobInput): Promise<JobView> {
     const draft = validateCreateJob(input, this.deps.config.retryMaxAttempts);
+    checkLocalRoots(draft.source, this.deps.config.localSourceRoots, 'input.source.params.path');
     const now = this.now();
     const em = this.em();
     const job = em.create(JobEntity, { ...draft, nextRunAt: draft.schedule ? nextRunAt(draft.schedule, now) : null, createdAt: now, updatedAt: now });
@@ -65,6 +67,7 @@ export class JobsService implements JobsApi {
     return this.em().transactional(async (em) => {
       const job = await this.lockJob(em, id);
       const draft = validateJobUpdate(input, toJobDraft(job));
+      if (input.source) checkLocalRoots(draft.source, this.deps.config.localSourceRoots, 'input.source.params.path');
       Object.assign(job, draft);
       if (input.schedule !== undefined) job.nextRunAt = draft.schedule ? nextRunAt(draft.schedule, this.now()) : null;
       job.updatedAt = this.now();
@@ -179,7 +182,7 @@ export class JobsService implements JobsApi {
 
   /** See {@link testSourceConnection}: BAD_USER_INPUT for malformed params, `ok: false` for an unreachable source. */
   testSourceConnection(input: SourceConfigInput): Promise<ConnectionTestResultView> {
-    return testSourceConnection(input, { logger: this.logger });
+    return testSourceConnection(input, { logger: this.logger, localSourceRoots: this.deps.config.localSourceRoots });
   }
 
   /** The job, locked until the transaction ends (createRun takes the same lock, so checks hold). */

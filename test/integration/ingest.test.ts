@@ -254,6 +254,19 @@ describe('CSV', () => {
     expect(finalStage(badName, 'extract')?.status).toBe('SKIPPED');
   });
 
+  it('refuses to read a file outside allowedRoots, even through a link a glob matches', async () => {
+    const inside = path.join(dir, 'roots-inside');
+    fs.mkdirSync(inside, { recursive: true });
+    writeCsv(path.join(inside, 'a.csv'), 10);
+    writeCsv(path.join(dir, 'roots-outside.csv'), 10);
+    const allowed = await run({ source: { type: 'LOCAL', params: { path: path.join(inside, '*.csv') } }, destination: { schema: 'raw', table: 'roots_ok' }, allowedRoots: [inside] });
+    expect(allowed.result?.rowsLoaded).toBe(10);
+    fs.symlinkSync(path.join(dir, 'roots-outside.csv'), path.join(inside, 'b.csv'));
+    const escaped = await run({ source: { type: 'LOCAL', params: { path: path.join(inside, '*.csv') } }, destination: { schema: 'raw', table: 'roots_no' }, allowedRoots: [inside] });
+    expect(escaped.error?.kind).toBe('PERMANENT');
+    expect(escaped.error?.message).toMatch(/outside the directories LOCAL sources may read/);
+  });
+
   it('fails PERMANENT on binary garbage', async () => {
     const file = path.join(dir, 'garbage.bin');
     fs.writeFileSync(file, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));

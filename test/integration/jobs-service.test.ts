@@ -412,3 +412,38 @@ describe('testSourceConnection', () => {
     expect(r).toEqual({ ok: false, message: expect.stringContaining('cannot test S3'), latencyMs: null, sampleSchema: null });
   });
 });
+
+describe('LOCAL_SOURCE_ROOTS', () => {
+  let dir: string;
+  let restricted: JobsService;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-roots-'));
+    fs.mkdirSync(path.join(dir, 'allowed'));
+    fs.writeFileSync(path.join(dir, 'allowed', 'in.csv'), 'id,name\n1,a\n');
+    fs.writeFileSync(path.join(dir, 'secret.csv'), 'password,token\nx,y\n');
+    fs.symlinkSync(path.join(dir, 'secret.csv'), path.join(dir, 'allowed', 'link.csv'));
+    const rootsConfig = loadConfig({ LOCAL_SOURCE_ROOTS: path.join(dir, 'allowed') });
+    restricted = new JobsService({ orm: database.orm, config: rootsConfig, logger: makeLogger('silent') });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts paths inside the roots and refuses the others, traversal and links included, writing nothing', async () => {
+    const ok = await restricted.create(baseInput({ source: { type: SourceType.LOCAL, params: { path: path.join(dir, 'allowed', '*.csv') } } }));
+    expect(ok.id).toBeDefined();
+    const before = await countJobs();
+    for (const p of ['/etc/passwd', path.join(dir, 'allowed', '..', 'secret.csv'), path.join(dir, 'allowed', 'link.csv')]) {
+      await expect(restricted.create(baseInput({ source: { type: SourceType.LOCAL, params: { path: p } } }))).rejects.toMatchObject({
+        code: ErrorCode.BAD_USER_INPUT,
+        field: 'input.source.params.path',
+      });
+    }
+    expect(await countJobs()).toBe(before);
+  });
+
+  it('does not let a connection test read a file outside the roots', async () => {
+    await expect(restricted.testSourceConnection({ type: SourceType.LOCAL, params: { path: '/etc/passwd' } })).rejects.toMatchObject({
+      code: ErrorCode.BAD_USER_INPUT,
+      field: 'input.params.path',
+    });
+  });
+});

@@ -23,6 +23,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS.*host:port/);
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
     expect(() => loadConfig({ MAX_FAILED_ROW_RATIO: '2' })).toThrow(/MAX_FAILED_ROW_RATIO.*between 0 and 1/);
+    expect(() => loadConfig({ LOCAL_SOURCE_ROOTS: '/data/in, relative/dir' })).toThrow(/LOCAL_SOURCE_ROOTS.*absolute/);
+    expect(loadConfig({ LOCAL_SOURCE_ROOTS: '/data/in, /srv/drop' }).localSourceRoots).toEqual(['/data/in', '/srv/drop']);
   });
 
   it('uses PostgreSQL and Redis when their URLs are set, without the demo job', () => {

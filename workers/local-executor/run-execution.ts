@@ -15,7 +15,7 @@ export interface JobSpec { source: SourceConfig; processing: ProcessingConfig; d
 
 export interface RunExecutionDeps {
   runEvents: RunEventsService;
-  config: Pick<Config, 'localLeaseMs' | 'maxFailedRowRatio'>;
+  config: Pick<Config, 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots'>;
   logger: Logger;
   instanceId: string;
   producer: string;
@@ -33,7 +33,7 @@ const FINAL_STATUS_TRIES = 4;
 type AbortReason = 'cancel' | 'shutdown' | 'lost';
 
 /** Builds the ingest spec from the job row. */
-export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number): IngestSpec {
+export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, allowedRoots?: readonly string[]): IngestSpec {
   return {
     source: { type: job.source.type, params: job.source.params, filePattern: job.source.filePattern },
     format: job.processing.format,
@@ -42,6 +42,7 @@ export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number): IngestSp
     maxFailedRowRatio,
     schemaInference: job.source.schemaInference,
     maxRowsPerSecond: job.processing.maxRowsPerSecond ?? null,
+    allowedRoots: allowedRoots ?? null,
   };
 }
 
@@ -108,7 +109,7 @@ export class RunExecution {
     this.reporter.log(LogLevel.INFO, `claimed by ${instanceId} (attempt ${this.run.attempt} of ${this.run.maxAttempts})`);
     const started = Date.now();
     const sink = this.deps.makeSink();
-    const { stats, done } = ingest(ingestSpecFor(this.job, config.maxFailedRowRatio), sink, {
+    const { stats, done } = ingest(ingestSpecFor(this.job, config.maxFailedRowRatio, config.localSourceRoots), sink, {
       signal: this.ac.signal,
       onStage: (u) => this.reporter.stage(u),
       onLog: (level, message) => this.reporter.log(level, message),
