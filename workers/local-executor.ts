@@ -109,7 +109,8 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
 
   async function doStart() {
     try {
-      subscription = await bus.subscribe(Topic.RUN_STATUS);
+      // Only LOCAL runs' status changes: new work to claim, and stop requests for runs executing here.
+      subscription = await bus.subscribe(Topic.BACKEND_RUN_STATUS, ExecutionBackend.LOCAL);
       void watchStatuses(subscription);
     } catch (err) {
       const e = coerceError(err);

@@ -16,6 +16,8 @@ export enum Topic {
   RUN_STATUS = 'run-status',
   /** Status changes of the runs of one job; id = jobId. */
   JOB_RUN_STATUS = 'job-run-status',
+  /** Status changes of the runs of one execution backend; id = LOCAL | SPARK | KAFKA (what executors watch). */
+  BACKEND_RUN_STATUS = 'backend-run-status',
   /** Log lines of one run, in seq order; id = runId. */
   RUN_LOGS = 'run-logs',
   /** Metric samples of one run; id = runId. */
@@ -31,6 +33,7 @@ export interface TopicPayloads {
   [Topic.JOB_RUNS]: RunView;
   [Topic.RUN_STATUS]: RunView;
   [Topic.JOB_RUN_STATUS]: RunView;
+  [Topic.BACKEND_RUN_STATUS]: RunView;
   [Topic.RUN_LOGS]: RunLogsPayload;
   [Topic.RUN_METRICS]: MetricsView;
   [Topic.RUN_STAGES]: StageView;

@@ -327,7 +327,11 @@ export class RunTx {
   private publishRun(view: RunView, statusChanged: boolean) {
     this.publications.push({ topic: Topic.RUN, id: view.id, payload: view }, { topic: Topic.JOB_RUNS, id: view.jobId, payload: view });
     if (statusChanged) {
-      this.publications.push({ topic: Topic.RUN_STATUS, payload: view }, { topic: Topic.JOB_RUN_STATUS, id: view.jobId, payload: view });
+      this.publications.push(
+        { topic: Topic.RUN_STATUS, payload: view },
+        { topic: Topic.JOB_RUN_STATUS, id: view.jobId, payload: view },
+        { topic: Topic.BACKEND_RUN_STATUS, id: view.backend, payload: view },
+      );
     }
   }
 
