@@ -59,7 +59,8 @@ describe('full flow: a LOCAL ingestion watched live', () => {
           name: 'orders 50k',
           source: { type: 'LOCAL' as never, params: { path: csv } },
           destination: { schema: 'flow', table: 'orders' },
-          processing: { format: 'CSV' as never, batchSize: 1000 },
+          // Paced to about 1.5 s so progress is seen moving, however fast this machine loads.
+          processing: { format: 'CSV' as never, batchSize: 1000, maxRowsPerSecond: 35_000 },
         },
       }),
     ).createJob;
