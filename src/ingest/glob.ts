@@ -89,17 +89,26 @@ export async function filesInDir(dir: string, pattern = '*'): Promise<string[]> 
   return out.sort();
 }
 
+/** The directory part of a glob before its first wildcard segment (the path itself when it has none), and the rest. */
+function splitGlob(pattern: string, cwd = process.cwd()): { base: string; rest: string[] } {
+  const segs = path.resolve(cwd, pattern).split(path.sep);
+  let k = 1;
+  while (k < segs.length && !hasGlobChars(segs[k])) k++;
+  return { base: segs.slice(0, k).join(path.sep) || path.sep, rest: segs.slice(k) };
+}
+
+/** See {@link splitGlob}. */
+export function globBase(pattern: string): string {
+  return splitGlob(pattern).base;
+}
+
 /**
  * Expands a glob (relative patterns resolve against `cwd`) into absolute file paths, sorted.
  * Symlinked directories are not followed by `**` (no loops). Returns [] when nothing matches;
  * throws IngestError PERMANENT when a directory on the way cannot be read.
  */
 export async function expandGlob(pattern: string, cwd = process.cwd()): Promise<string[]> {
-  const segs = path.resolve(cwd, pattern).split(path.sep);
-  let k = 1;
-  while (k < segs.length && !hasGlobChars(segs[k])) k++;
-  const base = segs.slice(0, k).join(path.sep) || path.sep;
-  const rest = segs.slice(k);
+  const { base, rest } = splitGlob(pattern, cwd);
   if (rest.length === 0) {
     return stat(base).then((st) => (st.isFile() ? [base] : []), () => []);
   }

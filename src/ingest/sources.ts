@@ -2,7 +2,7 @@
  * Sources of the LOCAL executor: local files (path, directory or glob) and HTTP(S) downloads, both
  * exposed as byte streams read chunk by chunk so that files larger than memory work.
  */
-import { isWithinRoots } from './roots';
+import { assertWithinRoots } from './roots';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -43,12 +43,8 @@ type Log = (level: LogLevel, message: string) => void;
  */
 export async function resolveSource(source: IngestSpec['source'], log: Log, allowedRoots?: readonly string[] | null): Promise<SourceInput[]> {
   switch (source.type) {
-    case 'LOCAL': {
-      const inputs = await resolveLocal(source.params, source.filePattern ?? null, log);
-      const outside = allowedRoots?.length ? inputs.find((i) => !isWithinRoots(i.name, allowedRoots)) : undefined;
-      if (outside) throw permanent(`${outside.name} is outside the directories LOCAL sources may read (LOCAL_SOURCE_ROOTS)`);
-      return inputs;
-    }
+    case 'LOCAL':
+      return resolveLocal(source.params, source.filePattern ?? null, log, allowedRoots);
     case 'HTTP':
       return [resolveHttp(source.params)];
     default:
@@ -56,22 +52,32 @@ export async function resolveSource(source: IngestSpec['source'], log: Log, allo
   }
 }
 
-async function resolveLocal(params: Record<string, unknown>, filePattern: string | null, log: Log): Promise<SourceInput[]> {
+/**
+ * The files a LOCAL path names, sorted: the file itself, a directory's files matching `filePattern`
+ * (default every non-hidden file), or a glob's matches filtered by `filePattern`. Rejects with the
+ * file system's error (its `code` set: ENOENT …) when the path cannot be examined, and IngestError
+ * PERMANENT when it is neither a file nor a directory. Shared by the executor and connection tests.
+ */
+export async function listLocalFiles(p: string, filePattern: string | null): Promise<string[]> {
+  if (hasGlobChars(p)) {
+    const files = await expandGlob(p);
+    return filePattern ? files.filter((f) => matchSegment(filePattern, path.basename(f))) : files;
+  }
+  const st = await stat(p);
+  if (st.isDirectory()) return filesInDir(p, filePattern || '*');
+  if (st.isFile()) return [p];
+  throw permanent(`${p} is neither a regular file nor a directory`);
+}
+
+async function resolveLocal(params: Record<string, unknown>, filePattern: string | null, log: Log, allowedRoots?: readonly string[] | null): Promise<SourceInput[]> {
   const p = params.path;
   if (typeof p !== 'string' || p.length === 0) throw permanent('LOCAL source needs params.path (a file, directory or glob)');
-  let files: string[];
-  if (hasGlobChars(p)) {
-    files = await expandGlob(p);
-    if (filePattern) files = files.filter((f) => matchSegment(filePattern, path.basename(f)));
-  } else {
-    const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw permanent(`file not found: ${p}`);
-      throw permanent(`cannot access ${p}: ${err.code ?? err.message}`, err.message, err);
-    });
-    if (st.isDirectory()) files = await filesInDir(p, filePattern || '*');
-    else if (st.isFile()) files = [p];
-    else throw permanent(`${p} is neither a regular file nor a directory`);
-  }
+  const files = await listLocalFiles(p, filePattern).catch((err: NodeJS.ErrnoException) => {
+    if (err instanceof IngestError) throw err;
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw permanent(`file not found: ${p}`);
+    throw permanent(`cannot access ${p}: ${err.code ?? err.message}`, err.message, err);
+  });
+  assertWithinRoots(files, allowedRoots);
   if (files.length === 0) {
     throw permanent(`no file matches ${p}${filePattern ? ` with filePattern ${filePattern}` : ''}`);
   }

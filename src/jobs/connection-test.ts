@@ -5,16 +5,17 @@
  * Messages are scrubbed of every secret in the params (passwords, header values, URL userinfo).
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, open, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { access, open } from 'node:fs/promises';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { Client, type ClientConfig } from 'pg';
 import type { ConnectionTestResultView } from '../api';
 import { DataFormat, SourceType, type SourceConfig } from '../domain';
 import { coerceError } from '../errors';
 import { TypeInferrer, sqlTypeOfKind } from '../ingest/infer';
-import { expandGlob, filesInDir, hasGlobChars, matchSegment } from '../ingest/glob';
-import { moveCredentialsToHeader } from '../ingest/sources';
+import { IngestError } from '../ingest/errors';
+import { formatFromExtension, sniffFormat } from '../ingest/formats';
+import { assertWithinRoots } from '../ingest/roots';
+import { listLocalFiles, moveCredentialsToHeader, redactUrl } from '../ingest/sources';
 import { checkLocalRoots } from './local-roots';
 import type { Logger } from '../logger';
 import type { SourceConfigInput } from './job-input';
@@ -26,7 +27,7 @@ export const CONNECTION_TEST_TIMEOUT_MS = 5000;
 const HEAD_BYTES = 16 * 1024;
 
 interface Outcome { ok: boolean; message: string; sampleSchema?: unknown; untested?: boolean }
-type Tester = (source: SourceConfig, timeoutMs: number) => Promise<Outcome>;
+type Tester = (source: SourceConfig, timeoutMs: number, localSourceRoots?: readonly string[]) => Promise<Outcome>;
 
 class TimeoutError extends Error {}
 
@@ -51,16 +52,6 @@ function reason(err: unknown): string {
   const code = e.cause?.code ?? e.code;
   const msg = e.cause?.message && message === 'fetch failed' ? e.cause.message : message;
   return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
-}
-
-/** A URL as safe to show: no userinfo, no query string, no fragment. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '<invalid URL>';
-  }
 }
 
 async function readHead(file: string): Promise<{ text: string; truncated: boolean }> {
@@ -135,14 +126,9 @@ function jsonArrayElements(text: string, max: number): unknown[] {
   return out;
 }
 
+/** The format the LOCAL executor would read `name` as (format AUTO): its extension, then its first bytes. */
 function sniff(name: string, text: string): DataFormat {
-  const ext = path.extname(name).toLowerCase();
-  if (ext === '.csv') return DataFormat.CSV;
-  if (ext === '.ndjson' || ext === '.jsonl') return DataFormat.NDJSON;
-  if (ext === '.parquet' || text.startsWith('PAR1')) return DataFormat.PARQUET;
-  const first = text.trimStart()[0];
-  if (ext === '.json') return first === '[' ? DataFormat.JSON : DataFormat.NDJSON;
-  return first === '[' ? DataFormat.JSON : first === '{' ? DataFormat.NDJSON : DataFormat.CSV;
+  return (formatFromExtension(name) ?? sniffFormat(text) ?? DataFormat.CSV) as DataFormat;
 }
 
 interface Sample { schema: { format: DataFormat; columns: { name: string; type: string }[] | null }; note?: string }
@@ -188,25 +174,22 @@ export function sampleFileSchema(raw: string, truncated: boolean, name: string):
   return { schema: { format, columns: names.map((n, i) => ({ name: n, type: sqlTypeOfKind(kinds[i]) })) } };
 }
 
-/** The files a LOCAL source names, the way the LOCAL executor resolves them. */
-async function localFiles(p: string, filePattern: string | null): Promise<string[] | string> {
-  if (hasGlobChars(p)) {
-    const files = await expandGlob(p);
-    return filePattern ? files.filter((f) => matchSegment(filePattern, path.basename(f))) : files;
-  }
-  let isDir: boolean;
+/** The files a LOCAL source names, listed and confined exactly as the LOCAL executor does; a string says why not. */
+async function localFiles(p: string, filePattern: string | null, roots: readonly string[] | undefined): Promise<string[] | string> {
   try {
-    isDir = (await stat(p)).isDirectory();
+    const files = await listLocalFiles(p, filePattern);
+    assertWithinRoots(files, roots);
+    return files;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? `${p} does not exist` : `cannot access ${p}: ${code ?? reason(err)}`;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `${p} does not exist`;
+    return err instanceof IngestError ? err.message : `cannot access ${p}: ${code ?? reason(err)}`;
   }
-  return isDir ? filesInDir(p, filePattern ?? '*') : [p];
 }
 
-const testLocal: Tester = async (source, timeoutMs) => {
+const testLocal: Tester = async (source, timeoutMs, roots) => {
   const p = source.params.path as string;
-  const files = await withTimeout(localFiles(p, source.filePattern), timeoutMs, 'the file system');
+  const files = await withTimeout(localFiles(p, source.filePattern, roots), timeoutMs, 'the file system');
   if (typeof files === 'string') return { ok: false, message: files };
   if (files.length === 0) return { ok: false, message: `no file matches ${p}${source.filePattern ? ` (filePattern ${source.filePattern})` : ''}` };
   const first = files[0];
@@ -346,7 +329,7 @@ export async function testSourceConnection(
   const started = performance.now();
   let outcome: Outcome;
   try {
-    outcome = await TESTERS[source.type](source, timeoutMs);
+    outcome = await TESTERS[source.type](source, timeoutMs, deps.localSourceRoots);
   } catch (err) {
     outcome = { ok: false, message: reason(err) };
   }

@@ -1,6 +1,7 @@
 import type { SourceConfig } from '../domain';
 import { badInput } from '../errors';
-import { globBase, isWithinRoots } from '../ingest/roots';
+import { globBase } from '../ingest/glob';
+import { rootsCheck } from '../ingest/roots';
 
 /**
  * With `LOCAL_SOURCE_ROOTS` set, refuses (BAD_USER_INPUT on `field`) a LOCAL source whose path —
@@ -9,7 +10,7 @@ import { globBase, isWithinRoots } from '../ingest/roots';
  */
 export function checkLocalRoots(source: SourceConfig, roots: readonly string[] | undefined, field: string): void {
   if (!roots?.length || source.type !== 'LOCAL' || typeof source.params.path !== 'string') return;
-  if (!isWithinRoots(globBase(source.params.path), roots)) {
+  if (!rootsCheck(roots)(globBase(source.params.path))) {
     throw badInput(field, `must lie inside the directories LOCAL sources may read (${roots.join(', ')})`);
   }
 }

@@ -445,5 +445,9 @@ describe('LOCAL_SOURCE_ROOTS', () => {
       code: ErrorCode.BAD_USER_INPUT,
       field: 'input.params.path',
     });
+     // A directory inside the roots holding a link to a file outside: the listing refuses it, as the executor does.
+    const viaLink = await restricted.testSourceConnection({ type: SourceType.LOCAL, params: { path: path.join(dir, 'allowed') } });
+    expect(viaLink).toMatchObject({ ok: false, message: expect.stringContaining('outside the directories LOCAL sources may read') });
+    expect(JSON.stringify(viaLink)).not.toContain('password');
   });
 });
