@@ -1,10 +1,11 @@
 import type { BackendRegistry, Reconciliation } from '../src/backends/backend';
 import type { Config } from '../src/config';
-import { RunEntity } from '../src/db/entities';
 import { ErrorKind, RunStatus, type RunView } from '../src/domain';
 import { coerceError } from '../src/errors';
 import type { Logger } from '../src/logger';
-import { findStuckRuns, lockStuckRun, type StuckRun } from '../src/runs/run-leases';
+import { lockStuckRun, type StuckRun } from '../src/runs/run-leases';
+import { findStuckRuns, stagesOf } from '../src/runs/run-queries';
+import { toRunView } from '../src/runs/run-view';
 import type { RunEventsService } from '../src/runs/run-events.service';
 import type { StatusPayload } from '../src/runs/run-event';
 import { makeLoop, type Loop } from './loop';
@@ -48,16 +49,11 @@ export function makeStuckMonitor(deps: StuckMonitorDeps): Loop & { tick(): Promi
   const producer = `stuck-monitor@${deps.instanceId}`;
 
   async function tick() {
+    // One query for the runs and one for all their stages; nothing is locked until each is handled.
     const candidates = await runEvents.transact(async (tx): Promise<Candidate[]> => {
-      const stuck = await findStuckRuns(tx.em, { thresholdMs: config.stuckThresholdMs, limit: STUCK_BATCH });
-      if (stuck.length === 0) return [];
-      const runs = await tx.em.find(RunEntity, { id: { $in: stuck.map((s) => s.id) } });
-      const out: Candidate[] = [];
-      for (const s of stuck) {
-        const run = runs.find((r) => r.id === s.id);
-        if (run) out.push({ ...s, view: await tx.view(run) });
-      }
-      return out;
+      const stuck = await findStuckRuns(tx.em, config.stuckThresholdMs, STUCK_BATCH);
+      const stages = await stagesOf(tx.em, stuck.map((s) => s.run.id));
+      return stuck.map(({ run, reason }) => ({ id: run.id, attempt: run.attempt, reason, view: toRunView(run, stages.get(run.id) ?? []) }));
     });
     const queue = [...candidates];
     await Promise.all(

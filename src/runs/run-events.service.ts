@@ -10,6 +10,7 @@ import { Topic, type Publication } from '../events/topics';
 import type { Logger } from '../logger';
 import type { CancelPayload, LogPayload, MetricsPayload, RetryPayload, RunEvent, StagePayload, StatusPayload } from './run-event';
 import { afterFailure, checkTransition, jobStatusFor, nextStageStatus, runProgress, stageProgress, type RetryPolicy } from './run-state';
+import { TERMINAL_SQL } from './run-sql';
 import { toLogLineView, toRunView, toStageView } from './run-view';
 
 /** What applying one event did. `run` is the run as it stands after the event. */
@@ -398,7 +399,7 @@ export class RunEventsService {
     let c = 0;
     if (this.deps.logRetentionMs) {
       // Finished for good: terminal, and no automatic retry pending (that would make it active again).
-      const expired = `select id from runs where status in ('SUCCEEDED', 'FAILED', 'CANCELLED') and next_retry_at is null and finished_at < ?`;
+      const expired = `select id from runs where status in ${TERMINAL_SQL} and next_retry_at is null and finished_at < ?`;
       const cutoff = new Date(now - this.deps.logRetentionMs);
       for (const table of ['run_logs', 'run_metric_samples']) {
         const rows = await em.execute(

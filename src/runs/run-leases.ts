@@ -12,8 +12,8 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ExecutionBackend, RunStatus } from '../domain';
+import { ACTIVE_SQL as ACTIVE } from './run-sql';
 
-const ACTIVE = `('${RunStatus.PENDING}', '${RunStatus.QUEUED}', '${RunStatus.RUNNING}', '${RunStatus.CANCELLING}')`;
 const EXECUTING = `('${RunStatus.RUNNING}', '${RunStatus.CANCELLING}')`;
 const LOCAL = `'${ExecutionBackend.LOCAL}'`;
 
@@ -175,24 +175,21 @@ function stuckParams(thresholdMs: number, now: Date): Date[] {
 }
 
 /**
- * Active runs that look dead: LOCAL runs whose executor lease expired (their gateway died), and
- * runs of any backend without an update for `thresholdMs` (LOCAL QUEUED runs excepted, and LOCAL
- * runs whose lease is still being renewed). Oldest update first. No lock: see {@link lockStuckRun}.
+ * The runs that look dead, for the stuck-run monitor and `jobStats.stuckRuns` alike: LOCAL runs
+ * whose executor lease expired (their gateway died), and runs of any backend without an update for
+ * `thresholdMs` (LOCAL QUEUED runs excepted, and LOCAL runs whose lease is still being renewed).
+ * Longest silent first, with why each is stuck. No lock: see {@link lockStuckRun}.
  */
-export async function findStuckRuns(
-  em: EntityManager,
-  opts: { thresholdMs: number; limit: number; now?: Date },
-): Promise<StuckRun[]> {
-  return em.execute(
-    `select id, attempt, reason from (
-       select id, attempt, updated_at, ${STUCK_REASON} as reason from runs where status in ${ACTIVE}) s
-     where reason is not null order by updated_at limit ?`,
-    [...stuckParams(opts.thresholdMs, opts.now ?? new Date()), opts.limit],
-  );
+export function stuckRunsQuery(thresholdMs: number, limit: number, now = new Date()): { sql: string; params: unknown[] } {
+  const p = stuckPredicate(thresholdMs, now);
+  return {
+    sql: `select *, ${STUCK_REASON} as stuck_reason from runs where ${p.sql} order by updated_at, id limit ?`,
+    params: [...p.params, ...p.params, limit],
+  };
 }
 
 /**
- * Locks a run found by {@link findStuckRuns} if it is still stuck in the same way and on the same
+ * Locks a run found by {@link stuckRunsQuery} if it is still stuck in the same way and on the same
  * attempt; its reason and current status then, or null (another gateway holds it, or it moved on).
  */
 export async function lockStuckRun(

@@ -11,19 +11,13 @@
  *
  * Builders (`…Query`) return the SQL with `?` placeholders and its parameters; the functions run them.
  */
-import { stuckPredicate } from './run-leases';
+import { stuckRunsQuery, type StuckReason } from './run-leases';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RunEntity, StageEntity } from '../db/entities';
-import { ACTIVE_RUN_STATUSES, LOG_LEVEL_RANK, LogLevel, RunStatus, type LogLineView } from '../domain';
+import { LOG_LEVEL_RANK, LogLevel, RunStatus, type LogLineView } from '../domain';
 import { escapeLike, type TimeKey } from '../pagination';
 
 export interface SqlQuery { sql: string; params: unknown[] }
-
-/**
- * The active statuses, spelled exactly as in the predicate of `runs_active_updated_idx`: the
- * planner uses a partial index only when it can prove the query implies its predicate.
- */
-const ACTIVE_IN = `(${ACTIVE_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 export interface RunFilterValues { jobId?: string | null; status?: RunStatus | null }
 
@@ -135,18 +129,12 @@ export async function countDeadLettered(em: EntityManager): Promise<number> {
   return rows[0].n;
 }
 
-export function stuckRunsQuery(thresholdMs: number, limit: number, now = new Date()): SqlQuery {
-  const p = stuckPredicate(thresholdMs, now);
-  return { sql: `select * from runs where ${p.sql} order by updated_at, id limit ?`, params: [...p.params, limit] };
+export { stuckRunsQuery };
+
+/** See {@link stuckRunsQuery}: the runs, with why each looks stuck. */
+export async function findStuckRuns(em: EntityManager, thresholdMs: number, limit: number, now?: Date): Promise<{ run: RunEntity; reason: StuckReason }[]> {
+  const q = stuckRunsQuery(thresholdMs, limit, now);
+  const rows: (Record<string, unknown> & { stuck_reason: StuckReason })[] = await em.execute(q.sql, q.params);
+  return rows.map(({ stuck_reason, ...row }) => ({ run: em.map(RunEntity, row), reason: stuck_reason }));
 }
 
-/**
- * Runs the stuck-run monitor would act on (same definition): LOCAL runs whose executor lease
- * expired, and active runs silent for `thresholdMs` (LOCAL runs waiting in the queue, or whose lease
- * is being renewed, excepted). Longest silent first, `limit` at most.
- */
-export async function findStuckRuns(em: EntityManager, thresholdMs: number, limit: number): Promise<RunEntity[]> {
-  const q = stuckRunsQuery(thresholdMs, limit);
-  const rows = await em.execute(q.sql, q.params);
-  return rows.map((r) => em.map(RunEntity, r));
-}

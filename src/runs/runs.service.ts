@@ -181,14 +181,14 @@ export class RunsService implements RunsApi {
       countDeadLettered(em),
       findStuckRuns(em, this.deps.config.stuckThresholdMs, MAX_STUCK_RUNS),
     ]);
-    const stages = await stagesOf(em, stuck.map((r) => r.id));
+    const stages = await stagesOf(em, stuck.map((s) => s.run.id));
     const finished = byStatus.SUCCEEDED + byStatus.FAILED;
     return {
       runsByStatus: Object.values(RunStatus).map((status) => ({ status, count: byStatus[status] })),
       successRate: finished > 0 ? byStatus.SUCCEEDED / finished : null,
       running: byStatus.RUNNING,
       deadLettered,
-      stuckRuns: stuck.map((r) => toRunView(r, stages.get(r.id) ?? [])),
+      stuckRuns: stuck.map(({ run }) => toRunView(run, stages.get(run.id) ?? [])),
     };
   }
 
