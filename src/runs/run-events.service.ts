@@ -49,6 +49,8 @@ export const PRUNE_BATCH = 50_000;
  */
 export class RunTx {
   readonly publications: Publication[] = [];
+  /** Stages of the runs this transaction touched: several events of one run read them once. */
+  private readonly stagesByRun = new Map<string, StageEntity[]>();
 
   constructor(readonly em: EntityManager, private readonly deps: RunEventsDeps) {}
 
@@ -187,7 +189,7 @@ export class RunTx {
   private async applyStage(run: RunEntity, p: StagePayload, event: RunEvent): Promise<ApplyResult> {
     if (isTerminal(run.status)) return this.ignored(run, event, `stage progress after ${run.status}`);
     const em = this.em;
-    const stages = await em.find(StageEntity, { runId: run.id });
+    const stages = await this.stagesOf(run.id);
     let stage = stages.find((s) => s.name === p.stage);
     const now = this.now();
     if (!stage) {
@@ -342,7 +344,14 @@ export class RunTx {
   }
 
   async view(run: RunEntity, stages?: StageEntity[]): Promise<RunView> {
-    return toRunView(run, stages ?? (await this.em.find(StageEntity, { runId: run.id })));
+    if (stages) this.stagesByRun.set(run.id, stages);
+    return toRunView(run, stages ?? (await this.stagesOf(run.id)));
+  }
+
+  private async stagesOf(runId: string): Promise<StageEntity[]> {
+    let stages = this.stagesByRun.get(runId);
+    if (!stages) this.stagesByRun.set(runId, (stages = await this.em.find(StageEntity, { runId })));
+    return stages;
   }
 }
 
