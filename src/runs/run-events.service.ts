@@ -360,6 +360,9 @@ export class RunTx {
  * run state or publishes run events themselves.
  */
 export class RunEventsService {
+  /** Runs finished before this had their logs and samples pruned completely by a pass of this process. */
+  private prunedBefore: Date | null = null;
+
   constructor(private readonly deps: RunEventsDeps) {}
 
   /**
@@ -407,16 +410,21 @@ export class RunEventsService {
     const b = await em.nativeDelete(IdempotencyKeyEntity, { createdAt: { $lt: new Date(now - IDEMPOTENCY_TTL_MS) } });
     let c = 0;
     if (this.deps.logRetentionMs) {
-      // Finished for good: terminal, and no automatic retry pending (that would make it active again).
-      const expired = `select id from runs where status in ${TERMINAL_SQL} and next_retry_at is null and finished_at < ?`;
       const cutoff = new Date(now - this.deps.logRetentionMs);
+      // Finished for good: terminal, and no automatic retry pending (that would make it active again).
+      // Runs finished before an earlier complete pass were pruned then: look only at the new ones.
+      const from = this.prunedBefore;
+      const expired = `select id from runs where status in ${TERMINAL_SQL} and next_retry_at is null and finished_at < ?${from ? ' and finished_at >= ?' : ''}`;
+      let complete = true;
       for (const table of ['run_logs', 'run_metric_samples']) {
         const rows = await em.execute(
           `delete from ${table} where ctid = any(array(select ctid from ${table} where run_id in (${expired}) limit ${PRUNE_BATCH})) returning 1`,
-          [cutoff],
+          from ? [cutoff, from] : [cutoff],
         );
         c += rows.length;
+        if (rows.length === PRUNE_BATCH) complete = false;
       }
+      if (complete) this.prunedBefore = cutoff;
     }
     return a + b + c;
   }

@@ -14,6 +14,11 @@ import type { MetricsView, RunAttemptView, RunErrorView } from '../../domain';
   name: 'runs_active_updated_idx',
   expression: `create index "runs_active_updated_idx" on "runs" ("backend", "updated_at") where "status" in ('PENDING', 'QUEUED', 'RUNNING', 'CANCELLING')`,
 })
+// Retention (RunEventsService.prune) reads finished runs by finish time.
+@Index({
+  name: 'runs_finished_idx',
+  expression: `create index "runs_finished_idx" on "runs" ("finished_at") where "status" in ('SUCCEEDED', 'FAILED', 'CANCELLED')`,
+})
 @Index({
   name: 'runs_next_retry_idx',
   expression: 'create index "runs_next_retry_idx" on "runs" ("next_retry_at") where "next_retry_at" is not null',
