@@ -80,4 +80,3 @@ export interface JobView {
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED];
 export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = [RunStatus.PENDING, RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.CANCELLING];
 export const isTerminal = (s: RunStatus) => TERMINAL_RUN_STATUSES.includes(s);
-export const isActive = (s: RunStatus) => ACTIVE_RUN_STATUSES.includes(s);

@@ -46,3 +46,20 @@ export function withContext(err: unknown, context: string): Error {
   wrapped.stack = `${wrapped.name}: ${wrapped.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}`;
   return wrapped;
 }
+
+/** What {@link withTimeout} rejects with. */
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** `p`, or a rejection with {@link TimeoutError} ("<what> did not answer within …") after `ms`. `p` itself is not cancelled. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} did not answer within ${ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,30 +1,18 @@
-import type { BackendRegistry } from '../src/backends/backend';
-import type { Config } from '../src/config';
 import { coerceError } from '../src/errors';
-import type { EventBus } from '../src/events/bus';
-import type { LoadSink } from '../src/ingest';
-import type { Logger } from '../src/logger';
-import type { RunEventsService } from '../src/runs/run-events.service';
 import { makeLocalExecutor } from './local-executor';
 import { makeScheduler } from './scheduler';
 import { makeStuckMonitor } from './stuck-monitor';
+import type { LocalExecutorDeps } from './local-executor';
+import type { SchedulerDeps } from './scheduler';
+import type { StuckMonitorDeps } from './stuck-monitor';
 
 export { makeLoop, type Loop, type LoopOptions } from './loop';
 export { makeLocalExecutor, type LocalExecutor, type LocalExecutorDeps } from './local-executor';
 export { makeScheduler, type SchedulerDeps } from './scheduler';
 export { makeStuckMonitor, type StuckMonitorDeps } from './stuck-monitor';
 
-export interface WorkersDeps {
-  runEvents: RunEventsService;
-  bus: EventBus;
-  backends: BackendRegistry;
-  config: Readonly<Config>;
-  logger: Logger;
-  /** Unique per gateway process; owns the leases of the LOCAL runs it executes. */
-  instanceId: string;
-  /** A sink on the gateway's database, one per LOCAL run. */
-  makeSink: () => LoadSink;
-}
+/** What the workers need, all together: the union of each worker's own deps. */
+export type WorkersDeps = LocalExecutorDeps & SchedulerDeps & StuckMonitorDeps;
 
 export interface Workers {
   /** Starts the LOCAL executor, the scheduler and the stuck-run monitor. Idempotent. */
@@ -38,10 +26,10 @@ export interface Workers {
 
 /** The gateway's background workers, for the composition root (src/app.ts). */
 export function makeWorkers(deps: WorkersDeps): Workers {
-  const { runEvents, bus, backends, config, logger, instanceId, makeSink } = deps;
-  const executor = makeLocalExecutor({ runEvents, bus, config, logger, instanceId, makeSink });
-  const scheduler = makeScheduler({ runEvents, backends, config, logger, instanceId });
-  const monitor = makeStuckMonitor({ runEvents, backends, config, logger, instanceId });
+  const { logger } = deps;
+  const executor = makeLocalExecutor(deps);
+  const scheduler = makeScheduler(deps);
+  const monitor = makeStuckMonitor(deps);
   const parts = [
     { name: 'scheduler', part: scheduler },
     { name: 'stuck monitor', part: monitor },
@@ -82,9 +70,3 @@ export function makeWorkers(deps: WorkersDeps): Workers {
   };
 }
 
-/** Alias of {@link makeWorkers} that also starts them. */
-export async function startWorkers(deps: WorkersDeps): Promise<Workers> {
-  const workers = makeWorkers(deps);
-  await workers.start();
-  return workers;
-}

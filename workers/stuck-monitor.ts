@@ -1,7 +1,7 @@
 import type { BackendRegistry, Reconciliation } from '../src/backends/backend';
 import type { Config } from '../src/config';
 import { ErrorKind, RunStatus, type RunView } from '../src/domain';
-import { coerceError } from '../src/errors';
+import { coerceError, withTimeout } from '../src/errors';
 import type { Logger } from '../src/logger';
 import { lockStuckRun, type StuckRun } from '../src/runs/run-leases';
 import { findStuckRuns, stagesOf } from '../src/runs/run-queries';
@@ -26,14 +26,6 @@ export const STUCK_BATCH = 100;
 const RECONCILE_CONCURRENCY = 5;
 
 type Candidate = StuckRun & { view: RunView };
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The safety net for runs whose workers died. At start and every `stuckCheckIntervalMs` it finds

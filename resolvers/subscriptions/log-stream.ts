@@ -13,9 +13,10 @@ export interface LogStreamArgs { runId: string; minLevel?: LogLevel | null; afte
 export interface LogStreamOptions {
   /** Live bus messages buffered for a slow client before the oldest are shed. Default 2000. */
   highWaterMark?: number;
-  /** Lines per replay page and per outgoing chunk. Default 500. */
-  pageSize?: number;
 }
+
+/** Lines per replay page and per outgoing chunk. */
+const PAGE_SIZE = 500;
 
 const seqOf = (l: LogLineView) => Number(l.seq);
 
@@ -39,7 +40,7 @@ export async function runLogsStream(
 ): Promise<AsyncGenerator<LogChunkView>> {
   const { runs, bus } = deps;
   const { runId } = args;
-  const pageSize = options.pageSize ?? 500;
+  const pageSize = PAGE_SIZE;
   if (args.after != null && !/^\d{1,15}$/.test(args.after)) throw badInput('after', 'must be a LogLine.seq (a decimal number)');
   const minRank = LOG_LEVEL_RANK[args.minLevel ?? LogLevel.DEBUG];
   const contains = args.contains || null;

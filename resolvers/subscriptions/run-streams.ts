@@ -97,7 +97,8 @@ export async function stageProgressStream(deps: Deps, runId: string) {
     }
     for await (const s of sub) {
       const prev = sent.get(s.name);
-      if (prev && (Date.parse(s.updatedAt) < Date.parse(prev.updatedAt) || JSON.stringify(s) === JSON.stringify(prev))) continue;
+      // Older changes are stale; an equal time is the snapshot seen again (compare only then: this runs per subscriber per event).
+      if (prev && (Date.parse(s.updatedAt) < Date.parse(prev.updatedAt) || (s.updatedAt === prev.updatedAt && JSON.stringify(s) === JSON.stringify(prev)))) continue;
       sent.set(s.name, s);
       yield s;
     }

@@ -32,8 +32,6 @@ export interface ContextDeps {
   runs: RunsApi;
   bus: EventBus;
   logger: Logger;
-  /** Debounce of the shared `jobStatsUpdated` recomputation. Default 250 ms. */
-  statsDebounceMs?: number;
 }
 
 export interface ContextRequest {
@@ -59,7 +57,7 @@ export function requestIdFrom(header: unknown): string {
  * per request and the WebSocket server per operation.
  */
 export function makeContextFactory(deps: ContextDeps): ContextFactory {
-  const stats = new StatsFeed({ runs: deps.runs, bus: deps.bus, logger: deps.logger, debounceMs: deps.statsDebounceMs });
+  const stats = new StatsFeed({ runs: deps.runs, bus: deps.bus, logger: deps.logger });
   const factory = ((req: ContextRequest): GraphQLContext => {
     const requestId = req.requestId ?? crypto.randomUUID();
     return {

@@ -55,7 +55,6 @@ export function fieldFromMessage(message: string): string | undefined {
 
 /** The code GraphQL's own error would get from Apollo, for the paths (WebSocket) that do not go through Apollo. */
 function defaultCode(err: GraphQLError): string {
-  if (/^Syntax Error/.test(err.message)) return 'GRAPHQL_PARSE_FAILED';
   if (/^Variable "\$/.test(err.message)) return 'BAD_USER_INPUT';
   return 'GRAPHQL_VALIDATION_FAILED';
 }
@@ -103,6 +102,6 @@ export function apolloFormatError(logger: Logger) {
 }
 
 /** A client error with a stable code, for edge code (limits, WebSocket parsing) that is not a service. */
-export function clientError(message: string, code: string, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...extra } });
+export function clientError(message: string, code: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
 }

@@ -80,7 +80,7 @@ const paginationEstimator: ComplexityEstimator = ({ args, childComplexity }) => 
 };
 
 /** The estimators, in order: a field's own `complexity` (type-graphql option), then pagination, then 1 per field. */
-export const complexityEstimators: ComplexityEstimator[] = [
+const complexityEstimators: ComplexityEstimator[] = [
   fieldExtensionsEstimator(),
   paginationEstimator,
   simpleEstimator({ defaultComplexity: 1 }),
@@ -116,9 +116,14 @@ export function checkComplexity(
   });
 }
 
+const rulesByDepth = new Map<number, ValidationRule[]>();
+
 /** The validation rules every operation gets: GraphQL's own plus the depth limit. */
 export function validationRules(limits: QueryLimits): ValidationRule[] {
-  return [...specifiedRules, depthLimitRule(limits.maxDepth)];
+  // Built once per depth limit: the WebSocket validates every operation with them.
+  let rules = rulesByDepth.get(limits.maxDepth);
+  if (!rules) rulesByDepth.set(limits.maxDepth, (rules = [...specifiedRules, depthLimitRule(limits.maxDepth)]));
+  return rules;
 }
 
 /**

@@ -49,11 +49,6 @@ export class StatsFeed {
     return () => this.detach(listener);
   }
 
-  /** Listeners currently attached (for tests and metrics). */
-  get size(): number {
-    return this.listeners.size;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();

@@ -10,7 +10,7 @@ import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { Client, type ClientConfig } from 'pg';
 import type { ConnectionTestResultView } from '../api';
 import { DataFormat, SourceType, type SourceConfig } from '../domain';
-import { coerceError } from '../errors';
+import { TimeoutError, coerceError, withTimeout } from '../errors';
 import { TypeInferrer, sqlTypeOfKind } from '../ingest/infer';
 import { IngestError } from '../ingest/errors';
 import { formatFromExtension, sniffFormat } from '../ingest/formats';
@@ -29,17 +29,6 @@ const HEAD_BYTES = 16 * 1024;
 interface Outcome { ok: boolean; message: string; sampleSchema?: unknown; untested?: boolean }
 type Tester = (source: SourceConfig, timeoutMs: number, localSourceRoots?: readonly string[]) => Promise<Outcome>;
 
-class TimeoutError extends Error {}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`${what} did not answer within ${ms / 1000} s`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** A short reason from a network or driver error: its code when it has one. */
 function reason(err: unknown): string {

@@ -1,9 +1,9 @@
 import type { JobEntity } from '../db/entities/job.entity';
+import { iso } from '../runs/run-view';
 import type { JobView } from '../domain';
 import type { JobDraft } from './job-validation';
 import { maskParams } from './secrets';
 
-const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
 /**
  * The client-facing shape of a job: plain data, detached from the entity, with every secret in

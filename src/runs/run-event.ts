@@ -1,5 +1,6 @@
 import { ErrorKind, LogLevel, RunStatus, StageStatus } from '../domain';
 import type { RunErrorView } from '../domain';
+import { isUuid } from '../pagination';
 
 /**
  * Run events: the one vocabulary in which every change to a run is expressed, whatever its source
@@ -66,7 +67,6 @@ export class EventValidationError extends Error {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_MESSAGE = 64 * 1024;
 
 type Obj = Record<string, unknown>;
@@ -139,7 +139,7 @@ export function parseRunEvent(raw: unknown, opts: { external: boolean }): RunEve
   if (!isObj(raw)) throw new EventValidationError('event', 'must be a JSON object');
   const eventId = str(raw, 'eventId', '', opts.external, 200);
   const runId = str(raw, 'runId', '', true, 64)!;
-  if (!UUID.test(runId)) throw new EventValidationError('runId', 'must be a jobwire run id (uuid)');
+  if (!isUuid(runId)) throw new EventValidationError('runId', 'must be a jobwire run id (uuid)');
   const type = str(raw, 'type', '', true) as RunEventType;
   const allowed = opts.external ? EXTERNAL_EVENT_TYPES : [...EXTERNAL_EVENT_TYPES, 'run.retry', 'run.cancel'];
   if (!allowed.includes(type)) throw new EventValidationError('type', `must be one of ${allowed.join(', ')}`);

@@ -4,7 +4,8 @@ import type { LogLineEntity } from '../db/entities/log-line.entity';
 import type { LogLineView, RunView, StageView } from '../domain';
 import { stageProgress } from './run-state';
 
-const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+/** A timestamp as clients see it (ISO-8601, UTC), or null. */
+export const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
 export function toStageView(s: StageEntity): StageView {
   return {

@@ -19,7 +19,6 @@ export interface RunsServiceDeps {
   backends: BackendRegistry;
   config: Readonly<Config>;
   logger: Logger;
-  now?: () => Date;
 }
 
 export const MAX_IDEMPOTENCY_KEY = 200;

@@ -25,8 +25,6 @@ export interface HttpAppOptions {
   disposeWebSocket: () => Promise<void>;
   /** True once stopping began: /readyz answers 503 so load balancers stop sending traffic. */
   isStopping: () => boolean;
-  /** Largest JSON body accepted. Default 1 MiB (a query is further limited to `limits.maxQueryBytes`). */
-  bodyLimit?: string | number;
 }
 
 /** Gives each request an id (the caller's x-request-id when sane, else a uuid), echoed in the response. */
@@ -92,7 +90,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
   });
   app.use(
     '/graphql',
-    express.json({ limit: opts.bodyLimit ?? '1mb' }),
+    // A query is further limited to `limits.maxQueryBytes`; variables make up the rest.
+    express.json({ limit: '1mb' }),
     querySizeMiddleware(limits),
     // After body parsing (its stream callbacks lose async context): formatError reads the id here.
     (_req, res, next) => requestScope.run({ requestId: res.locals.requestId as string }, next),

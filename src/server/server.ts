@@ -15,8 +15,6 @@ export interface StartServerOptions {
   logger: Logger;
   /** Backs /readyz: 200 when `ok`, else 503; `checks` are shown either way. */
   readiness: Readiness;
-  /** Largest JSON body accepted on /graphql. Default 1 MiB. */
-  bodyLimit?: string | number;
 }
 
 export interface RunningServer {
@@ -57,7 +55,6 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     readiness: opts.readiness,
     disposeWebSocket: () => ws.dispose(),
     isStopping: () => stopping,
-    bodyLimit: opts.bodyLimit,
   });
   httpServer.on('request', app);
   try {

@@ -16,11 +16,10 @@ export interface GraphQLWebSocketOptions {
   contextFactory: ContextFactory;
   limits: QueryLimits;
   logger: Logger;
-  /** Path of the endpoint, shared with HTTP. Default `/graphql`. */
-  path?: string;
-  /** After `dispose()` asks clients to go (1001), how long before the stragglers are cut. Default 2000 ms. */
-  closeGraceMs?: number;
 }
+
+/** After `dispose()` asks clients to go (1001), how long before the stragglers are cut. */
+const CLOSE_GRACE_MS = 2000;
 
 export interface GraphQLWebSocket {
   wss: WebSocketServer;
@@ -36,7 +35,7 @@ export interface GraphQLWebSocket {
  */
 export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWebSocket {
   const { schema, limits, logger } = opts;
-  const wss = new WebSocketServer({ server: opts.httpServer, path: opts.path ?? '/graphql' });
+  const wss = new WebSocketServer({ server: opts.httpServer, path: '/graphql' });
   // The subscribe message's payload object is handed to every later hook of that operation.
   const requestIds = new WeakMap<SubscribePayload, string>();
   const format = (payload: SubscribePayload, errors: readonly GraphQLError[]) => {
@@ -91,7 +90,7 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
       disposing ??= (async () => {
         const grace = setTimeout(() => {
           for (const client of wss.clients) client.terminate();
-        }, opts.closeGraceMs ?? 2000);
+        }, CLOSE_GRACE_MS);
         grace.unref();
         try {
           await server.dispose();

@@ -37,7 +37,7 @@ async function makeWorld(label: string, opts: { now?: () => Date; submit?: Backe
     runEvents,
     cancels,
     jobs: new JobsService({ orm: database.orm, config, logger }),
-    runs: new RunsService({ orm: database.orm, runEvents, backends, config, logger, now: opts.now }),
+    runs: new RunsService({ orm: database.orm, runEvents, backends, config, logger }),
   };
 }
 
