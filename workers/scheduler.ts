@@ -1,12 +1,13 @@
 import type { BackendRegistry } from '../src/backends/backend';
 import type { Config } from '../src/config';
 import { JobEntity } from '../src/db/entities';
-import { ErrorKind, ExecutionBackend, RunStatus, RunTrigger, type RunView } from '../src/domain';
+import { ExecutionBackend, RunTrigger, type RunView } from '../src/domain';
 import { coerceError } from '../src/errors';
 import type { Logger } from '../src/logger';
 import { nextRunAt } from '../src/jobs/cron';
 import { dueRetryIds, dueScheduleIds, hasActiveRun, lockDueJob, lockDueRetry } from '../src/runs/run-leases';
 import type { RunEventsService } from '../src/runs/run-events.service';
+import { submitRun } from '../src/runs/submit-run';
 import { makeLoop, type Loop } from './loop';
 
 export interface SchedulerDeps {
@@ -108,24 +109,9 @@ export function makeScheduler(deps: SchedulerDeps): Loop & { tick(): Promise<voi
     }
   }
 
-  /**
-   * Hands a new PENDING run to its backend (LOCAL needs nothing: the executor claims QUEUED runs).
-   * When the backend refuses, the attempt fails TRANSIENT, so the retry policy takes over.
-   */
+  /** LOCAL needs nothing (the executor claims QUEUED runs); other backends are handed the run. */
   async function submit(run: RunView) {
-    if (run.backend === ExecutionBackend.LOCAL) return;
-    try {
-      const backend = backends.get(run.backend);
-      if (!backend) throw new Error(`the ${run.backend} backend is not part of this gateway`);
-      await backend.submit(run);
-    } catch (err) {
-      const e = coerceError(err);
-      logger.warn({ err: e, runId: run.id }, `scheduler: submitting run ${run.id} to ${run.backend} failed: ${e.message}`);
-      await runEvents.apply({
-        runId: run.id, attempt: run.attempt, type: 'run.status', producer,
-        payload: { status: RunStatus.FAILED, error: { message: `submitting to ${run.backend} failed: ${e.message}`, kind: ErrorKind.TRANSIENT, details: null } },
-      });
-    }
+    if (run.backend !== ExecutionBackend.LOCAL) await submitRun({ runEvents, backends, logger }, run, producer);
   }
 
   const loop = makeLoop({ name: 'scheduler', intervalMs: deps.config.schedulerIntervalMs, logger, tick });

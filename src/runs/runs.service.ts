@@ -4,12 +4,13 @@ import type { BackendRegistry } from '../backends/backend';
 import type { Config } from '../config';
 import { JobEntity, RunEntity } from '../db/entities';
 import type { Orm } from '../db/orm';
-import { ErrorKind, ExecutionBackend, RunStatus, RunTrigger, type LogLineView, type MetricsView, type RunView, type StageView } from '../domain';
-import { badInput, coerceError, conflict, notFound, unavailable, withContext } from '../errors';
+import { ExecutionBackend, RunStatus, RunTrigger, type LogLineView, type MetricsView, type RunView, type StageView } from '../domain';
+import { badInput, conflict, notFound, unavailable, withContext } from '../errors';
 import type { Connection, PageArgs, RunFilter } from '../jobs/job-input';
 import type { Logger } from '../logger';
 import { decodeTimeCursor, encodeTimeCursor, isUuid, pageSize, toConnection } from '../pagination';
 import type { RunEventsService } from './run-events.service';
+import { submitRun } from './submit-run';
 import { countDeadLettered, countRuns, countRunsByStatus, findLogLines, findRunsPage, findStuckRuns, stagesOf } from './run-queries';
 import { toRunView, toStageView } from './run-view';
 
@@ -204,25 +205,8 @@ export class RunsService implements RunsApi {
 
   /** Hands a new attempt to its backend; a refusal fails the attempt TRANSIENT (it will be retried). */
   private async submit(run: RunView): Promise<RunView> {
-    try {
-      const backend = this.deps.backends.get(run.backend);
-      if (!backend) throw new Error(`no ${run.backend} backend in this gateway`);
-      await backend.submit(run);
-    } catch (err) {
-      const e = withContext(err, `submit of run ${run.id} (attempt ${run.attempt}) to the ${run.backend} backend`);
-      this.logger.error({ err: e, runId: run.id, jobId: run.jobId, backend: run.backend }, 'backend refused the run');
-      const result = await this.deps.runEvents.apply({
-        type: 'run.status',
-        runId: run.id,
-        attempt: run.attempt,
-        payload: {
-          status: RunStatus.FAILED,
-          error: { message: `The ${run.backend} backend did not accept the run: ${coerceError(err).message}`, kind: ErrorKind.TRANSIENT, details: null },
-        },
-      });
-      return result.run;
-    }
+    const refused = await submitRun({ ...this.deps, logger: this.logger }, run);
     // The backend may already have moved the run on (QUEUED with an external id …): return that.
-    return (await this.get(run.id)) ?? run;
+    return refused ?? (await this.get(run.id)) ?? run;
   }
 }
