@@ -31,6 +31,8 @@ interface InputState {
   format: ConcreteFormat;
   header: string[] | null;
   csv: CsvMapping | null;
+  /** The CSV fast path, once decided (null: this input cannot take it); undefined until the table is known. */
+  fast?: CsvFastPath | null;
   onBad: OnBadRow;
 }
 
@@ -172,7 +174,12 @@ class Ingestion {
         this.transformed++;
         input.onBad(line, reason);
       },
-      fastPath: () => (this.target && input.header ? this.csvFastPath(input) : null),
+      // Decided once per input, as soon as the table is known; the parser asks after every quoted record.
+      fastPath: () => {
+        if (!this.target || !input.header) return null;
+        if (input.fast === undefined) input.fast = this.csvFastPath(input);
+        return input.fast;
+      },
     };
   }
 
