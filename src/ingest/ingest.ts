@@ -7,7 +7,7 @@ import { BatchAssembler } from './batch';
 import { convertCsvRow, convertJsonRow, JsonMapper, mapCsvColumns, type CopyColumns, type CsvMapping, type OnBadRow } from './convert';
 import { IngestError, cancelled, fromDbError, permanent } from './errors';
 import type { CsvFastPath } from './csv';
-import { resolveFormat, type ConcreteFormat, type RecordHandler } from './formats';
+import { PARQUET_UNSUPPORTED, type ConcreteFormat, type RecordHandler } from './formats';
 import { quoteDestination } from './identifiers';
 import { inferColumns, sqlTypeOfKind } from './infer';
 import { BatchLoader } from './loader';
@@ -115,7 +115,7 @@ class Ingestion {
     const r = spec.maxFailedRowRatio;
     if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw permanent(`maxFailedRowRatio must be between 0 and 1, got ${String(r)}`);
     if (!['AUTO', 'CSV', 'JSON', 'NDJSON', 'PARQUET'].includes(spec.format)) throw permanent(`unknown format ${String(spec.format)}`);
-    if (spec.format === 'PARQUET') resolveFormat('PARQUET', '', '');
+    if (spec.format === 'PARQUET') throw permanent(PARQUET_UNSUPPORTED);
     this.sampleLimit = Math.min(spec.batchSize, MAX_SAMPLE_ROWS);
     this.batches = new BatchAssembler(spec.batchSize);
     this.loader = new BatchLoader(this.sink, this.table, this.hooks.signal, {
