@@ -21,6 +21,13 @@ const PAGE_SIZE = 500;
 const seqOf = (l: LogLineView) => Number(l.seq);
 
 /**
+ * Live chunks made from one bus message, per filter, shared by every subscriber that takes the
+ * message whole: the same chunk object lets shared execution (src/graphql/shared-execution.ts)
+ * run GraphQL once for all of them instead of once each.
+ */
+const sharedChunks = new WeakMap<RunLogsPayload, Map<string, LogChunkView>>();
+
+/**
  * The `runLogs` stream: subscribes to the run's log channel, replays stored lines after `after`
  * page by page (`replay: true`), then streams live lines (`replay: false`).
  *
@@ -123,8 +130,31 @@ export async function runLogsStream(
       for (const s of shedSeqs) if (s <= seenHigh) shedSeqs.delete(s);
       for (let i = shedRanges.length - 1; i >= 0; i--) if (shedRanges[i][1] <= seenHigh) shedRanges.splice(i, 1);
       if (shed > 0) yield { runId, lines: [], cursor: cursor(), replay: false, droppedLines: shed };
+      if (fill.length === 0 && shed === 0 && lines.length === payload.lines.length) {
+        // The common live case: this message as it came, after everything sent so far.
+        const chunk = sharedChunk(payload);
+        if (chunk) {
+          lastSent = Number(chunk.cursor);
+          yield chunk;
+          continue;
+        }
+        if (chunk === null) continue; // nothing in it matches
+      }
       yield* chunks([...fill, ...lines.filter(matches)].filter((l) => seqOf(l) > lastSent), false);
     }
+  }
+
+  /** The shared live chunk of a whole message (null: no line matches; undefined: too big for one chunk). */
+  function sharedChunk(payload: RunLogsPayload): LogChunkView | null | undefined {
+    const key = `${minRank}\u0000${needle ?? ''}`;
+    let byFilter = sharedChunks.get(payload);
+    if (!byFilter) sharedChunks.set(payload, (byFilter = new Map()));
+    if (byFilter.has(key)) return byFilter.get(key)!;
+    const lines = payload.lines.filter(matches);
+    if (lines.length > pageSize) return undefined;
+    const chunk = lines.length ? { runId, lines, cursor: lines[lines.length - 1].seq, replay: false, droppedLines: 0 } : null;
+    byFilter.set(key, chunk as LogChunkView);
+    return chunk;
   }
 
   return closing(generate(), () => sub.close());
