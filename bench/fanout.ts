@@ -60,7 +60,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 
 // ---------- statistics ----------
 
-interface Summary { count: number; p50: number; p90: number; p99: number; max: number }
+interface Summary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
 function summarize(values: number[]): Summary {
   const v = Float64Array.from(values).sort();
   const at = (q: number) => (v.length ? v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] : NaN);
@@ -165,7 +171,11 @@ parentPort.on('message', async (msg) => {
 });
 `;
 
-interface ThreadHandle { worker: Worker; count: number; offsetMs: number }
+interface ThreadHandle {
+  worker: Worker;
+  count: number;
+  offsetMs: number;
+}
 
 function request<T>(worker: Worker, message: object, replyType: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -236,7 +246,9 @@ function installProbes(app: App, emitAt: Float64Array) {
     return send.call(this, data, ...rest);
   };
   return {
-    committed, written, lastWrite,
+    committed,
+    written,
+    lastWrite,
     remove() {
       proto.send = send;
       bus.publishAll = publishAll;
@@ -247,16 +259,27 @@ function installProbes(app: App, emitAt: Float64Array) {
 // ---------- the bench ----------
 
 /** Something to undo at the end, whatever happens; `name` says which step hung or failed. */
-interface Cleanup { name: string; fn: () => Promise<unknown> }
+interface Cleanup {
+  name: string;
+  fn: () => Promise<unknown>;
+}
 
 async function bench(cleanups: Cleanup[]): Promise<number> {
   const id = crypto.randomBytes(4).toString('hex');
   const dbName = `jobwire_bench_${id}`;
   const prefix = `jobwire:bench:${id}:`;
-  console.log(`jobwire fan-out bench — ${SUBSCRIBERS} subscribers × ${EVENTS} events every ${EVENT_GAP_MS} ms over ${SUBSCRIPTION}, ${CLIENT_THREADS} client thread(s)`);
+  console.log(
+    `jobwire fan-out bench — ${SUBSCRIBERS} subscribers × ${EVENTS} events every ${EVENT_GAP_MS} ms over ${SUBSCRIPTION}, ${CLIENT_THREADS} client thread(s)`,
+  );
   // Figures from a machine busy with other work are not comparable: say how busy it was.
-  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), load average ${load()}, Node ${process.version}`);
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  console.log(
+    `  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), load average ${load()}, Node ${process.version}`,
+  );
 
   const admin = new PgClient({ connectionString: ADMIN_URL });
   await admin.connect();
@@ -273,13 +296,25 @@ async function bench(cleanups: Cleanup[]): Promise<number> {
 
   const t0 = now();
   const app: App = await createApp(
-    loadConfig({}, {
-      port: 0, host: '127.0.0.1', databaseUrl: urlFor(dbName), redisUrl: REDIS_URL, redisPrefix: prefix,
-      workers: false, seedDemo: false, migrate: true, logLevel: 'warn',
-    }),
+    loadConfig(
+      {},
+      {
+        port: 0,
+        host: '127.0.0.1',
+        databaseUrl: urlFor(dbName),
+        redisUrl: REDIS_URL,
+        redisPrefix: prefix,
+        workers: false,
+        seedDemo: false,
+        migrate: true,
+        logLevel: 'warn',
+      },
+    ),
   );
   cleanups.push({ name: 'stop the gateway', fn: () => app.stop() });
-  console.log(`  gateway ${app.url} on database ${dbName} (created and migrated in ${((now() - t0) / 1000).toFixed(1)} s), Redis prefix ${prefix}`);
+  console.log(
+    `  gateway ${app.url} on database ${dbName} (created and migrated in ${((now() - t0) / 1000).toFixed(1)} s), Redis prefix ${prefix}`,
+  );
 
   const redis = summarize(await redisBaseline(prefix));
 
@@ -293,23 +328,31 @@ async function bench(cleanups: Cleanup[]): Promise<number> {
   const run = await app.runs.start(job.id);
   await app.runEvents.apply({ runId: run.id, type: 'run.status', payload: { status: RunStatus.RUNNING } });
   const metrics = (seq: number) => ({
-    runId: run.id, type: 'run.metrics' as const,
+    runId: run.id,
+    type: 'run.metrics' as const,
     payload: { recordsProcessed: seq, recordsFailed: 0, throughputRps: 0, bytesProcessed: 0, activeWorkers: 1 },
   });
   // Sequence 0 is what every subscriber gets as its snapshot.
   await app.runEvents.apply(metrics(0));
 
-  const query = SUBSCRIPTION === 'runMetrics'
-    ? 'subscription($runId: ID!) { runMetrics(runId: $runId) { timestamp recordsProcessed recordsFailed throughputRps } }'
-    : 'subscription($runId: ID!) { runUpdated(runId: $runId) { id status attempt progress updatedAt metrics { recordsProcessed recordsFailed } stages { name status completedItems } } }';
+  const query =
+    SUBSCRIPTION === 'runMetrics'
+      ? 'subscription($runId: ID!) { runMetrics(runId: $runId) { timestamp recordsProcessed recordsFailed throughputRps } }'
+      : 'subscription($runId: ID!) { runUpdated(runId: $runId) { id status attempt progress updatedAt metrics { recordsProcessed recordsFailed } stages { name status completedItems } } }';
   const threads: ThreadHandle[] = [];
   for (let i = 0; i < CLIENT_THREADS; i++) {
     const count = Math.floor(SUBSCRIBERS / CLIENT_THREADS) + (i < SUBSCRIBERS % CLIENT_THREADS ? 1 : 0);
     const worker = new Worker(CLIENT_THREAD_JS, {
       eval: true,
       workerData: {
-        graphqlWs: require.resolve('graphql-ws'), ws: require.resolve('ws'),
-        url: `${app.url.replace(/^http/, 'ws')}/graphql`, query, variables: { runId: run.id }, count, events: EVENTS, field: SUBSCRIPTION,
+        graphqlWs: require.resolve('graphql-ws'),
+        ws: require.resolve('ws'),
+        url: `${app.url.replace(/^http/, 'ws')}/graphql`,
+        query,
+        variables: { runId: run.id },
+        count,
+        events: EVENTS,
+        field: SUBSCRIPTION,
       },
     });
     worker.on('error', (err) => console.error('client thread failed:', coerceError(err).message));
@@ -335,7 +378,8 @@ async function bench(cleanups: Cleanup[]): Promise<number> {
   const tap = await app.bus.subscribe(Topic.RUN_METRICS, run.id);
   cleanups.push({ name: 'close the bus tap', fn: async () => tap.close() });
   void (async () => {
-    for await (const m of tap) if (m.recordsProcessed > 0 && emitAt[m.recordsProcessed] > 0) arrived.push(now() - emitAt[m.recordsProcessed]);
+    for await (const m of tap)
+      if (m.recordsProcessed > 0 && emitAt[m.recordsProcessed] > 0) arrived.push(now() - emitAt[m.recordsProcessed]);
   })();
   const start = now() + 100;
   // How busy each event loop was while the events flowed: near 100 % means saturated, so queueing.
@@ -373,7 +417,9 @@ async function bench(cleanups: Cleanup[]): Promise<number> {
   });
 
   const gateway = summarize(perMessage);
-  console.log(`\n${'latency in ms, from the emit of an event'.padEnd(46)}${'count'.padStart(8)}${'p50'.padStart(9)}${'p90'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}`);
+  console.log(
+    `\n${'latency in ms, from the emit of an event'.padEnd(46)}${'count'.padStart(8)}${'p50'.padStart(9)}${'p90'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}`,
+  );
   row('→ committed in PostgreSQL, publish starts', summarize(probes.committed));
   row('→ Redis delivers it to the gateway', summarize(arrived));
   row('→ gateway writes it to each socket', summarize(probes.written));
@@ -382,7 +428,9 @@ async function bench(cleanups: Cleanup[]): Promise<number> {
   row(`→ the last of ${ready} subscribers receives it`, summarize(Array.from(lastPerEvent.subarray(1))));
   row('raw Redis: publish → receive', redis);
   const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
-  console.log(`\nratio gateway (event → each subscriber) / raw Redis:  p50 ${ratio(gateway.p50, redis.p50)}   p99 ${ratio(gateway.p99, redis.p99)}`);
+  console.log(
+    `\nratio gateway (event → each subscriber) / raw Redis:  p50 ${ratio(gateway.p50, redis.p50)}   p99 ${ratio(gateway.p99, redis.p99)}`,
+  );
   const expected = ready * EVENTS;
   console.log(`messages delivered: ${perMessage.length}/${expected}${missing ? `  (${missing} missing)` : ''}`);
   const pct = (u: number) => `${(u * 100).toFixed(0)} %`;

@@ -27,7 +27,8 @@ const ROWS = Number(process.env.BENCH_ROWS || 1_000_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE || 10_000);
 const DATA_DIR = path.join(__dirname, 'data');
-const COLUMNS = 'id BIGINT, user_id BIGINT, quantity BIGINT, amount DOUBLE PRECISION, score DOUBLE PRECISION, name TEXT, created_at TIMESTAMPTZ, active BOOLEAN';
+const COLUMNS =
+  'id BIGINT, user_id BIGINT, quantity BIGINT, amount DOUBLE PRECISION, score DOUBLE PRECISION, name TEXT, created_at TIMESTAMPTZ, active BOOLEAN';
 
 function dbUrl(name: string): string {
   const u = new URL(ADMIN_URL);
@@ -122,7 +123,10 @@ async function main(): Promise<void> {
     const loaded = Number((await db.query('SELECT count(*) AS n FROM bench_ingest')).rows[0].n);
     await db.end();
     if (copied !== ROWS || loaded !== ROWS) throw new Error(`row counts differ: copy ${copied}, ingest ${loaded}, expected ${ROWS}`);
-    const line = (label: string, ms: number) => `${label.padEnd(16)} ${(ms / 1000).toFixed(2).padStart(6)} s  ${Math.round(ROWS / (ms / 1000)).toLocaleString('en-US').padStart(10)} rows/s`;
+    const line = (label: string, ms: number) =>
+      `${label.padEnd(16)} ${(ms / 1000).toFixed(2).padStart(6)} s  ${Math.round(ROWS / (ms / 1000))
+        .toLocaleString('en-US')
+        .padStart(10)} rows/s`;
     const bestRatio = Math.min(...copyMs) / Math.min(...ingestMs);
     const medianRatio = median(copyMs) / median(ingestMs);
     console.log(`\n${ROWS.toLocaleString('en-US')} rows, ${mb.toFixed(1)} MB, batchSize ${BATCH_SIZE}, ${ROUNDS} rounds`);
@@ -130,7 +134,9 @@ async function main(): Promise<void> {
     console.log(line('ingest best', Math.min(...ingestMs)));
     console.log(line('psql \\copy median', median(copyMs)));
     console.log(line('ingest median', median(ingestMs)));
-    console.log(`ratio (ingest speed / COPY speed): best ${bestRatio.toFixed(2)}, median ${medianRatio.toFixed(2)}  goal >= 0.5  ${bestRatio >= 0.5 ? 'OK' : 'NOT MET'}`);
+    console.log(
+      `ratio (ingest speed / COPY speed): best ${bestRatio.toFixed(2)}, median ${medianRatio.toFixed(2)}  goal >= 0.5  ${bestRatio >= 0.5 ? 'OK' : 'NOT MET'}`,
+    );
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.end();

@@ -1,7 +1,17 @@
 import { registerEnumType } from 'type-graphql';
 import {
-  ClusterMode, DataFormat, ErrorKind, ExecutionBackend, InstanceType, JobStatus, LogLevel, ProcessingMode, RunStatus,
-  RunTrigger, SourceType, StageStatus,
+  ClusterMode,
+  DataFormat,
+  ErrorKind,
+  ExecutionBackend,
+  InstanceType,
+  JobStatus,
+  LogLevel,
+  ProcessingMode,
+  RunStatus,
+  RunTrigger,
+  SourceType,
+  StageStatus,
 } from '../src/domain';
 
 /**
@@ -29,6 +39,16 @@ registerEnumType(ClusterMode, { name: 'ClusterMode' });
 registerEnumType(InstanceType, { name: 'InstanceType' });
 
 export {
-  ClusterMode, DataFormat, ErrorKind, ExecutionBackend, InstanceType, JobStatus, LogLevel, ProcessingMode, RunStatus,
-  RunTrigger, SourceType, StageStatus,
+  ClusterMode,
+  DataFormat,
+  ErrorKind,
+  ExecutionBackend,
+  InstanceType,
+  JobStatus,
+  LogLevel,
+  ProcessingMode,
+  RunStatus,
+  RunTrigger,
+  SourceType,
+  StageStatus,
 };

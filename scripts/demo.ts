@@ -34,11 +34,23 @@ const BAD_EVERY = 25;
 const BATCH_SIZE = Math.min(2_000, BAD_FROM);
 
 interface RunState {
-  id: string; number: number; attempt: number; status: string; progress: number; deadLettered: boolean;
+  id: string;
+  number: number;
+  attempt: number;
+  status: string;
+  progress: number;
+  deadLettered: boolean;
   error: { kind: string; message: string } | null;
 }
 interface Scenario {
-  key: string; name: string; file: string; table: string; expectRows: number; expectBad: number; jobId?: string; runId?: string;
+  key: string;
+  name: string;
+  file: string;
+  table: string;
+  expectRows: number;
+  expectBad: number;
+  jobId?: string;
+  runId?: string;
   /** Last state seen on the subscription. */
   live?: RunState;
 }
@@ -55,17 +67,29 @@ function writeOrders(file: string, rows: number, messy: boolean): number {
   const t0 = Date.UTC(2026, 0, 1);
   for (let i = 1; i <= rows; i++) {
     const f = [
-      String(i), CUSTOMERS[i % CUSTOMERS.length], COUNTRIES[(i * 7) % COUNTRIES.length], ((i * 37) % 100_000 / 100).toFixed(2),
-      String(1 + (i % 9)), new Date(t0 + i * 61_000).toISOString(), i % 5 === 0 ? 'false' : 'true',
+      String(i),
+      CUSTOMERS[i % CUSTOMERS.length],
+      COUNTRIES[(i * 7) % COUNTRIES.length],
+      (((i * 37) % 100_000) / 100).toFixed(2),
+      String(1 + (i % 9)),
+      new Date(t0 + i * 61_000).toISOString(),
+      i % 5 === 0 ? 'false' : 'true',
     ];
     if (messy && i > BAD_FROM && i % BAD_EVERY === 0) {
       bad++;
       // Four kinds of damage, in turn: a missing column, an extra column, text in amount, text in quantity.
       switch ((i / BAD_EVERY) % 4) {
-        case 0: f.pop(); break;
-        case 1: f.push('surplus'); break;
-        case 2: f[3] = 'abc'; break;
-        default: f[4] = 'abc';
+        case 0:
+          f.pop();
+          break;
+        case 1:
+          f.push('surplus');
+          break;
+        case 2:
+          f[3] = 'abc';
+          break;
+        default:
+          f[4] = 'abc';
       }
     }
     lines.push(f.join(','));
@@ -107,7 +131,12 @@ const RUN_REPORT = `query Report($id: ID!) {
   }
 }`;
 interface ReportRun {
-  number: number; status: string; attempt: number; deadLettered: boolean; startedAt: string | null; finishedAt: string | null;
+  number: number;
+  status: string;
+  attempt: number;
+  deadLettered: boolean;
+  startedAt: string | null;
+  finishedAt: string | null;
   job: { name: string; destination: { schema: string; table: string } };
   error: { kind: string; message: string } | null;
   attempts: { attempt: number; status: string; error: { kind: string; message: string } | null }[];
@@ -147,13 +176,22 @@ function printRun(s: Scenario, r: ReportRun, rows: number | null) {
   line('run', `#${r.number}   status ${r.status}${r.deadLettered ? ' (dead-lettered)' : ''}   attempt ${r.attempt}`);
   if (r.startedAt && r.finishedAt) line('took', `${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(2)} s`);
   for (const a of r.attempts) {
-    line(a === r.attempts[0] ? 'attempts' : '', `#${a.attempt} ${a.status.padEnd(10)}${a.error ? `${a.error.kind}: ${a.error.message}` : ''}`.trimEnd());
+    line(
+      a === r.attempts[0] ? 'attempts' : '',
+      `#${a.attempt} ${a.status.padEnd(10)}${a.error ? `${a.error.kind}: ${a.error.message}` : ''}`.trimEnd(),
+    );
   }
   if (r.stages.length === 0) line('stages', '(none)');
   for (const st of r.stages) {
-    line(st === r.stages[0] ? 'stages' : '', `${st.name.padEnd(10)} ${st.status.padEnd(10)} ${fmt(st.completedItems).padStart(7)} done  ${fmt(st.failedItems).padStart(5)} failed  of ${fmt(st.totalItems)}`);
+    line(
+      st === r.stages[0] ? 'stages' : '',
+      `${st.name.padEnd(10)} ${st.status.padEnd(10)} ${fmt(st.completedItems).padStart(7)} done  ${fmt(st.failedItems).padStart(5)} failed  of ${fmt(st.totalItems)}`,
+    );
   }
-  line('rows', `processed ${fmt(r.metrics?.recordsProcessed)}   failed ${fmt(r.metrics?.recordsFailed)}${s.expectBad ? ` (file has ${fmt(s.expectBad)} bad rows)` : ''}`);
+  line(
+    'rows',
+    `processed ${fmt(r.metrics?.recordsProcessed)}   failed ${fmt(r.metrics?.recordsFailed)}${s.expectBad ? ` (file has ${fmt(s.expectBad)} bad rows)` : ''}`,
+  );
   line('table', `${r.job.destination.schema}.${r.job.destination.table}: ${rows === null ? 'does not exist' : `${fmt(rows)} rows`}`);
   for (const { node } of r.logs.edges) line(node === r.logs.edges[0].node ? 'warnings' : '', `${node.level} ${node.message}`);
 }
@@ -164,7 +202,8 @@ function check(s: Scenario, r: ReportRun, rows: number | null): string[] {
   const failed = r.metrics?.recordsFailed ?? 0;
   if (!s.live || !settled(s.live)) out.push(`the subscription never delivered a final status (last seen: ${s.live?.status ?? 'nothing'})`);
   if (s.key === 'missing') {
-    if (r.status !== 'FAILED' || r.error?.kind !== 'PERMANENT') out.push(`expected FAILED PERMANENT, got ${r.status} ${r.error?.kind ?? ''}`.trim());
+    if (r.status !== 'FAILED' || r.error?.kind !== 'PERMANENT')
+      out.push(`expected FAILED PERMANENT, got ${r.status} ${r.error?.kind ?? ''}`.trim());
     if (r.attempts.length !== 1) out.push(`expected exactly 1 attempt (no retry of a PERMANENT failure), got ${r.attempts.length}`);
     if (rows) out.push(`expected no rows loaded, found ${rows}`);
     return out;
@@ -206,21 +245,24 @@ async function startAndFollow(app: App, ws: Client, scenarios: Scenario[]): Prom
   let wake: () => void = () => undefined;
   const errors: string[] = [];
   for (const s of scenarios) {
-    ws.subscribe<{ runUpdated: RunState }>({ query: RUN_UPDATED, variables: { jobId: s.jobId } }, {
-      next: ({ data, errors: errs }) => {
-        if (errs?.length) errors.push(`${s.name}: ${errs.map((e) => e.message).join('; ')}`);
-        const r = data?.runUpdated;
-        if (!r) return;
-        const prev = s.live;
-        s.live = r;
-        if (prev && prev.status === r.status && prev.attempt === r.attempt) return;
-        const why = r.error && r.status === 'FAILED' ? `  ${r.error.kind}: ${r.error.message}${settled(r) ? '' : ' — will retry'}` : '';
-        console.log(`  ${clock()}  ${s.name.padEnd(28)} run #${r.number} attempt ${r.attempt}  ${r.status}${why}`);
-        wake();
+    ws.subscribe<{ runUpdated: RunState }>(
+      { query: RUN_UPDATED, variables: { jobId: s.jobId } },
+      {
+        next: ({ data, errors: errs }) => {
+          if (errs?.length) errors.push(`${s.name}: ${errs.map((e) => e.message).join('; ')}`);
+          const r = data?.runUpdated;
+          if (!r) return;
+          const prev = s.live;
+          s.live = r;
+          if (prev && prev.status === r.status && prev.attempt === r.attempt) return;
+          const why = r.error && r.status === 'FAILED' ? `  ${r.error.kind}: ${r.error.message}${settled(r) ? '' : ' — will retry'}` : '';
+          console.log(`  ${clock()}  ${s.name.padEnd(28)} run #${r.number} attempt ${r.attempt}  ${r.status}${why}`);
+          wake();
+        },
+        error: (err) => errors.push(`${s.name}: ${coerceError(err).message}`),
+        complete: () => undefined,
       },
-      error: (err) => errors.push(`${s.name}: ${coerceError(err).message}`),
-      complete: () => undefined,
-    });
+    );
   }
   // Subscribed first, started after: nothing to miss. (Each subscription's first message is a
   // snapshot anyway, so even a run that moved before its subscription was in place would show.)
@@ -315,10 +357,26 @@ async function main(): Promise<number> {
     const bad = writeOrders(messyFile, ROWS, true);
     const scenarios: Scenario[] = [
       { key: 'clean', name: 'demo: clean orders', file: cleanFile, table: `${schema}.orders_clean`, expectRows: ROWS, expectBad: 0 },
-      { key: 'messy', name: 'demo: orders with bad rows', file: messyFile, table: `${schema}.orders_messy`, expectRows: ROWS - bad, expectBad: bad },
-      { key: 'missing', name: 'demo: missing file', file: path.join(tmp, 'no-such-file.csv'), table: `${schema}.orders_missing`, expectRows: 0, expectBad: 0 },
+      {
+        key: 'messy',
+        name: 'demo: orders with bad rows',
+        file: messyFile,
+        table: `${schema}.orders_messy`,
+        expectRows: ROWS - bad,
+        expectBad: bad,
+      },
+      {
+        key: 'missing',
+        name: 'demo: missing file',
+        file: path.join(tmp, 'no-such-file.csv'),
+        table: `${schema}.orders_missing`,
+        expectRows: 0,
+        expectBad: 0,
+      },
     ];
-    console.log(`jobwire demo — ${fmt(ROWS)} rows per file, ${fmt(bad)} of them bad in the messy one (${((bad / ROWS) * 100).toFixed(1)} %)`);
+    console.log(
+      `jobwire demo — ${fmt(ROWS)} rows per file, ${fmt(bad)} of them bad in the messy one (${((bad / ROWS) * 100).toFixed(1)} %)`,
+    );
     console.log(`  temp dir ${tmp}`);
 
     const started = Date.now();
@@ -339,7 +397,9 @@ async function main(): Promise<number> {
       for (const p of problems) console.log(`  - ${p}`);
       return 1;
     }
-    console.log('✓ as expected: clean file SUCCEEDED; bad rows counted and skipped, run SUCCEEDED; missing file FAILED PERMANENT with no retry.');
+    console.log(
+      '✓ as expected: clean file SUCCEEDED; bad rows counted and skipped, run SUCCEEDED; missing file FAILED PERMANENT with no retry.',
+    );
     if (config.databaseUrl) console.log(`  (jobs and tables kept in PostgreSQL: schema ${schema})`);
     return 0;
   } finally {

@@ -47,7 +47,11 @@ async function main() {
 }
 
 function writeIndex() {
-  const files = fs.readdirSync(dir).filter((f) => /^Migration\d+.*\.ts$/.test(f)).sort().map((f) => f.replace(/\.ts$/, ''));
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^Migration\d+.*\.ts$/.test(f))
+    .sort()
+    .map((f) => f.replace(/\.ts$/, ''));
   const lines = [
     "import type { MigrationObject } from '@mikro-orm/core';",
     ...files.map((f) => `import { ${className(f)} } from './${f}';`),

@@ -4,14 +4,46 @@
  * its input and throws AppError (src/errors.ts): BAD_USER_INPUT naming the field, NOT_FOUND,
  * CONFLICT, UNAVAILABLE. Returned objects are plain views (src/domain.ts), secrets masked.
  */
-import type { ComputeConfig, DataFormat, JobView, LogLevel, LogLineView, MetricsView, RunStatus, RunView, SourceType, StageView } from './domain';
 import type {
-  ComputeConfigInput, Connection, CreateJobInput, JobFilter, PageArgs, RunFilter, SourceConfigInput, UpdateJobInput,
+  ComputeConfig,
+  DataFormat,
+  JobView,
+  LogLevel,
+  LogLineView,
+  MetricsView,
+  RunStatus,
+  RunView,
+  SourceType,
+  StageView,
+} from './domain';
+import type {
+  ComputeConfigInput,
+  Connection,
+  CreateJobInput,
+  JobFilter,
+  PageArgs,
+  RunFilter,
+  SourceConfigInput,
+  UpdateJobInput,
 } from './jobs/job-input';
 
-export interface ComputePresetView { name: string; description: string; compute: ComputeConfig }
-export interface SourceTypeInfoView { type: SourceType; formats: DataFormat[]; batch: boolean; streaming: boolean }
-export interface ConnectionTestResultView { ok: boolean; message: string; latencyMs: number | null; sampleSchema: unknown }
+export interface ComputePresetView {
+  name: string;
+  description: string;
+  compute: ComputeConfig;
+}
+export interface SourceTypeInfoView {
+  type: SourceType;
+  formats: DataFormat[];
+  batch: boolean;
+  streaming: boolean;
+}
+export interface ConnectionTestResultView {
+  ok: boolean;
+  message: string;
+  latencyMs: number | null;
+  sampleSchema: unknown;
+}
 export interface JobStatsView {
   runsByStatus: { status: RunStatus; count: number }[];
   successRate: number | null;
@@ -37,7 +69,12 @@ export interface JobsApi {
   testSourceConnection(input: SourceConfigInput): Promise<ConnectionTestResultView>;
 }
 
-export interface LogQuery { first?: number | null; after?: string | null; minLevel?: LogLevel | null; contains?: string | null }
+export interface LogQuery {
+  first?: number | null;
+  after?: string | null;
+  minLevel?: LogLevel | null;
+  contains?: string | null;
+}
 
 export interface RunsApi {
   /** UNAVAILABLE when the job's backend is not configured; same idempotencyKey within 24 h → same run. */

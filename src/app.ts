@@ -97,10 +97,14 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       logger: logger.child({ component: 'server' }),
       readiness: async () => {
         const checks: Record<string, string> = {};
-        await db.orm.em.fork().getConnection().execute('select 1').then(
-          () => (checks.database = 'ok'),
-          (err) => (checks.database = coerceError(err).message),
-        );
+        await db.orm.em
+          .fork()
+          .getConnection()
+          .execute('select 1')
+          .then(
+            () => (checks.database = 'ok'),
+            (err) => (checks.database = coerceError(err).message),
+          );
         await bus.ping().then(
           () => (checks.bus = 'ok'),
           (err) => (checks.bus = coerceError(err).message),
@@ -115,10 +119,23 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     if (config.seedDemo) await seedDemo({ jobs, logger }).catch((err) => logger.warn({ err: coerceError(err) }, 'demo job not created'));
     if (config.workers) await workers.start();
 
-    logger.info({ url: server.url, graphiql: `${server.url}/graphiql`, instanceId, bus: config.redisUrl ? 'redis' : 'in-process' }, 'jobwire ready');
+    logger.info(
+      { url: server.url, graphiql: `${server.url}/graphiql`, instanceId, bus: config.redisUrl ? 'redis' : 'in-process' },
+      'jobwire ready',
+    );
     let stopping: Promise<void> | undefined;
     return {
-      config, logger, url: server.url, port: server.port, instanceId, db, bus, schema, runEvents, jobs, runs,
+      config,
+      logger,
+      url: server.url,
+      port: server.port,
+      instanceId,
+      db,
+      bus,
+      schema,
+      runEvents,
+      jobs,
+      runs,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {

@@ -109,7 +109,10 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
 function roots(env: Env, name: string): string[] | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
-  const dirs = raw.split(',').map((d) => d.trim()).filter(Boolean);
+  const dirs = raw
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
   if (dirs.some((d) => !path.isAbsolute(d))) throw new ConfigError(name, 'comma-separated absolute directory paths', raw);
   return dirs;
 }
@@ -122,7 +125,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const logLevel = (env.LOG_LEVEL || 'info').toLowerCase() as LogLevelName;
   if (!LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', LEVELS.join(' | '), env.LOG_LEVEL ?? '');
   const kafka = env.KAFKA_BROKERS?.trim();
-  const kafkaBrokers = kafka ? kafka.split(',').map((b) => b.trim()).filter(Boolean) : undefined;
+  const kafkaBrokers = kafka
+    ? kafka
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean)
+    : undefined;
   if (kafkaBrokers?.some((b) => !/^[^\s:]+:\d+$/.test(b))) {
     throw new ConfigError('KAFKA_BROKERS', 'comma-separated host:port pairs', kafka!);
   }

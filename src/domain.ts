@@ -4,21 +4,79 @@
  * (dates as ISO-8601 strings, ids as strings), never ORM entities.
  */
 
-export enum JobStatus { CREATED = 'CREATED', RUNNING = 'RUNNING', COMPLETED = 'COMPLETED', FAILED = 'FAILED', CANCELLED = 'CANCELLED' }
-export enum RunStatus {
-  PENDING = 'PENDING', QUEUED = 'QUEUED', RUNNING = 'RUNNING', SUCCEEDED = 'SUCCEEDED', FAILED = 'FAILED',
-  CANCELLING = 'CANCELLING', CANCELLED = 'CANCELLED',
+export enum JobStatus {
+  CREATED = 'CREATED',
+  RUNNING = 'RUNNING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
 }
-export enum RunTrigger { MANUAL = 'MANUAL', SCHEDULE = 'SCHEDULE', RETRY = 'RETRY', API = 'API' }
-export enum StageStatus { PENDING = 'PENDING', RUNNING = 'RUNNING', COMPLETED = 'COMPLETED', FAILED = 'FAILED', SKIPPED = 'SKIPPED' }
-export enum LogLevel { DEBUG = 'DEBUG', INFO = 'INFO', WARN = 'WARN', ERROR = 'ERROR' }
-export enum ErrorKind { TRANSIENT = 'TRANSIENT', PERMANENT = 'PERMANENT' }
-export enum ExecutionBackend { LOCAL = 'LOCAL', SPARK = 'SPARK', KAFKA = 'KAFKA' }
-export enum SourceType { LOCAL = 'LOCAL', HTTP = 'HTTP', POSTGRES = 'POSTGRES', KAFKA = 'KAFKA', S3 = 'S3', SFTP = 'SFTP' }
-export enum ProcessingMode { BATCH = 'BATCH', STREAMING = 'STREAMING' }
-export enum DataFormat { AUTO = 'AUTO', CSV = 'CSV', JSON = 'JSON', NDJSON = 'NDJSON', PARQUET = 'PARQUET' }
-export enum ClusterMode { SINGLE_NODE = 'SINGLE_NODE', MULTI_NODE = 'MULTI_NODE', SERVERLESS = 'SERVERLESS' }
-export enum InstanceType { STANDARD = 'STANDARD', MEMORY_OPTIMIZED = 'MEMORY_OPTIMIZED', COMPUTE_OPTIMIZED = 'COMPUTE_OPTIMIZED' }
+export enum RunStatus {
+  PENDING = 'PENDING',
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  CANCELLING = 'CANCELLING',
+  CANCELLED = 'CANCELLED',
+}
+export enum RunTrigger {
+  MANUAL = 'MANUAL',
+  SCHEDULE = 'SCHEDULE',
+  RETRY = 'RETRY',
+  API = 'API',
+}
+export enum StageStatus {
+  PENDING = 'PENDING',
+  RUNNING = 'RUNNING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+  SKIPPED = 'SKIPPED',
+}
+export enum LogLevel {
+  DEBUG = 'DEBUG',
+  INFO = 'INFO',
+  WARN = 'WARN',
+  ERROR = 'ERROR',
+}
+export enum ErrorKind {
+  TRANSIENT = 'TRANSIENT',
+  PERMANENT = 'PERMANENT',
+}
+export enum ExecutionBackend {
+  LOCAL = 'LOCAL',
+  SPARK = 'SPARK',
+  KAFKA = 'KAFKA',
+}
+export enum SourceType {
+  LOCAL = 'LOCAL',
+  HTTP = 'HTTP',
+  POSTGRES = 'POSTGRES',
+  KAFKA = 'KAFKA',
+  S3 = 'S3',
+  SFTP = 'SFTP',
+}
+export enum ProcessingMode {
+  BATCH = 'BATCH',
+  STREAMING = 'STREAMING',
+}
+export enum DataFormat {
+  AUTO = 'AUTO',
+  CSV = 'CSV',
+  JSON = 'JSON',
+  NDJSON = 'NDJSON',
+  PARQUET = 'PARQUET',
+}
+export enum ClusterMode {
+  SINGLE_NODE = 'SINGLE_NODE',
+  MULTI_NODE = 'MULTI_NODE',
+  SERVERLESS = 'SERVERLESS',
+}
+export enum InstanceType {
+  STANDARD = 'STANDARD',
+  MEMORY_OPTIMIZED = 'MEMORY_OPTIMIZED',
+  COMPUTE_OPTIMIZED = 'COMPUTE_OPTIMIZED',
+}
 
 /** Log levels in increasing severity, for `minLevel` filters. */
 export const LOG_LEVEL_RANK: Record<LogLevel, number> = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 };
@@ -26,55 +84,138 @@ export const LOG_LEVEL_RANK: Record<LogLevel, number> = { DEBUG: 0, INFO: 1, WAR
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export interface SourceConfig { type: SourceType; params: JsonObject; filePattern: string | null; schemaInference: boolean }
-export interface Destination { schema: string; table: string }
+export interface SourceConfig {
+  type: SourceType;
+  params: JsonObject;
+  filePattern: string | null;
+  schemaInference: boolean;
+}
+export interface Destination {
+  schema: string;
+  table: string;
+}
 export interface ProcessingConfig {
-  mode: ProcessingMode; format: DataFormat; batchSize: number; checkpointEnabled: boolean;
-  watermarkSeconds: number | null; triggerIntervalSeconds: number | null;
+  mode: ProcessingMode;
+  format: DataFormat;
+  batchSize: number;
+  checkpointEnabled: boolean;
+  watermarkSeconds: number | null;
+  triggerIntervalSeconds: number | null;
   /** Upper bound on rows written per second (LOCAL executor), to spare a busy destination; null = no limit. */
   maxRowsPerSecond?: number | null;
 }
 export interface ComputeConfig {
-  clusterMode: ClusterMode; instanceType: InstanceType; minWorkers: number; maxWorkers: number; autoscaling: boolean;
-  photon: boolean; adaptiveQueryExecution: boolean; dynamicPartitionPruning: boolean; costBasedOptimizer: boolean;
+  clusterMode: ClusterMode;
+  instanceType: InstanceType;
+  minWorkers: number;
+  maxWorkers: number;
+  autoscaling: boolean;
+  photon: boolean;
+  adaptiveQueryExecution: boolean;
+  dynamicPartitionPruning: boolean;
+  costBasedOptimizer: boolean;
   sparkConf: JsonObject | null;
 }
 export interface ScheduleConfig {
-  cron: string; timezone: string; startAt: string | null; endAt: string | null; retryDelaySeconds: number; enabled: boolean;
+  cron: string;
+  timezone: string;
+  startAt: string | null;
+  endAt: string | null;
+  retryDelaySeconds: number;
+  enabled: boolean;
 }
 
-export interface RunErrorView { message: string; kind: ErrorKind; details: string | null }
+export interface RunErrorView {
+  message: string;
+  kind: ErrorKind;
+  details: string | null;
+}
 export interface RunAttemptView {
-  attempt: number; status: RunStatus; startedAt: string | null; finishedAt: string | null; error: RunErrorView | null;
+  attempt: number;
+  status: RunStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: RunErrorView | null;
 }
 export interface StageView {
-  runId: string; name: string; status: StageStatus; totalItems: number; completedItems: number; failedItems: number;
-  progress: number; message: string | null; startedAt: string | null; finishedAt: string | null; updatedAt: string;
+  runId: string;
+  name: string;
+  status: StageStatus;
+  totalItems: number;
+  completedItems: number;
+  failedItems: number;
+  progress: number;
+  message: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  updatedAt: string;
 }
 export interface MetricsView {
-  runId: string; timestamp: string; recordsProcessed: number; recordsFailed: number; throughputRps: number;
-  bytesProcessed: number; activeWorkers: number; cpuUtilization: number | null; memoryUtilization: number | null;
+  runId: string;
+  timestamp: string;
+  recordsProcessed: number;
+  recordsFailed: number;
+  throughputRps: number;
+  bytesProcessed: number;
+  activeWorkers: number;
+  cpuUtilization: number | null;
+  memoryUtilization: number | null;
 }
 export interface LogLineView {
   /** Per-run, strictly increasing, as a decimal string (GraphQL `String`). */
-  seq: string; runId: string; attempt: number; timestamp: string; level: LogLevel; message: string; source: string | null;
+  seq: string;
+  runId: string;
+  attempt: number;
+  timestamp: string;
+  level: LogLevel;
+  message: string;
+  source: string | null;
 }
 /** A run as clients see it: in queries, and in every subscription message. */
 export interface RunView {
-  id: string; jobId: string; number: number; attempt: number; maxAttempts: number; trigger: RunTrigger;
-  status: RunStatus; backend: ExecutionBackend; externalId: string | null; engineState: string | null;
-  lastProgressAt: string | null; progress: number; stages: StageView[]; metrics: MetricsView | null;
-  error: RunErrorView | null; attempts: RunAttemptView[]; deadLettered: boolean; nextRetryAt: string | null;
-  queuedAt: string | null; startedAt: string | null; finishedAt: string | null; createdAt: string; updatedAt: string;
+  id: string;
+  jobId: string;
+  number: number;
+  attempt: number;
+  maxAttempts: number;
+  trigger: RunTrigger;
+  status: RunStatus;
+  backend: ExecutionBackend;
+  externalId: string | null;
+  engineState: string | null;
+  lastProgressAt: string | null;
+  progress: number;
+  stages: StageView[];
+  metrics: MetricsView | null;
+  error: RunErrorView | null;
+  attempts: RunAttemptView[];
+  deadLettered: boolean;
+  nextRetryAt: string | null;
+  queuedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
   /** Grows with every applied change; subscribers use it to drop stale or repeated messages. */
   version: number;
 }
 /** A job as clients see it; `source.params` has every secret replaced by `"***"`. */
 export interface JobView {
-  id: string; name: string; description: string | null; tags: string[]; backend: ExecutionBackend;
-  source: SourceConfig; destination: Destination; processing: ProcessingConfig; compute: ComputeConfig;
-  schedule: (ScheduleConfig & { nextRunAt: string | null }) | null; maxAttempts: number; status: JobStatus;
-  latestRunId: string | null; createdAt: string; updatedAt: string;
+  id: string;
+  name: string;
+  description: string | null;
+  tags: string[];
+  backend: ExecutionBackend;
+  source: SourceConfig;
+  destination: Destination;
+  processing: ProcessingConfig;
+  compute: ComputeConfig;
+  schedule: (ScheduleConfig & { nextRunAt: string | null }) | null;
+  maxAttempts: number;
+  status: JobStatus;
+  latestRunId: string | null;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED];

@@ -21,10 +21,8 @@ export class AppError extends Error {
   }
 }
 
-export const badInput = (field: string, message: string) =>
-  new AppError(ErrorCode.BAD_USER_INPUT, `${field}: ${message}`, { field });
-export const notFound = (what: string, id: string) =>
-  new AppError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(id)} does not exist`);
+export const badInput = (field: string, message: string) => new AppError(ErrorCode.BAD_USER_INPUT, `${field}: ${message}`, { field });
+export const notFound = (what: string, id: string) => new AppError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(id)} does not exist`);
 export const conflict = (message: string) => new AppError(ErrorCode.CONFLICT, message);
 export const unavailable = (message: string) => new AppError(ErrorCode.UNAVAILABLE, message);
 

@@ -36,7 +36,10 @@ export function decodeCursor(cursor: string, field = 'after'): unknown {
 }
 
 /** The position of a row in a `createdAt desc, id desc` list. */
-export interface TimeKey { createdAt: Date; id: string }
+export interface TimeKey {
+  createdAt: Date;
+  id: string;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -69,4 +69,3 @@ export function makeWorkers(deps: WorkersDeps): Workers {
     },
   };
 }
-

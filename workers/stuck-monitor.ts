@@ -44,7 +44,10 @@ export function makeStuckMonitor(deps: StuckMonitorDeps): Loop & { tick(): Promi
     // One query for the runs and one for all their stages; nothing is locked until each is handled.
     const candidates = await runEvents.transact(async (tx): Promise<Candidate[]> => {
       const stuck = await findStuckRuns(tx.em, config.stuckThresholdMs, STUCK_BATCH);
-      const stages = await stagesOf(tx.em, stuck.map((s) => s.run.id));
+      const stages = await stagesOf(
+        tx.em,
+        stuck.map((s) => s.run.id),
+      );
       return stuck.map(({ run, reason }) => ({ id: run.id, attempt: run.attempt, reason, view: toRunView(run, stages.get(run.id) ?? []) }));
     });
     const queue = [...candidates];
@@ -103,7 +106,12 @@ export function makeStuckMonitor(deps: StuckMonitorDeps): Loop & { tick(): Promi
     }
   }
 
-  function statusFor(c: Candidate, rec: Exclude<Reconciliation, { state: 'alive' }>, status: RunStatus, reason: StuckRun['reason']): StatusPayload {
+  function statusFor(
+    c: Candidate,
+    rec: Exclude<Reconciliation, { state: 'alive' }>,
+    status: RunStatus,
+    reason: StuckRun['reason'],
+  ): StatusPayload {
     if (rec.state === 'finished') {
       const message = rec.message ?? `the ${c.view.backend} backend reports the run ${rec.status}`;
       return rec.status === 'FAILED'
@@ -113,9 +121,8 @@ export function makeStuckMonitor(deps: StuckMonitorDeps): Loop & { tick(): Promi
     // A run that was being stopped and whose worker is gone is simply stopped.
     if (status === RunStatus.CANCELLING) return { status: RunStatus.CANCELLED, message: `stopped: ${rec.message}` };
     const silentSecs = Math.round((Date.now() - Date.parse(c.view.updatedAt)) / 1000);
-    const message = reason === 'lease-expired'
-      ? 'executor lease expired'
-      : `no update for ${silentSecs} s; the ${c.view.backend} backend lost it`;
+    const message =
+      reason === 'lease-expired' ? 'executor lease expired' : `no update for ${silentSecs} s; the ${c.view.backend} backend lost it`;
     return { status: RunStatus.FAILED, message, error: { message, kind: ErrorKind.TRANSIENT, details: rec.message } };
   }
 

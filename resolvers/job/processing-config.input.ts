@@ -21,6 +21,9 @@ export class ProcessingConfigInput {
   @Field(() => Int, { nullable: true })
   triggerIntervalSeconds?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Upper bound on rows written per second by the LOCAL executor, to spare a busy destination' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Upper bound on rows written per second by the LOCAL executor, to spare a busy destination',
+  })
   maxRowsPerSecond?: number | null;
 }

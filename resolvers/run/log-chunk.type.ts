@@ -14,7 +14,10 @@ export class LogChunk {
   @Field(() => [LogLine])
   lines!: LogLine[];
 
-  @Field(() => String, { nullable: true, description: 'Seq of the last line in this chunk (of the last line sent, on a chunk without lines)' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Seq of the last line in this chunk (of the last line sent, on a chunk without lines)',
+  })
   cursor!: string | null;
 
   @Field(() => Boolean)

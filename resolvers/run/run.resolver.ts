@@ -27,7 +27,9 @@ export class RunResolver {
     return ctx.runs.list(filter, { first, after });
   }
 
-  @Mutation(() => Run, { description: 'Same idempotencyKey within 24 h returns the same run; UNAVAILABLE when the backend is not configured' })
+  @Mutation(() => Run, {
+    description: 'Same idempotencyKey within 24 h returns the same run; UNAVAILABLE when the backend is not configured',
+  })
   startJob(
     @Arg('id', () => ID) id: string,
     @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,

@@ -6,9 +6,20 @@ import { Topic, type RunLogsPayload } from '../../src/events/topics';
 import { closing, orClose } from './streams';
 
 /** One `runLogs` message (the `LogChunk` GraphQL type). */
-export interface LogChunkView { runId: string; lines: LogLineView[]; cursor: string | null; replay: boolean; droppedLines: number }
+export interface LogChunkView {
+  runId: string;
+  lines: LogLineView[];
+  cursor: string | null;
+  replay: boolean;
+  droppedLines: number;
+}
 
-export interface LogStreamArgs { runId: string; minLevel?: LogLevel | null; after?: string | null; contains?: string | null }
+export interface LogStreamArgs {
+  runId: string;
+  minLevel?: LogLevel | null;
+  after?: string | null;
+  contains?: string | null;
+}
 
 export interface LogStreamOptions {
   /** Live bus messages buffered for a slow client before the oldest are shed. Default 2000. */
@@ -140,7 +151,10 @@ export async function runLogsStream(
         }
         if (chunk === null) continue; // nothing in it matches
       }
-      yield* chunks([...fill, ...lines.filter(matches)].filter((l) => seqOf(l) > lastSent), false);
+      yield* chunks(
+        [...fill, ...lines.filter(matches)].filter((l) => seqOf(l) > lastSent),
+        false,
+      );
     }
   }
 

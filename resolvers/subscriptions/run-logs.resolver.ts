@@ -9,9 +9,13 @@ import { runLogsStream, type LogChunkView } from './log-stream';
 export class RunLogsResolver {
   @Subscription(() => LogChunk, {
     description: 'Log lines of one run: replays stored lines after `after` (all without it), then streams new ones',
-    subscribe: ({ args, context }) => runLogsStream(context as GraphQLContext, {
-      runId: args.runId, minLevel: args.minLevel, after: args.after, contains: args.contains,
-    }),
+    subscribe: ({ args, context }) =>
+      runLogsStream(context as GraphQLContext, {
+        runId: args.runId,
+        minLevel: args.minLevel,
+        after: args.after,
+        contains: args.contains,
+      }),
   })
   runLogs(
     @Root() chunk: LogChunkView,

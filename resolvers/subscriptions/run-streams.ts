@@ -5,7 +5,11 @@ import type { EventBus } from '../../src/events/bus';
 import { Topic } from '../../src/events/topics';
 import { closing, orClose } from './streams';
 
-interface Deps { jobs: JobsApi; runs: RunsApi; bus: EventBus }
+interface Deps {
+  jobs: JobsApi;
+  runs: RunsApi;
+  bus: EventBus;
+}
 
 /** Yields the snapshot, then live runs, skipping any run message not newer (by `version`) than the last one sent. */
 async function* versioned(snapshot: RunView[], live: AsyncIterable<RunView>, accept: (r: RunView) => boolean = () => true) {
@@ -55,7 +59,10 @@ export async function runUpdatedStream(deps: Deps, args: { runId?: string | null
 export async function runsChangedStream(deps: Deps, filter: { jobId?: string | null; status?: RunStatus | null } | null | undefined) {
   const sub = filter?.jobId ? await deps.bus.subscribe(Topic.JOB_RUN_STATUS, filter.jobId) : await deps.bus.subscribe(Topic.RUN_STATUS);
   const status = filter?.status ?? null;
-  return closing(versioned([], sub, (r) => status === null || r.status === status), () => sub.close());
+  return closing(
+    versioned([], sub, (r) => status === null || r.status === status),
+    () => sub.close(),
+  );
 }
 
 /** `runMetrics`: the latest sample (when there is one), then live samples; older samples are skipped. */
@@ -71,7 +78,8 @@ export async function runMetricsStream(deps: Deps, runId: string) {
     for await (const m of sub) {
       // Older samples are stale; an equal timestamp is the snapshot seen again (compare only then:
       // this runs per subscriber per event).
-      if (last && (m.timestamp < last.timestamp || (m.timestamp === last.timestamp && JSON.stringify(m) === JSON.stringify(last)))) continue;
+      if (last && (m.timestamp < last.timestamp || (m.timestamp === last.timestamp && JSON.stringify(m) === JSON.stringify(last))))
+        continue;
       last = m;
       yield m;
     }
@@ -98,7 +106,12 @@ export async function stageProgressStream(deps: Deps, runId: string) {
     for await (const s of sub) {
       const prev = sent.get(s.name);
       // Older changes are stale; an equal time is the snapshot seen again (compare only then: this runs per subscriber per event).
-      if (prev && (Date.parse(s.updatedAt) < Date.parse(prev.updatedAt) || (s.updatedAt === prev.updatedAt && JSON.stringify(s) === JSON.stringify(prev)))) continue;
+      if (
+        prev &&
+        (Date.parse(s.updatedAt) < Date.parse(prev.updatedAt) ||
+          (s.updatedAt === prev.updatedAt && JSON.stringify(s) === JSON.stringify(prev)))
+      )
+        continue;
       sent.set(s.name, s);
       yield s;
     }

@@ -53,17 +53,21 @@ export class EventBus {
     const queue: P[] = [];
     let waiting: ((r: IteratorResult<P>) => void) | null = null;
     let done = false;
-    const subId = await this.engine.subscribe(this.channel(topic, id), (payload: P) => {
-      if (done) return;
-      if (waiting) {
-        const w = waiting;
-        waiting = null;
-        w({ value: payload, done: false });
-        return;
-      }
-      queue.push(payload);
-      if (queue.length > highWaterMark) options.onDrop?.(queue.shift()!);
-    }, {});
+    const subId = await this.engine.subscribe(
+      this.channel(topic, id),
+      (payload: P) => {
+        if (done) return;
+        if (waiting) {
+          const w = waiting;
+          waiting = null;
+          w({ value: payload, done: false });
+          return;
+        }
+        queue.push(payload);
+        if (queue.length > highWaterMark) options.onDrop?.(queue.shift()!);
+      },
+      {},
+    );
     const close = () => {
       if (done) return;
       done = true;
@@ -126,7 +130,10 @@ export async function makeRedisBus(
   const subscriber = new Redis(url, options);
   // ioredis reconnects by itself; without a listener each failed attempt prints a stack to stderr.
   // Report the first error of an outage, then at most one a minute, until a connection is ready.
-  for (const [name, client] of [['publisher', publisher], ['subscriber', subscriber]] as const) {
+  for (const [name, client] of [
+    ['publisher', publisher],
+    ['subscriber', subscriber],
+  ] as const) {
     let lastReport = 0;
     client.on('error', (err: Error) => {
       if (Date.now() - lastReport < 60_000) return;

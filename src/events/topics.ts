@@ -26,7 +26,10 @@ export enum Topic {
   RUN_STAGES = 'run-stages',
 }
 
-export interface RunLogsPayload { runId: string; lines: LogLineView[] }
+export interface RunLogsPayload {
+  runId: string;
+  lines: LogLineView[];
+}
 
 export interface TopicPayloads {
   [Topic.RUN]: RunView;

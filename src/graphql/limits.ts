@@ -1,6 +1,13 @@
 import {
-  GraphQLError, Kind, specifiedRules, validate, type DocumentNode, type FragmentDefinitionNode,
-  type GraphQLSchema, type SelectionSetNode, type ValidationRule,
+  GraphQLError,
+  Kind,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValidationRule,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -55,7 +62,8 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
           deepest = Math.max(deepest, measure(sel.selectionSet, depth, seen));
         } else {
           const frag = fragments.get(sel.name.value);
-          if (frag && !seen.has(frag.name.value)) deepest = Math.max(deepest, measure(frag.selectionSet, depth, new Set(seen).add(frag.name.value)));
+          if (frag && !seen.has(frag.name.value))
+            deepest = Math.max(deepest, measure(frag.selectionSet, depth, new Set(seen).add(frag.name.value)));
         }
       }
       return deepest;
@@ -64,9 +72,12 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
       OperationDefinition(node) {
         const depth = measure(node.selectionSet, 0, new Set());
         if (depth > maxDepth) {
-          context.reportError(new GraphQLError(`Query depth ${depth} exceeds the limit of ${maxDepth}`, {
-            nodes: [node], extensions: { code: VALIDATION_FAILED },
-          }));
+          context.reportError(
+            new GraphQLError(`Query depth ${depth} exceeds the limit of ${maxDepth}`, {
+              nodes: [node],
+              extensions: { code: VALIDATION_FAILED },
+            }),
+          );
         }
       },
     };
@@ -88,11 +99,17 @@ const complexityEstimators: ComplexityEstimator[] = [
 
 /** The complexity of one operation, with its variables (so `first: $n` counts). */
 export function queryComplexity(
-  schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables?: Record<string, unknown> | null,
+  operationName?: string | null,
 ): number {
   return getComplexity({
-    schema, query: document, estimators: complexityEstimators,
-    variables: variables ?? undefined, operationName: operationName ?? undefined,
+    schema,
+    query: document,
+    estimators: complexityEstimators,
+    variables: variables ?? undefined,
+    operationName: operationName ?? undefined,
   });
 }
 
@@ -101,8 +118,11 @@ export function queryComplexity(
  * Variables that do not coerce are left for execution to report (it refuses to run then anyway).
  */
 export function checkComplexity(
-  schema: GraphQLSchema, document: DocumentNode, limits: QueryLimits,
-  variables?: Record<string, unknown> | null, operationName?: string | null,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  limits: QueryLimits,
+  variables?: Record<string, unknown> | null,
+  operationName?: string | null,
 ): GraphQLError | null {
   let complexity: number;
   try {
@@ -131,12 +151,24 @@ export function validationRules(limits: QueryLimits): ValidationRule[] {
  * WebSocket): GraphQL validation, depth, then complexity. Returns the errors (empty: go ahead).
  */
 export function validateOperation(
-  schema: GraphQLSchema, document: DocumentNode, limits: QueryLimits,
-  variables?: Record<string, unknown> | null, operationName?: string | null,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  limits: QueryLimits,
+  variables?: Record<string, unknown> | null,
+  operationName?: string | null,
 ): readonly GraphQLError[] {
   const errors = validate(schema, document, validationRules(limits));
   if (errors.length) {
-    return errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, extensions: { ...e.extensions, code: VALIDATION_FAILED } })));
+    return errors.map((e) =>
+      e.extensions.code
+        ? e
+        : new GraphQLError(e.message, {
+            nodes: e.nodes,
+            source: e.source,
+            positions: e.positions,
+            extensions: { ...e.extensions, code: VALIDATION_FAILED },
+          }),
+    );
   }
   const tooComplex = checkComplexity(schema, document, limits, variables, operationName);
   return tooComplex ? [tooComplex] : [];

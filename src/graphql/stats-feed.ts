@@ -64,9 +64,12 @@ export class StatsFeed {
     if (!this.sub) {
       const sub = this.deps.bus.subscribe(Topic.RUN_STATUS, undefined, { highWaterMark: 100 });
       this.sub = sub;
-      sub.then((s) => this.pump(s), () => {
-        if (this.sub === sub) this.sub = null;
-      });
+      sub.then(
+        (s) => this.pump(s),
+        () => {
+          if (this.sub === sub) this.sub = null;
+        },
+      );
     }
     return this.sub;
   }
@@ -94,7 +97,10 @@ export class StatsFeed {
       const stats = await this.deps.runs.stats();
       for (const l of [...this.listeners]) l(stats);
     } catch (err) {
-      this.deps.logger.error({ err: withContext(err, 'stats feed: recomputing job stats'), component: 'stats-feed' }, 'job stats recomputation failed');
+      this.deps.logger.error(
+        { err: withContext(err, 'stats feed: recomputing job stats'), component: 'stats-feed' },
+        'job stats recomputation failed',
+      );
     } finally {
       this.computing = false;
       if (this.dirty) {

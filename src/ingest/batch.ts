@@ -26,7 +26,11 @@ export class CopyBatch {
    * @param quote per column, whether values may need CSV quoting (others are known to be clean).
    * @param label the input the rows come from, for messages.
    */
-  constructor(readonly columns: string[], private readonly quote: readonly boolean[], readonly label: string) {}
+  constructor(
+    readonly columns: string[],
+    private readonly quote: readonly boolean[],
+    readonly label: string,
+  ) {}
 
   /** Appends a converted row (null = NULL); `values.length` must equal the column count. */
   add(values: readonly (string | null)[], line: number): void {

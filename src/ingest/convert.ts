@@ -96,7 +96,10 @@ export class JsonMapper implements CopyColumns {
   private readonly byName: Map<string, number>;
   private readonly used = new Set<number>();
 
-  constructor(private readonly target: readonly TargetColumn[], private readonly onIgnored: (key: string, column: string) => void) {
+  constructor(
+    private readonly target: readonly TargetColumn[],
+    private readonly onIgnored: (key: string, column: string) => void,
+  ) {
     this.byName = new Map(target.map((c, i) => [c.name, i] as const));
   }
 

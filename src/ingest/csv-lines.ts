@@ -124,7 +124,11 @@ export function parseFastLines(s: string, pos: number, limit: number, final: boo
     if (nul !== -1 && nul < pos) nul = s.indexOf('\u0000', pos);
     // A last line without newline takes the normal path (runs are whole lines), and so does a line
     // reading `\.`, COPY's end-of-data marker.
-    let ok = (cr === -1 || cr > nl) && (nul === -1 || nul > nl) && nl < s.length && !(nl - pos === 2 && s.charCodeAt(pos) === 92 && s.charCodeAt(pos + 1) === 46);
+    let ok =
+      (cr === -1 || cr > nl) &&
+      (nul === -1 || nul > nl) &&
+      nl < s.length &&
+      !(nl - pos === 2 && s.charCodeAt(pos) === 92 && s.charCodeAt(pos + 1) === 46);
     if (ok) {
       let p = pos;
       let k = 0;

@@ -113,7 +113,9 @@ function parseText(s: string, final: boolean, st: CsvState): number {
     const limit = q === -1 ? len : s.lastIndexOf('\n', q) + 1;
     if (limit > pos) {
       st.fast ??= st.handler.fastPath?.() ?? null;
-      pos = st.fast ? parseFastLines(s, pos, limit, final && q === -1, st, st.fast) : parseSimpleLines(s, pos, limit, final && q === -1, st);
+      pos = st.fast
+        ? parseFastLines(s, pos, limit, final && q === -1, st, st.fast)
+        : parseSimpleLines(s, pos, limit, final && q === -1, st);
       if (pos < limit) break;
     }
     if (q === -1) break;

@@ -57,13 +57,19 @@ export function matchGlob(pattern: string, filePath: string): boolean {
 async function entryIsFile(dir: string, e: Dirent): Promise<boolean> {
   if (e.isFile()) return true;
   if (!e.isSymbolicLink()) return false;
-  return stat(path.join(dir, e.name)).then((st) => st.isFile(), () => false);
+  return stat(path.join(dir, e.name)).then(
+    (st) => st.isFile(),
+    () => false,
+  );
 }
 
 async function entryIsDir(dir: string, e: Dirent, follow: boolean): Promise<boolean> {
   if (e.isDirectory()) return true;
   if (!follow || !e.isSymbolicLink()) return false;
-  return stat(path.join(dir, e.name)).then((st) => st.isDirectory(), () => false);
+  return stat(path.join(dir, e.name)).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
 }
 
 /**
@@ -110,7 +116,10 @@ export function globBase(pattern: string): string {
 export async function expandGlob(pattern: string, cwd = process.cwd()): Promise<string[]> {
   const { base, rest } = splitGlob(pattern, cwd);
   if (rest.length === 0) {
-    return stat(base).then((st) => (st.isFile() ? [base] : []), () => []);
+    return stat(base).then(
+      (st) => (st.isFile() ? [base] : []),
+      () => [],
+    );
   }
   const found = new Set<string>();
   const walk = async (dir: string, i: number): Promise<void> => {

@@ -16,8 +16,10 @@ export function isValidObjectName(name: unknown): name is string {
  * Throws IngestError PERMANENT naming the offending part when a name is invalid.
  */
 export function quoteDestination(schema: unknown, table: unknown): string {
-  if (!isValidObjectName(schema)) throw permanent(`invalid destination schema name ${JSON.stringify(schema)}: use 1-63 letters, digits or underscores`);
-  if (!isValidObjectName(table)) throw permanent(`invalid destination table name ${JSON.stringify(table)}: use 1-63 letters, digits or underscores`);
+  if (!isValidObjectName(schema))
+    throw permanent(`invalid destination schema name ${JSON.stringify(schema)}: use 1-63 letters, digits or underscores`);
+  if (!isValidObjectName(table))
+    throw permanent(`invalid destination table name ${JSON.stringify(table)}: use 1-63 letters, digits or underscores`);
   return `${quoteIdent(schema)}.${quoteIdent(table)}`;
 }
 

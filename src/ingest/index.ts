@@ -5,7 +5,16 @@
  */
 export { ingest, MAX_SAMPLE_ROWS, EARLY_RATIO_MIN_ROWS } from './ingest';
 export type {
-  SourceType, DataFormat, StageName, StageState, LogLevel, IngestSpec, StageUpdate, IngestStats, IngestHooks, IngestResult,
+  SourceType,
+  DataFormat,
+  StageName,
+  StageState,
+  LogLevel,
+  IngestSpec,
+  StageUpdate,
+  IngestStats,
+  IngestHooks,
+  IngestResult,
 } from './types';
 export { IngestError, type IngestErrorKind } from './errors';
 export { makePgSink, makePgliteSink, encodeCopyText, escapeCopyValue, type LoadSink } from './sinks';

@@ -3,8 +3,21 @@
  * column kinds of `values.ts`.
  */
 import {
-  K_BOOL, K_DATE, K_FLOAT, K_INT, K_INT2, K_INT4, K_JSON, K_NULL, K_RAW, K_TEXT, K_TS,
-  isFloat, parseBoolean, scanDateTime, scanInteger,
+  K_BOOL,
+  K_DATE,
+  K_FLOAT,
+  K_INT,
+  K_INT2,
+  K_INT4,
+  K_JSON,
+  K_NULL,
+  K_RAW,
+  K_TEXT,
+  K_TS,
+  isFloat,
+  parseBoolean,
+  scanDateTime,
+  scanInteger,
 } from './values';
 import { sanitizeColumnNames } from './identifiers';
 
@@ -12,8 +25,13 @@ import { sanitizeColumnNames } from './identifiers';
 export type InferredType = 'BIGINT' | 'DOUBLE PRECISION' | 'BOOLEAN' | 'DATE' | 'TIMESTAMPTZ' | 'JSONB' | 'TEXT';
 
 const KIND_SQL: Record<number, InferredType> = {
-  [K_INT]: 'BIGINT', [K_FLOAT]: 'DOUBLE PRECISION', [K_BOOL]: 'BOOLEAN', [K_DATE]: 'DATE',
-  [K_TS]: 'TIMESTAMPTZ', [K_JSON]: 'JSONB', [K_TEXT]: 'TEXT',
+  [K_INT]: 'BIGINT',
+  [K_FLOAT]: 'DOUBLE PRECISION',
+  [K_BOOL]: 'BOOLEAN',
+  [K_DATE]: 'DATE',
+  [K_TS]: 'TIMESTAMPTZ',
+  [K_JSON]: 'JSONB',
+  [K_TEXT]: 'TEXT',
 };
 
 /** SQL type of an inferred kind; a column that was always NULL (kind 0) becomes TEXT. */
@@ -121,7 +139,13 @@ export class TypeInferrer {
       let kind = this.kinds[i] || K_TEXT;
       const typed = this.typed[i] ?? K_NULL;
       const votes = this.votes[i] ?? 0;
-      if (kind === K_TEXT && typed !== K_NULL && typed !== K_TEXT && votes >= MIN_VOTES && (this.texts[i] ?? 0) <= votes * OUTLIER_TOLERANCE) {
+      if (
+        kind === K_TEXT &&
+        typed !== K_NULL &&
+        typed !== K_TEXT &&
+        votes >= MIN_VOTES &&
+        (this.texts[i] ?? 0) <= votes * OUTLIER_TOLERANCE
+      ) {
         kind = typed;
       }
       out.push(kind);
@@ -179,7 +203,7 @@ export function displayPgType(dataType: string): string {
 
 /** Why `v` does not fit a column of `kind`, for the bad-row log (values cut to 40 characters). */
 export function describeBadValue(column: string, kind: number, sqlType: string, v: unknown): string {
-  let shown = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  let shown = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   if (shown.length > 40) shown = `${shown.slice(0, 40)}...`;
   const quoted = JSON.stringify(shown);
   if (typeof v === 'string' && v.includes('\u0000')) return `column "${column}": value contains a NUL character`;

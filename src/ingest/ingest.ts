@@ -76,7 +76,12 @@ class Ingestion {
   private loadFailed = 0;
   private lastHeaderInput: InputState | null = null;
 
-  constructor(private readonly spec: IngestSpec, private readonly sink: LoadSink, private readonly hooks: IngestHooks, private readonly stats: IngestStats) {
+  constructor(
+    private readonly spec: IngestSpec,
+    private readonly sink: LoadSink,
+    private readonly hooks: IngestHooks,
+    private readonly stats: IngestStats,
+  ) {
     this.log = (level, message) => safeCall(hooks.onLog, level, message);
     this.stages = new StageReporter(hooks.onStage);
     this.badRows = new BadRowLog(this.log);
@@ -111,7 +116,8 @@ class Ingestion {
   private validateSpec(): void {
     const { spec } = this;
     this.table = quoteDestination(spec.destination?.schema, spec.destination?.table);
-    if (!Number.isInteger(spec.batchSize) || spec.batchSize < 1) throw permanent(`batchSize must be a positive integer, got ${String(spec.batchSize)}`);
+    if (!Number.isInteger(spec.batchSize) || spec.batchSize < 1)
+      throw permanent(`batchSize must be a positive integer, got ${String(spec.batchSize)}`);
     const r = spec.maxFailedRowRatio;
     if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw permanent(`maxFailedRowRatio must be between 0 and 1, got ${String(r)}`);
     if (!['AUTO', 'CSV', 'JSON', 'NDJSON', 'PARQUET'].includes(spec.format)) throw permanent(`unknown format ${String(spec.format)}`);
@@ -158,7 +164,13 @@ class Ingestion {
   }
 
   private handlerFor(label: string, format: ConcreteFormat): RecordHandler<never> {
-    const input: InputState = { label, format, header: null, csv: null, onBad: (line, reason) => this.markBad(label, line, reason, 'transform') };
+    const input: InputState = {
+      label,
+      format,
+      header: null,
+      csv: null,
+      onBad: (line, reason) => this.markBad(label, line, reason, 'transform'),
+    };
     return {
       header: (names) => {
         input.header = names;
@@ -318,7 +330,11 @@ class Ingestion {
     this.stages.update('extract', { totalItems: total, completedItems: rowsRead });
     if (this.target) {
       this.stages.update('transform', { totalItems: total, completedItems: this.transformed, failedItems: this.transformFailed });
-      this.stages.update('load', { totalItems: total - this.transformFailed, completedItems: this.stats.rowsLoaded, failedItems: this.loadFailed });
+      this.stages.update('load', {
+        totalItems: total - this.transformFailed,
+        completedItems: this.stats.rowsLoaded,
+        failedItems: this.loadFailed,
+      });
     }
   }
 
@@ -336,7 +352,9 @@ class Ingestion {
     this.stages.update('load', { totalItems: read - this.transformFailed, completedItems: stats.rowsLoaded, failedItems: this.loadFailed });
     this.stages.finish('COMPLETED');
     this.badRows.summary();
-    const columns = (this.target ?? []).filter((c) => this.created || this.batches.fed.has(c.name)).map((c) => ({ name: c.name, type: c.type }));
+    const columns = (this.target ?? [])
+      .filter((c) => this.created || this.batches.fed.has(c.name))
+      .map((c) => ({ name: c.name, type: c.type }));
     if (!this.target) this.log('WARN', `the source held no data; ${this.table} was not created`);
     const secs = (Date.now() - stats.startedAt) / 1000;
     this.log(
@@ -344,6 +362,13 @@ class Ingestion {
       `finished: ${stats.rowsLoaded} rows loaded into ${this.table}, ${stats.rowsFailed} failed, ${read} read, ` +
         `${stats.bytesRead} bytes in ${secs.toFixed(1)} s`,
     );
-    return { rowsRead: read, rowsLoaded: stats.rowsLoaded, rowsFailed: stats.rowsFailed, bytesRead: stats.bytesRead, columns, table: this.table };
+    return {
+      rowsRead: read,
+      rowsLoaded: stats.rowsLoaded,
+      rowsFailed: stats.rowsFailed,
+      bytesRead: stats.bytesRead,
+      columns,
+      table: this.table,
+    };
   }
 }

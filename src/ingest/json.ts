@@ -159,7 +159,8 @@ export function createJsonArrayParser(handler: RecordHandler<Record<string, unkn
     }
     if (phase === IN) {
       carry += s.slice(elemStart);
-      if (carry.length > maxElementChars) throw permanent(`JSON array element at line ${elemLine} is longer than ${maxElementChars} characters`);
+      if (carry.length > maxElementChars)
+        throw permanent(`JSON array element at line ${elemLine} is longer than ${maxElementChars} characters`);
     }
   };
 

@@ -98,7 +98,10 @@ export class BatchLoader {
       return;
     }
     const mid = text.length >>> 1;
-    for (const [a, b] of [[0, mid], [mid, text.length]]) {
+    for (const [a, b] of [
+      [0, mid],
+      [mid, text.length],
+    ]) {
       const part = text.slice(a, b);
       try {
         this.events.loaded(await this.copy(columns, [Buffer.from(`${part.join('\n')}\n`)], part.length));

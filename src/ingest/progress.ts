@@ -91,7 +91,10 @@ export class BadRowLog {
   private logged = 0;
   private suppressed = 0;
 
-  constructor(private readonly log: (level: LogLevel, message: string) => void, private readonly cap = BAD_ROW_LOG_CAP) {}
+  constructor(
+    private readonly log: (level: LogLevel, message: string) => void,
+    private readonly cap = BAD_ROW_LOG_CAP,
+  ) {}
 
   /** Records one bad row; `where` names the input (file path or URL). */
   record(where: string, line: number, reason: string): void {
@@ -105,6 +108,7 @@ export class BadRowLog {
 
   /** Logs how many bad rows went unlogged, if any. */
   summary(): void {
-    if (this.suppressed > 0) this.log('WARN', `${this.logged + this.suppressed} bad rows in total, ${this.suppressed} not logged individually`);
+    if (this.suppressed > 0)
+      this.log('WARN', `${this.logged + this.suppressed} bad rows in total, ${this.suppressed} not logged individually`);
   }
 }

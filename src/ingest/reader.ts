@@ -3,7 +3,15 @@
  * parser in small pieces, pausing whenever the consumer has work to do (back-pressure).
  */
 import { StringDecoder } from 'node:string_decoder';
-import { createParser, formatFromExtension, resolveFormat, sniffFormat, type ConcreteFormat, type RecordHandler, type RecordParser } from './formats';
+import {
+  createParser,
+  formatFromExtension,
+  resolveFormat,
+  sniffFormat,
+  type ConcreteFormat,
+  type RecordHandler,
+  type RecordParser,
+} from './formats';
 import type { SourceInput } from './sources';
 import type { DataFormat, LogLevel } from './types';
 

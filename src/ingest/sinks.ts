@@ -117,7 +117,7 @@ export function decodeCsvRows(text: string): (string | null)[][] {
     let value: string | null;
     if (text.charCodeAt(i) === 34) {
       value = '';
-      for (i++; ; ) {
+      for (i++; ;) {
         const q = text.indexOf('"', i);
         value += text.slice(i, q);
         if (text.charCodeAt(q + 1) === 34) {
@@ -246,7 +246,8 @@ export function makePgliteSink(db: PGlite): LoadSink {
       const res = await db.query<T>(sql, params as unknown[] | undefined);
       return { rows: res.rows };
     },
-    copyRows: (table, columns, rows) => (rows.length === 0 ? Promise.resolve(0) : copy(table, columns, [...encodeCopyText(rows)], rows.length, false)),
+    copyRows: (table, columns, rows) =>
+      rows.length === 0 ? Promise.resolve(0) : copy(table, columns, [...encodeCopyText(rows)], rows.length, false),
     copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, [...data], rowCount, true)),
   };
 }

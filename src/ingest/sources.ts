@@ -41,7 +41,11 @@ type Log = (level: LogLevel, message: string) => void;
  * matching no file, or an unreadable directory => PERMANENT. HTTP: an invalid URL or headers =>
  * PERMANENT (nothing is fetched yet). Any other source type => PERMANENT (not supported here).
  */
-export async function resolveSource(source: IngestSpec['source'], log: Log, allowedRoots?: readonly string[] | null): Promise<SourceInput[]> {
+export async function resolveSource(
+  source: IngestSpec['source'],
+  log: Log,
+  allowedRoots?: readonly string[] | null,
+): Promise<SourceInput[]> {
   switch (source.type) {
     case 'LOCAL':
       return resolveLocal(source.params, source.filePattern ?? null, log, allowedRoots);
@@ -69,7 +73,12 @@ export async function listLocalFiles(p: string, filePattern: string | null): Pro
   throw permanent(`${p} is neither a regular file nor a directory`);
 }
 
-async function resolveLocal(params: Record<string, unknown>, filePattern: string | null, log: Log, allowedRoots?: readonly string[] | null): Promise<SourceInput[]> {
+async function resolveLocal(
+  params: Record<string, unknown>,
+  filePattern: string | null,
+  log: Log,
+  allowedRoots?: readonly string[] | null,
+): Promise<SourceInput[]> {
   const p = params.path;
   if (typeof p !== 'string' || p.length === 0) throw permanent('LOCAL source needs params.path (a file, directory or glob)');
   const files = await listLocalFiles(p, filePattern).catch((err: NodeJS.ErrnoException) => {
@@ -81,16 +90,28 @@ async function resolveLocal(params: Record<string, unknown>, filePattern: string
   if (files.length === 0) {
     throw permanent(`no file matches ${p}${filePattern ? ` with filePattern ${filePattern}` : ''}`);
   }
-  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size, () => null)));
+  const sizes = await Promise.all(
+    files.map((f) =>
+      stat(f).then(
+        (s) => s.size,
+        () => null,
+      ),
+    ),
+  );
   if (files.length > 1) log('INFO', `${files.length} files match ${p}${filePattern ? ` (${filePattern})` : ''}`);
   return files.map((file, i) => ({ name: file, label: file, size: sizes[i], open: () => openLocal(file) }));
 }
 
 async function openLocal(file: string): Promise<OpenedInput> {
   const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' ? permanent(`file not found: ${file}`) : permanent(`cannot open ${file}: ${err.code ?? err.message}`, err.message, err);
+    throw err.code === 'ENOENT'
+      ? permanent(`file not found: ${file}`)
+      : permanent(`cannot open ${file}: ${err.code ?? err.message}`, err.message, err);
   });
-  const size = await handle.stat().then((s) => s.size, () => null);
+  const size = await handle.stat().then(
+    (s) => s.size,
+    () => null,
+  );
   const stream = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
   return { chunks: guardLocal(stream, file), size };
 }
@@ -125,7 +146,8 @@ function resolveHttp(params: Record<string, unknown>): SourceInput {
   } catch {
     throw permanent('HTTP source needs params.url, an absolute http(s) URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw permanent(`unsupported URL scheme ${url.protocol} (http and https only)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw permanent(`unsupported URL scheme ${url.protocol} (http and https only)`);
   const headers = new Headers();
   const raw = params.headers ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw permanent('params.headers must be an object of strings');

@@ -92,10 +92,16 @@ export function isFloat(s: string, from = 0, to = s.length): boolean {
     return word === 'infinity' || word === 'inf' || (word === 'nan' && i === begin);
   }
   let digits = 0;
-  while (i < e && isDigit(s.charCodeAt(i))) i++, digits++;
+  while (i < e && isDigit(s.charCodeAt(i))) {
+    i++;
+    digits++;
+  }
   if (i < e && s.charCodeAt(i) === 46) {
     i++;
-    while (i < e && isDigit(s.charCodeAt(i))) i++, digits++;
+    while (i < e && isDigit(s.charCodeAt(i))) {
+      i++;
+      digits++;
+    }
   }
   if (digits === 0) return false;
   if (i === e) return true;

@@ -26,16 +26,22 @@ export const CONNECTION_TEST_TIMEOUT_MS = 5000;
 /** Bytes of a file read to sample its schema. */
 const HEAD_BYTES = 16 * 1024;
 
-interface Outcome { ok: boolean; message: string; sampleSchema?: unknown; untested?: boolean }
+interface Outcome {
+  ok: boolean;
+  message: string;
+  sampleSchema?: unknown;
+  untested?: boolean;
+}
 type Tester = (source: SourceConfig, timeoutMs: number, localSourceRoots?: readonly string[]) => Promise<Outcome>;
-
 
 /** A short reason from a network or driver error: its code when it has one. */
 function reason(err: unknown): string {
   if (err instanceof TimeoutError) return err.message;
   // Duck-typed rather than `instanceof Error`: errors of Node's internals may come from another realm.
   const e = (typeof err === 'object' && err !== null ? err : { message: coerceError(err).message }) as {
-    message?: string; code?: string; cause?: { code?: string; message?: string };
+    message?: string;
+    code?: string;
+    cause?: { code?: string; message?: string };
   };
   const message = String(e.message ?? 'unknown error');
   const code = e.cause?.code ?? e.code;
@@ -120,7 +126,10 @@ function sniff(name: string, text: string): DataFormat {
   return (formatFromExtension(name) ?? sniffFormat(text) ?? DataFormat.CSV) as DataFormat;
 }
 
-interface Sample { schema: { format: DataFormat; columns: { name: string; type: string }[] | null }; note?: string }
+interface Sample {
+  schema: { format: DataFormat; columns: { name: string; type: string }[] | null };
+  note?: string;
+}
 
 /**
  * The columns of a file from its first bytes, typed the way the LOCAL executor would infer them:
@@ -139,7 +148,7 @@ export function sampleFileSchema(raw: string, truncated: boolean, name: string):
     names = recs[0] ?? [];
     for (const r of recs.slice(1)) r.forEach((v, i) => inferrer.observeText(i, v));
   } else {
-    let objects: unknown[] = [];
+    let objects: unknown[];
     try {
       if (format === DataFormat.JSON) objects = jsonArrayElements(text, SAMPLE_RECORDS);
       else {
@@ -180,7 +189,8 @@ const testLocal: Tester = async (source, timeoutMs, roots) => {
   const p = source.params.path as string;
   const files = await withTimeout(localFiles(p, source.filePattern, roots), timeoutMs, 'the file system');
   if (typeof files === 'string') return { ok: false, message: files };
-  if (files.length === 0) return { ok: false, message: `no file matches ${p}${source.filePattern ? ` (filePattern ${source.filePattern})` : ''}` };
+  if (files.length === 0)
+    return { ok: false, message: `no file matches ${p}${source.filePattern ? ` (filePattern ${source.filePattern})` : ''}` };
   const first = files[0];
   try {
     await access(first, fsConstants.R_OK);
@@ -222,11 +232,20 @@ const testHttp: Tester = async (source, timeoutMs) => {
 };
 
 function pgConfig(p: Record<string, unknown>, timeoutMs: number): ClientConfig {
-  const common = { connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs, query_timeout: timeoutMs, application_name: 'jobwire-connection-test' };
+  const common = {
+    connectionTimeoutMillis: timeoutMs,
+    statement_timeout: timeoutMs,
+    query_timeout: timeoutMs,
+    application_name: 'jobwire-connection-test',
+  };
   if (typeof p.connectionString === 'string') return { ...common, connectionString: p.connectionString };
   return {
-    ...common, host: p.host as string, port: (p.port as number | undefined) ?? 5432, database: p.database as string,
-    user: p.user as string | undefined, password: p.password as string | undefined,
+    ...common,
+    host: p.host as string,
+    port: (p.port as number | undefined) ?? 5432,
+    database: p.database as string,
+    user: p.user as string | undefined,
+    password: p.password as string | undefined,
   };
 }
 
@@ -244,18 +263,27 @@ const testPostgres: Tester = async (source, timeoutMs) => {
           where table_schema = coalesce($1::text, current_schema()) and table_name in ($2::text, lower($2::text)) order by ordinal_position`,
         [schema, table],
       );
-      if (cols.rowCount === 0) return { ok: false, message: `connected, but table ${p.table} does not exist or is not visible to this user` };
+      if (cols.rowCount === 0)
+        return { ok: false, message: `connected, but table ${p.table} does not exist or is not visible to this user` };
       return { ok: true, message: `connected; table ${p.table} has ${cols.rowCount} columns`, sampleSchema: { columns: cols.rows } };
     }
     // Describe the query without running it: zero rows, read-only, one statement (extended protocol).
     await client.query('begin read only');
     try {
-      const text = `select * from (${String(p.query).trim().replace(/;+\s*$/, '')}) as q limit 0`;
+      const text = `select * from (${String(p.query)
+        .trim()
+        .replace(/;+\s*$/, '')}) as q limit 0`;
       const res = await client.query({ text, queryMode: 'extended' } as never);
       const fields = (res as unknown as { fields: { name: string; dataTypeID: number }[] }).fields;
-      const types = await client.query('select oid::int as oid, format_type(oid, null) as type from pg_type where oid = any($1)', [fields.map((f) => f.dataTypeID)]);
+      const types = await client.query('select oid::int as oid, format_type(oid, null) as type from pg_type where oid = any($1)', [
+        fields.map((f) => f.dataTypeID),
+      ]);
       const byOid = new Map(types.rows.map((r: { oid: number; type: string }) => [r.oid, r.type]));
-      return { ok: true, message: `connected; the query returns ${fields.length} columns`, sampleSchema: { columns: fields.map((f) => ({ name: f.name, type: byOid.get(f.dataTypeID) ?? null })) } };
+      return {
+        ok: true,
+        message: `connected; the query returns ${fields.length} columns`,
+        sampleSchema: { columns: fields.map((f) => ({ name: f.name, type: byOid.get(f.dataTypeID) ?? null })) },
+      };
     } finally {
       await client.query('rollback').catch(() => undefined);
     }
@@ -295,12 +323,21 @@ const testKafka: Tester = async (source, timeoutMs) => {
   }
 };
 
-const untestable = (type: SourceType): Tester => async () => ({
-  ok: false, untested: true, message: `this gateway cannot test ${type} sources yet; the parameters are well-formed`,
-});
+const untestable =
+  (type: SourceType): Tester =>
+  async () => ({
+    ok: false,
+    untested: true,
+    message: `this gateway cannot test ${type} sources yet; the parameters are well-formed`,
+  });
 
 const TESTERS: Record<SourceType, Tester> = {
-  LOCAL: testLocal, HTTP: testHttp, POSTGRES: testPostgres, KAFKA: testKafka, S3: untestable(SourceType.S3), SFTP: untestable(SourceType.SFTP),
+  LOCAL: testLocal,
+  HTTP: testHttp,
+  POSTGRES: testPostgres,
+  KAFKA: testKafka,
+  S3: untestable(SourceType.S3),
+  SFTP: untestable(SourceType.SFTP),
 };
 
 /**
@@ -327,4 +364,3 @@ export async function testSourceConnection(
   deps.logger.debug({ component: 'connection-test', sourceType: source.type, ok: outcome.ok, latencyMs }, 'source connection tested');
   return { ok: outcome.ok, message, latencyMs, sampleSchema: outcome.sampleSchema ?? null };
 }
-

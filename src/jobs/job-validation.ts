@@ -5,13 +5,30 @@
  * messages never echo source params (they may be secrets).
  */
 import {
-  ClusterMode, DataFormat, ExecutionBackend, InstanceType, ProcessingMode, SourceType,
-  type ComputeConfig, type Destination, type JsonObject, type ProcessingConfig, type ScheduleConfig, type SourceConfig,
+  ClusterMode,
+  DataFormat,
+  ExecutionBackend,
+  InstanceType,
+  ProcessingMode,
+  SourceType,
+  type ComputeConfig,
+  type Destination,
+  type JsonObject,
+  type ProcessingConfig,
+  type ScheduleConfig,
+  type SourceConfig,
 } from '../domain';
 import { badInput } from '../errors';
 import { isValidObjectName } from '../ingest/identifiers';
 import { validateCron } from './cron';
-import type { ComputeConfigInput, CreateJobInput, ProcessingConfigInput, ScheduleConfigInput, SourceConfigInput, UpdateJobInput } from './job-input';
+import type {
+  ComputeConfigInput,
+  CreateJobInput,
+  ProcessingConfigInput,
+  ScheduleConfigInput,
+  SourceConfigInput,
+  UpdateJobInput,
+} from './job-input';
 import { defaultCompute } from './presets';
 import { mergeMaskedParams } from './secrets';
 import { isPlainObject, validateSourceParams } from './source-types';
@@ -31,8 +48,16 @@ export interface JobDraft {
 }
 
 export const LIMITS = {
-  name: 200, description: 10_000, tags: 50, tag: 100, filePattern: 500, maxAttempts: 100, maxWorkers: 1000,
-  batchSize: 10_000_000, retryDelaySeconds: 7 * 24 * 3600, sparkConfEntries: 500,
+  name: 200,
+  description: 10_000,
+  tags: 50,
+  tag: 100,
+  filePattern: 500,
+  maxAttempts: 100,
+  maxWorkers: 1000,
+  batchSize: 10_000_000,
+  retryDelaySeconds: 7 * 24 * 3600,
+  sparkConfEntries: 500,
 } as const;
 
 const given = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
@@ -105,7 +130,13 @@ function destination(v: unknown, path: string): Destination {
 }
 
 const DEFAULT_PROCESSING: ProcessingConfig = {
-  mode: ProcessingMode.BATCH, format: DataFormat.AUTO, batchSize: 10_000, checkpointEnabled: false, watermarkSeconds: null, triggerIntervalSeconds: null, maxRowsPerSecond: null,
+  mode: ProcessingMode.BATCH,
+  format: DataFormat.AUTO,
+  batchSize: 10_000,
+  checkpointEnabled: false,
+  watermarkSeconds: null,
+  triggerIntervalSeconds: null,
+  maxRowsPerSecond: null,
 };
 
 /** Processing settings over `base`: absent or null fields keep `base` (the two nullable ones clear on null). */
@@ -118,10 +149,12 @@ function processing(input: ProcessingConfigInput | null | undefined, base: Proce
   if (given(input.batchSize)) out.batchSize = int(input.batchSize, `${path}.batchSize`, 1, LIMITS.batchSize);
   if (given(input.checkpointEnabled)) out.checkpointEnabled = bool(input.checkpointEnabled, `${path}.checkpointEnabled`);
   if (input.watermarkSeconds !== undefined) {
-    out.watermarkSeconds = input.watermarkSeconds === null ? null : int(input.watermarkSeconds, `${path}.watermarkSeconds`, 0, 30 * 24 * 3600);
+    out.watermarkSeconds =
+      input.watermarkSeconds === null ? null : int(input.watermarkSeconds, `${path}.watermarkSeconds`, 0, 30 * 24 * 3600);
   }
   if (input.triggerIntervalSeconds !== undefined) {
-    out.triggerIntervalSeconds = input.triggerIntervalSeconds === null ? null : int(input.triggerIntervalSeconds, `${path}.triggerIntervalSeconds`, 1, 24 * 3600);
+    out.triggerIntervalSeconds =
+      input.triggerIntervalSeconds === null ? null : int(input.triggerIntervalSeconds, `${path}.triggerIntervalSeconds`, 1, 24 * 3600);
   }
   if (input.maxRowsPerSecond !== undefined) {
     out.maxRowsPerSecond = input.maxRowsPerSecond === null ? null : int(input.maxRowsPerSecond, `${path}.maxRowsPerSecond`, 1, 100_000_000);
@@ -188,7 +221,9 @@ export function validateSchedule(input: ScheduleConfigInput, path: string): Sche
     timezone,
     startAt,
     endAt,
-    retryDelaySeconds: given(input.retryDelaySeconds) ? int(input.retryDelaySeconds, `${path}.retryDelaySeconds`, 0, LIMITS.retryDelaySeconds) : 300,
+    retryDelaySeconds: given(input.retryDelaySeconds)
+      ? int(input.retryDelaySeconds, `${path}.retryDelaySeconds`, 0, LIMITS.retryDelaySeconds)
+      : 300,
     enabled: given(input.enabled) ? bool(input.enabled, `${path}.enabled`) : true,
   };
 }
@@ -197,7 +232,10 @@ export function validateSchedule(input: ScheduleConfigInput, path: string): Sche
 function checkBackend(job: JobDraft, path: string): void {
   if (job.backend !== ExecutionBackend.LOCAL) return;
   if (job.processing.format === DataFormat.PARQUET) {
-    throw badInput(`${path}.processing.format`, 'the LOCAL backend cannot read PARQUET; use CSV, JSON, NDJSON or AUTO, or the SPARK backend');
+    throw badInput(
+      `${path}.processing.format`,
+      'the LOCAL backend cannot read PARQUET; use CSV, JSON, NDJSON or AUTO, or the SPARK backend',
+    );
   }
   if (job.processing.mode === ProcessingMode.STREAMING) {
     throw badInput(`${path}.processing.mode`, 'the LOCAL backend runs BATCH jobs only; use the SPARK or KAFKA backend for STREAMING');

@@ -4,7 +4,6 @@ import type { JobView } from '../domain';
 import type { JobDraft } from './job-validation';
 import { maskParams } from './secrets';
 
-
 /**
  * The client-facing shape of a job: plain data, detached from the entity, with every secret in
  * `source.params` (and secret-looking Spark properties) replaced by `"***"`. Every JobView that

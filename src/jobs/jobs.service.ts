@@ -50,7 +50,12 @@ export class JobsService implements JobsApi {
     checkLocalRoots(draft.source, this.deps.config.localSourceRoots, 'input.source.params.path');
     const now = this.now();
     const em = this.em();
-    const job = em.create(JobEntity, { ...draft, nextRunAt: draft.schedule ? nextRunAt(draft.schedule, now) : null, createdAt: now, updatedAt: now });
+    const job = em.create(JobEntity, {
+      ...draft,
+      nextRunAt: draft.schedule ? nextRunAt(draft.schedule, now) : null,
+      createdAt: now,
+      updatedAt: now,
+    });
     await em.flush();
     this.logger.info({ jobId: job.id, backend: job.backend, sourceType: job.source.type }, 'job created');
     return toJobView(job);
@@ -193,9 +198,15 @@ export class JobsService implements JobsApi {
   }
 
   private async refuseWhileActive(em: EntityManager, jobId: string, what: string): Promise<void> {
-    const active = await em.findOne(RunEntity, { jobId, status: { $in: [...ACTIVE_RUN_STATUSES] } }, { fields: ['id', 'number', 'status'] });
+    const active = await em.findOne(
+      RunEntity,
+      { jobId, status: { $in: [...ACTIVE_RUN_STATUSES] } },
+      { fields: ['id', 'number', 'status'] },
+    );
     if (active) {
-      throw conflict(`Job ${jobId} cannot be ${what} while run #${active.number} (${active.id}) is ${active.status}; stop it or wait until it ends`);
+      throw conflict(
+        `Job ${jobId} cannot be ${what} while run #${active.number} (${active.id}) is ${active.status}; stop it or wait until it ends`,
+      );
     }
   }
 }

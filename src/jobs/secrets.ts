@@ -24,7 +24,12 @@ export function isSecretKey(name: string): boolean {
 
 const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-interface UrlParts { head: string; user: string; password: string | null; tail: string }
+interface UrlParts {
+  head: string;
+  user: string;
+  password: string | null;
+  tail: string;
+}
 
 /** Splits `scheme://user:password@host…` without normalising anything (URL() would re-encode). */
 function splitUrl(s: string): UrlParts | null {

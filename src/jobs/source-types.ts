@@ -6,7 +6,12 @@
 import { DataFormat, SourceType, type JsonObject } from '../domain';
 import { badInput } from '../errors';
 
-export interface SourceTypeInfo { type: SourceType; formats: DataFormat[]; batch: boolean; streaming: boolean }
+export interface SourceTypeInfo {
+  type: SourceType;
+  formats: DataFormat[];
+  batch: boolean;
+  streaming: boolean;
+}
 
 const FILE_FORMATS = [DataFormat.AUTO, DataFormat.CSV, DataFormat.JSON, DataFormat.NDJSON];
 
@@ -50,7 +55,8 @@ function str(p: Obj, key: string, path: string, opts: { required?: boolean; max?
 function port(p: Obj, path: string): void {
   const v = p.port;
   if (v === undefined || v === null) return;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw badInput(`${path}.port`, 'must be an integer between 1 and 65535');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535)
+    throw badInput(`${path}.port`, 'must be an integer between 1 and 65535');
 }
 
 function url(p: Obj, key: string, path: string, protocols: string[], required: boolean): void {
@@ -82,8 +88,10 @@ const CHECKS: Record<SourceType, (p: Obj, path: string) => void> = {
     if (h === undefined || h === null) return;
     if (!isPlainObject(h)) throw badInput(`${path}.headers`, 'must be an object of header names to string values');
     for (const [name, value] of Object.entries(h)) {
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw badInput(`${path}.headers`, `${JSON.stringify(name.slice(0, 100))} is not a valid header name`);
-      if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw badInput(`${path}.headers.${name}`, 'must be a string without line breaks');
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+        throw badInput(`${path}.headers`, `${JSON.stringify(name.slice(0, 100))} is not a valid header name`);
+      if (typeof value !== 'string' || /[\r\n\0]/.test(value))
+        throw badInput(`${path}.headers.${name}`, 'must be a string without line breaks');
     }
   },
   POSTGRES(p, path) {
@@ -94,7 +102,8 @@ const CHECKS: Record<SourceType, (p: Obj, path: string) => void> = {
       str(p, 'database', path, { required: true, max: 63 });
       str(p, 'user', path, { max: 63 });
       port(p, path);
-      if (p.password !== undefined && p.password !== null && typeof p.password !== 'string') throw badInput(`${path}.password`, 'must be a string');
+      if (p.password !== undefined && p.password !== null && typeof p.password !== 'string')
+        throw badInput(`${path}.password`, 'must be a string');
     } else {
       throw badInput(`${path}.connectionString`, 'give connectionString (postgres://…) or host and database');
     }
@@ -102,7 +111,8 @@ const CHECKS: Record<SourceType, (p: Obj, path: string) => void> = {
     const query = str(p, 'query', path, { max: 100_000 });
     if (table === undefined && query === undefined) throw badInput(`${path}.table`, 'give table or query');
     if (table !== undefined && query !== undefined) throw badInput(`${path}.query`, 'give table or query, not both');
-    if (table !== undefined && !QUALIFIED_TABLE.test(table)) throw badInput(`${path}.table`, 'must be table or schema.table (letters, digits, _ and $)');
+    if (table !== undefined && !QUALIFIED_TABLE.test(table))
+      throw badInput(`${path}.table`, 'must be table or schema.table (letters, digits, _ and $)');
   },
   KAFKA(p, path) {
     const b = p.brokers;
@@ -117,7 +127,8 @@ const CHECKS: Record<SourceType, (p: Obj, path: string) => void> = {
   },
   S3(p, path) {
     const bucket = str(p, 'bucket', path, { required: true, max: 63 })!;
-    if (!S3_BUCKET.test(bucket)) throw badInput(`${path}.bucket`, 'must be a valid S3 bucket name (3-63 lowercase letters, digits, "." or "-")');
+    if (!S3_BUCKET.test(bucket))
+      throw badInput(`${path}.bucket`, 'must be a valid S3 bucket name (3-63 lowercase letters, digits, "." or "-")');
     if (p.prefix !== undefined && p.prefix !== null && typeof p.prefix !== 'string') throw badInput(`${path}.prefix`, 'must be a string');
     str(p, 'region', path, { max: 64 });
     const id = str(p, 'accessKeyId', path);

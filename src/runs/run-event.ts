@@ -31,13 +31,30 @@ export interface StagePayload {
   message?: string;
 }
 export interface MetricsPayload {
-  recordsProcessed: number; recordsFailed: number; throughputRps: number; bytesProcessed: number;
-  activeWorkers: number; cpuUtilization?: number | null; memoryUtilization?: number | null;
+  recordsProcessed: number;
+  recordsFailed: number;
+  throughputRps: number;
+  bytesProcessed: number;
+  activeWorkers: number;
+  cpuUtilization?: number | null;
+  memoryUtilization?: number | null;
 }
-export interface LogInput { level: LogLevel; message: string; source?: string | null; timestamp?: string }
-export interface LogPayload { lines: LogInput[] }
-export interface RetryPayload { /** true for `retryRun`; false when the scheduler starts a due automatic retry. */ manual: boolean }
-export interface CancelPayload { force: boolean; reason?: string }
+export interface LogInput {
+  level: LogLevel;
+  message: string;
+  source?: string | null;
+  timestamp?: string;
+}
+export interface LogPayload {
+  lines: LogInput[];
+}
+export interface RetryPayload {
+  /** true for `retryRun`; false when the scheduler starts a due automatic retry. */ manual: boolean;
+}
+export interface CancelPayload {
+  force: boolean;
+  reason?: string;
+}
 
 interface Envelope<T extends RunEventType, P> {
   /** The dedupe key; required from external producers, optional for jobwire's own events. */
@@ -61,7 +78,10 @@ export type RunEvent =
 
 /** A malformed event; `field` names the offending path, e.g. `payload.status`. */
 export class EventValidationError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field}: ${message}`);
     this.name = 'EventValidationError';
   }
@@ -152,7 +172,8 @@ export function parseRunEvent(raw: unknown, opts: { external: boolean }): RunEve
   switch (type) {
     case 'run.status':
       return {
-        ...base, type,
+        ...base,
+        type,
         payload: {
           status: oneOf(p, 'status', 'payload.', RunStatus, true)!,
           message: str(p, 'message', 'payload.', false, MAX_MESSAGE),
@@ -179,7 +200,8 @@ export function parseRunEvent(raw: unknown, opts: { external: boolean }): RunEve
     }
     case 'run.metrics':
       return {
-        ...base, type,
+        ...base,
+        type,
         payload: {
           recordsProcessed: num(p, 'recordsProcessed', 'payload.', { min: 0 }) ?? 0,
           recordsFailed: num(p, 'recordsFailed', 'payload.', { min: 0 }) ?? 0,

@@ -1,7 +1,15 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../db/orm';
-import { AppliedEventEntity, IdempotencyKeyEntity, JobEntity, LogLineEntity, MetricSampleEntity, RunEntity, StageEntity } from '../db/entities';
+import {
+  AppliedEventEntity,
+  IdempotencyKeyEntity,
+  JobEntity,
+  LogLineEntity,
+  MetricSampleEntity,
+  RunEntity,
+  StageEntity,
+} from '../db/entities';
 import { ErrorKind, ExecutionBackend, RunStatus, RunTrigger, StageStatus, isTerminal } from '../domain';
 import type { MetricsView, RunAttemptView, RunErrorView, RunView } from '../domain';
 import { AppError, ErrorCode, conflict, notFound } from '../errors';
@@ -52,7 +60,10 @@ export class RunTx {
   /** Stages of the runs this transaction touched: several events of one run read them once. */
   private readonly stagesByRun = new Map<string, StageEntity[]>();
 
-  constructor(readonly em: EntityManager, private readonly deps: RunEventsDeps) {}
+  constructor(
+    readonly em: EntityManager,
+    private readonly deps: RunEventsDeps,
+  ) {}
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
@@ -135,7 +146,8 @@ export class RunTx {
 
   private async applyStatus(run: RunEntity, p: StatusPayload, occurredAt: string | undefined, event: RunEvent): Promise<ApplyResult> {
     const at = occurredAt ? new Date(occurredAt) : this.now();
-    const side = (p.externalId !== undefined && p.externalId !== run.externalId) || (p.engineState !== undefined && p.engineState !== run.engineState);
+    const side =
+      (p.externalId !== undefined && p.externalId !== run.externalId) || (p.engineState !== undefined && p.engineState !== run.engineState);
     if (p.externalId !== undefined) run.externalId = p.externalId;
     if (p.engineState !== undefined) run.engineState = p.engineState;
     const t = checkTransition(run.status, p.status);
@@ -207,7 +219,10 @@ export class RunTx {
     if ([StageStatus.COMPLETED, StageStatus.FAILED, StageStatus.SKIPPED].includes(stage.status)) stage.finishedAt ??= now;
     if (p.message !== undefined) stage.message = p.message;
     stage.updatedAt = now;
-    run.progress = runProgress(run.status, stages.map((s) => ({ status: s.status, progress: stageProgress(s.status, s) })));
+    run.progress = runProgress(
+      run.status,
+      stages.map((s) => ({ status: s.status, progress: stageProgress(s.status, s) })),
+    );
     run.lastProgressAt = now;
     const result = await this.commitRun(run, false, stages);
     this.publications.push({ topic: Topic.RUN_STAGES, id: run.id, payload: toStageView(stage) });
@@ -256,7 +271,11 @@ export class RunTx {
     run.lastProgressAt = now;
     run.updatedAt = now;
     await this.em.flush();
-    this.publications.push({ topic: Topic.RUN_LOGS, id: run.id, payload: { runId: run.id, lines: rows.map((r) => toLogLineView(r as LogLineEntity)) } });
+    this.publications.push({
+      topic: Topic.RUN_LOGS,
+      id: run.id,
+      payload: { runId: run.id, lines: rows.map((r) => toLogLineView(r as LogLineEntity)) },
+    });
     // Log lines do not change what `runUpdated` shows: no run message for them.
     return { outcome: 'applied', run: await this.view(run) };
   }
@@ -275,9 +294,18 @@ export class RunTx {
     run.status = status;
     run.attempts = [...run.attempts, { attempt: run.attempt, status, startedAt: null, finishedAt: null, error: null }];
     Object.assign(run, {
-      error: null, deadLettered: false, nextRetryAt: null, progress: 0, metrics: null, engineState: null,
-      externalId: null, startedAt: null, finishedAt: null, queuedAt: status === RunStatus.QUEUED ? now : null,
-      leaseOwner: null, leaseExpiresAt: null,
+      error: null,
+      deadLettered: false,
+      nextRetryAt: null,
+      progress: 0,
+      metrics: null,
+      engineState: null,
+      externalId: null,
+      startedAt: null,
+      finishedAt: null,
+      queuedAt: status === RunStatus.QUEUED ? now : null,
+      leaseOwner: null,
+      leaseExpiresAt: null,
     });
     // Stages belong to an attempt: the new one starts from nothing.
     await this.em.nativeDelete(StageEntity, { runId: run.id });
@@ -339,7 +367,10 @@ export class RunTx {
   }
 
   private async ignored(run: RunEntity, event: RunEvent, reason: string): Promise<ApplyResult> {
-    this.deps.logger.info({ runId: run.id, eventId: event.eventId, type: event.type, producer: event.producer, reason }, 'run event ignored');
+    this.deps.logger.info(
+      { runId: run.id, eventId: event.eventId, type: event.type, producer: event.producer, reason },
+      'run event ignored',
+    );
     return { outcome: 'ignored', reason, run: await this.view(run) };
   }
 

@@ -88,10 +88,10 @@ export async function checkLease(
  * them on its next pass instead of after a full lease period. Returns how many rows changed.
  */
 export async function releaseLeases(em: EntityManager, instanceId: string, now: Date = new Date()): Promise<number> {
-  const expired = await em.execute(
-    `update runs set lease_expires_at = ? where lease_owner = ? and status in ${EXECUTING} returning id`,
-    [now, instanceId],
-  );
+  const expired = await em.execute(`update runs set lease_expires_at = ? where lease_owner = ? and status in ${EXECUTING} returning id`, [
+    now,
+    instanceId,
+  ]);
   const cleared = await em.execute(
     `update runs set lease_owner = null, lease_expires_at = null
      where lease_owner = ? and status not in ${EXECUTING} returning id`,
@@ -102,10 +102,7 @@ export async function releaseLeases(em: EntityManager, instanceId: string, now: 
 
 /** Ids of jobs whose schedule is due (`next_run_at <= now`), earliest first. No lock: see {@link lockDueJob}. */
 export async function dueScheduleIds(em: EntityManager, limit: number, now: Date = new Date()): Promise<string[]> {
-  const rows: { id: string }[] = await em.execute(
-    'select id from jobs where next_run_at <= ? order by next_run_at limit ?',
-    [now, limit],
-  );
+  const rows: { id: string }[] = await em.execute('select id from jobs where next_run_at <= ? order by next_run_at limit ?', [now, limit]);
   return rows.map((r) => r.id);
 }
 
@@ -148,7 +145,11 @@ export async function lockDueRetry(em: EntityManager, runId: string, now: Date =
 /** Why a run counts as stuck. */
 export type StuckReason = 'lease-expired' | 'silent';
 
-export interface StuckRun { id: string; attempt: number; reason: StuckReason }
+export interface StuckRun {
+  id: string;
+  attempt: number;
+  reason: StuckReason;
+}
 
 // A LOCAL run is alive while its executor renews the lease; every other active run is alive while
 // it gets updates. LOCAL QUEUED runs merely wait for capacity and are never stuck.

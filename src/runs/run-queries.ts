@@ -17,9 +17,15 @@ import { RunEntity, StageEntity } from '../db/entities';
 import { LOG_LEVEL_RANK, LogLevel, RunStatus, type LogLineView } from '../domain';
 import { escapeLike, type TimeKey } from '../pagination';
 
-export interface SqlQuery { sql: string; params: unknown[] }
+export interface SqlQuery {
+  sql: string;
+  params: unknown[];
+}
 
-export interface RunFilterValues { jobId?: string | null; status?: RunStatus | null }
+export interface RunFilterValues {
+  jobId?: string | null;
+  status?: RunStatus | null;
+}
 
 function runWhere(filter: RunFilterValues, after: TimeKey | null = null): SqlQuery {
   const where: string[] = [];
@@ -92,7 +98,15 @@ export function logLinesQuery(runId: string, q: LogQueryValues): SqlQuery {
   return { sql: `select * from run_logs where ${where.join(' and ')} order by seq limit ?`, params: [...params, q.limit] };
 }
 
-interface LogRow { run_id: string; seq: string | number; attempt: number; timestamp: Date; level: LogLevel; message: string; source: string | null }
+interface LogRow {
+  run_id: string;
+  seq: string | number;
+  attempt: number;
+  timestamp: Date;
+  level: LogLevel;
+  message: string;
+  source: string | null;
+}
 
 /** Log lines of a run in seq order: a range scan of the primary key (run_id, seq). */
 export async function findLogLines(em: EntityManager, runId: string, q: LogQueryValues): Promise<LogLineView[]> {
@@ -132,9 +146,13 @@ export async function countDeadLettered(em: EntityManager): Promise<number> {
 export { stuckRunsQuery };
 
 /** See {@link stuckRunsQuery}: the runs, with why each looks stuck. */
-export async function findStuckRuns(em: EntityManager, thresholdMs: number, limit: number, now?: Date): Promise<{ run: RunEntity; reason: StuckReason }[]> {
+export async function findStuckRuns(
+  em: EntityManager,
+  thresholdMs: number,
+  limit: number,
+  now?: Date,
+): Promise<{ run: RunEntity; reason: StuckReason }[]> {
   const q = stuckRunsQuery(thresholdMs, limit, now);
   const rows: (Record<string, unknown> & { stuck_reason: StuckReason })[] = await em.execute(q.sql, q.params);
   return rows.map(({ stuck_reason, ...row }) => ({ run: em.map(RunEntity, row), reason: stuck_reason }));
 }
-

@@ -6,7 +6,13 @@ import { ErrorKind, JobStatus, RunStatus, StageStatus, isTerminal } from '../dom
  * as needed. A terminal status is final for its attempt; only a new attempt (retry) re-queues a run.
  */
 const RANK: Record<RunStatus, number> = {
-  PENDING: 0, QUEUED: 1, RUNNING: 2, CANCELLING: 3, SUCCEEDED: 4, FAILED: 4, CANCELLED: 4,
+  PENDING: 0,
+  QUEUED: 1,
+  RUNNING: 2,
+  CANCELLING: 3,
+  SUCCEEDED: 4,
+  FAILED: 4,
+  CANCELLED: 4,
 };
 
 export type Transition = { ok: true } | { ok: false; reason: string };
@@ -47,7 +53,11 @@ export function nextStageStatus(current: StageStatus, requested: StageStatus | u
   return current;
 }
 
-export interface StageCounts { totalItems: number; completedItems: number; failedItems: number }
+export interface StageCounts {
+  totalItems: number;
+  completedItems: number;
+  failedItems: number;
+}
 
 /** A stage's share done, 0..1. */
 export function stageProgress(status: StageStatus, c: StageCounts): number {

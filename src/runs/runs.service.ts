@@ -87,7 +87,10 @@ export class RunsService implements RunsApi {
         await backend?.cancel(run);
       } catch (err) {
         const e = withContext(err, `cancel of run ${run.id} on the ${run.backend} backend`);
-        this.logger.error({ err: e, runId: run.id, jobId: run.jobId, backend: run.backend }, 'backend cancel failed; the stuck monitor will reconcile');
+        this.logger.error(
+          { err: e, runId: run.id, jobId: run.jobId, backend: run.backend },
+          'backend cancel failed; the stuck monitor will reconcile',
+        );
       }
     }
     return run;
@@ -120,7 +123,10 @@ export class RunsService implements RunsApi {
     if (valid.length === 0) return ids.map(() => null);
     const em = this.em();
     const runs = await em.find(RunEntity, { id: { $in: valid } });
-    const stages = await stagesOf(em, runs.map((r) => r.id));
+    const stages = await stagesOf(
+      em,
+      runs.map((r) => r.id),
+    );
     const byId = new Map(runs.map((r) => [r.id, toRunView(r, stages.get(r.id) ?? [])]));
     return ids.map((id) => byId.get(id) ?? null);
   }
@@ -133,7 +139,10 @@ export class RunsService implements RunsApi {
     if (values.jobId && !isUuid(values.jobId)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
     const em = this.em();
     const [runs, totalCount] = await Promise.all([findRunsPage(em, values, after, limit + 1), countRuns(em, values)]);
-    const stages = await stagesOf(em, runs.slice(0, limit).map((r) => r.id));
+    const stages = await stagesOf(
+      em,
+      runs.slice(0, limit).map((r) => r.id),
+    );
     const views = runs.map((r) => toRunView(r, stages.get(r.id) ?? []));
     return { ...toConnection(views, limit, (r) => encodeTimeCursor({ createdAt: new Date(r.createdAt), id: r.id })), totalCount };
   }
@@ -181,7 +190,10 @@ export class RunsService implements RunsApi {
       countDeadLettered(em),
       findStuckRuns(em, this.deps.config.stuckThresholdMs, MAX_STUCK_RUNS),
     ]);
-    const stages = await stagesOf(em, stuck.map((s) => s.run.id));
+    const stages = await stagesOf(
+      em,
+      stuck.map((s) => s.run.id),
+    );
     const finished = byStatus.SUCCEEDED + byStatus.FAILED;
     return {
       runsByStatus: Object.values(RunStatus).map((status) => ({ status, count: byStatus[status] })),

@@ -29,7 +29,11 @@ export async function submitRun(
       producer,
       payload: {
         status: RunStatus.FAILED,
-        error: { message: `The ${run.backend} backend did not accept the run: ${coerceError(err).message}`, kind: ErrorKind.TRANSIENT, details: null },
+        error: {
+          message: `The ${run.backend} backend did not accept the run: ${coerceError(err).message}`,
+          kind: ErrorKind.TRANSIENT,
+          details: null,
+        },
       },
     });
     return result.run;

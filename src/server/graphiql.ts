@@ -36,10 +36,12 @@ export function graphiqlRouter(options: { assetsDir?: string } = {}): Router {
 
   router.use((_req, res, next) => {
     if (fs.existsSync(indexFile)) return next();
-    res.status(503).type('text/plain').send(
-      `GraphiQL is not built: ${indexFile} is missing.\n` +
-        'Run `npm run build` (or `node scripts/build-graphiql.js`) and reload.\n',
-    );
+    res
+      .status(503)
+      .type('text/plain')
+      .send(
+        `GraphiQL is not built: ${indexFile} is missing.\n` + 'Run `npm run build` (or `node scripts/build-graphiql.js`) and reload.\n',
+      );
   });
 
   router.get('/', async (req, res, next) => {

@@ -44,7 +44,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const httpServer = http.createServer();
   let stopping = false;
   const ws = attachGraphQLWebSocket({
-    httpServer, schema: opts.schema, contextFactory: opts.contextFactory, limits: config.limits, logger,
+    httpServer,
+    schema: opts.schema,
+    contextFactory: opts.contextFactory,
+    limits: config.limits,
+    logger,
   });
   const { app, apollo } = await createHttpApp({
     httpServer,

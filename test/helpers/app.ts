@@ -36,7 +36,12 @@ export const wsUrl = (app: App) => `${app.url.replace(/^http/, 'ws')}/graphql`;
 export const httpUrl = (app: App) => `${app.url}/graphql`;
 
 /** A gateway in a process of its own (`src/main.ts` under ts-node/swc), as a second replica would run. */
-export interface GatewayProcess { url: string; child: ChildProcess; output: () => string; stop(): Promise<void> }
+export interface GatewayProcess {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
 
 /**
  * Spawns `src/main.ts` with the given environment (PORT=0; the URL is read from its "jobwire ready"
@@ -46,7 +51,16 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): P
   const root = path.resolve(__dirname, '../..');
   const child = spawn(process.execPath, ['-r', 'ts-node/register', path.join(root, 'src/main.ts')], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TS_NODE_SWC: 'true', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOBWIRE_SEED_DEMO: 'false', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      TS_NODE_SWC: 'true',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      JOBWIRE_SEED_DEMO: 'false',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

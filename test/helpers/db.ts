@@ -7,12 +7,25 @@ import { Client } from 'pg';
 export const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Name of the migrated template database: changes whenever a migration changes. */
+/**
+ * This checkout's mark in database names: a hash of its path, so two checkouts on one machine (and
+ * one PostgreSQL) never touch each other's templates or test databases.
+ */
+export function checkoutId(): string {
+  return crypto.createHash('sha1').update(path.resolve(__dirname, '../..')).digest('hex').slice(0, 6);
+}
+
+/** Prefix of this checkout's migrated templates: `jobwire_tpl_<checkout>_`. */
+export function templatePrefix(): string {
+  return `jobwire_tpl_${checkoutId()}_`;
+}
+
+/** Name of this checkout's migrated template database: changes whenever a migration changes. */
 export function templateName(): string {
   const dir = path.resolve(__dirname, '../../migrations');
   const hash = crypto.createHash('sha1');
   for (const f of fs.readdirSync(dir).sort()) hash.update(f).update(fs.readFileSync(path.join(dir, f)));
-  return `jobwire_tpl_${hash.digest('hex').slice(0, 12)}`;
+  return `${templatePrefix()}${hash.digest('hex').slice(0, 10)}`;
 }
 
 export function urlFor(db: string): string {
@@ -36,7 +49,7 @@ async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
  * Returns its URL and a `drop()` to call in afterAll.
  */
 export async function createTestDatabase(label = 'db'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = `jobwire_t_${label.replace(/\W/g, '').slice(0, 20)}_${crypto.randomBytes(4).toString('hex')}`.toLowerCase();
+  const name = `jobwire_t_${checkoutId()}_${label.replace(/\W/g, '').slice(0, 16)}_${crypto.randomBytes(4).toString('hex')}`.toLowerCase();
   const template = templateName();
   await admin(async (c) => {
     for (let i = 0; ; i++) {

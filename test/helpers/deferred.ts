@@ -1,5 +1,9 @@
 /** A promise with its resolve/reject exposed, for making async tests deterministic. */
-export interface Deferred<T> { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void }
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
 
 export function deferred<T = void>(): Deferred<T> {
   let resolve!: (v: T) => void;
@@ -22,7 +26,8 @@ export async function waitFor<T>(check: () => Promise<T> | T, what: string, time
     } catch (err) {
       last = err;
     }
-    if (Date.now() > end) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { migrate, openPostgres } from '../../src/db/orm';
-import { ADMIN_URL, templateName, urlFor } from './db';
+import { ADMIN_URL, templateName, templatePrefix, urlFor } from './db';
 
 /**
  * Runs once per `jest` run: makes sure the migrated template database exists. Test files clone it
@@ -26,13 +26,15 @@ export default async function globalSetup(): Promise<void> {
       await c.query(`drop database if exists ${building} with (force)`);
       if (!/already exists/.test((err as Error).message)) throw err;
     });
-    // Old templates from earlier migration sets are dropped to keep the server tidy.
-    const old = await c.query(`select datname from pg_database where datname like 'jobwire_tpl_%' and datname <> $1`, [name]);
+    // This checkout's templates of earlier migration sets are dropped to keep the server tidy;
+    // other checkouts' templates are theirs (they may be cloning them right now).
+    const old = await c.query(`select datname from pg_database where starts_with(datname, $1) and datname <> $2`, [templatePrefix(), name]);
     for (const r of old.rows) await c.query(`drop database if exists ${r.datname} with (force)`).catch(() => undefined);
   } finally {
     await c.end();
     // MikroORM keeps entity metadata on globalThis; jest copies main-realm globals into every test
     // sandbox, where those cross-realm Maps break MetadataDiscovery. Leave nothing behind.
-    for (const k of Object.getOwnPropertyNames(globalThis)) if (k.startsWith('mikro-orm-')) delete (globalThis as Record<string, unknown>)[k];
+    for (const k of Object.getOwnPropertyNames(globalThis))
+      if (k.startsWith('mikro-orm-')) delete (globalThis as Record<string, unknown>)[k];
   }
 }

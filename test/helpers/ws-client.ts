@@ -53,7 +53,11 @@ export async function createWsClient(url: string, opts: { headers?: Record<strin
     }
   }
   const client = createClient({
-    url, webSocketImpl: TrackedWebSocket, lazy: false, retryAttempts: 0, keepAlive: 0,
+    url,
+    webSocketImpl: TrackedWebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    keepAlive: 0,
     // A closed socket is something tests cause and observe through `closed()`, not noise for the console.
     onNonLazyError: () => undefined,
   });
@@ -88,15 +92,25 @@ export async function createWsClient(url: string, opts: { headers?: Record<strin
         waiters.forEach((w) => w());
       };
       const query = typeof document === 'string' ? document : print(document);
-      const unsubscribe = client.subscribe<T>({ query, variables: (variables ?? {}) as Record<string, unknown> }, {
-        next: (m) => push(m as SubMessage<T>),
-        error: (err) => {
-          if (Array.isArray(err)) push({ errors: err as GqlError[] });
-          else push({ errors: [{ message: `socket closed: ${(err as { code?: number; reason?: string }).code ?? ''} ${(err as { reason?: string }).reason ?? String(err)}` }] });
-          finish();
+      const unsubscribe = client.subscribe<T>(
+        { query, variables: (variables ?? {}) as Record<string, unknown> },
+        {
+          next: (m) => push(m as SubMessage<T>),
+          error: (err) => {
+            if (Array.isArray(err)) push({ errors: err as GqlError[] });
+            else
+              push({
+                errors: [
+                  {
+                    message: `socket closed: ${(err as { code?: number; reason?: string }).code ?? ''} ${(err as { reason?: string }).reason ?? String(err)}`,
+                  },
+                ],
+              });
+            finish();
+          },
+          complete: finish,
         },
-        complete: finish,
-      });
+      );
       const waitFor = (predicate: (m: SubMessage<T>) => boolean, timeoutMs = 5000) =>
         new Promise<SubMessage<T>>((resolve, reject) => {
           const check = () => {

@@ -15,7 +15,13 @@ const ROOT = path.resolve(__dirname, '../..');
 const GENERATED = 'test/generated';
 
 const listFiles = (dir: string): string[] =>
-  fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: false }).map(String).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort() : [];
+  fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir, { recursive: true, withFileTypes: false })
+        .map(String)
+        .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+        .sort()
+    : [];
 
 describe('codegen output', () => {
   let scratch: string;

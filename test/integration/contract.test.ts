@@ -8,9 +8,21 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  buildSchema, isEnumType, isInputObjectType, isInterfaceType, isObjectType, isRequiredArgument, isRequiredInputField,
-  isScalarType, isSpecifiedScalarType, isUnionType, type GraphQLArgument, type GraphQLField, type GraphQLInputField,
-  type GraphQLNamedType, type GraphQLSchema,
+  buildSchema,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  isRequiredArgument,
+  isRequiredInputField,
+  isScalarType,
+  isSpecifiedScalarType,
+  isUnionType,
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLInputField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
 } from 'graphql';
 import { buildJobwireSchema } from '../../src/graphql/schema';
 
@@ -23,7 +35,19 @@ const SHARED_CONTRACT = path.resolve(__dirname, '../../../shared/design/contract
 const CONTRACT = path.resolve(__dirname, '../../schema/contract.graphql');
 
 const kindOf = (t: GraphQLNamedType) =>
-  isObjectType(t) ? 'type' : isInputObjectType(t) ? 'input' : isEnumType(t) ? 'enum' : isScalarType(t) ? 'scalar' : isInterfaceType(t) ? 'interface' : isUnionType(t) ? 'union' : 'unknown';
+  isObjectType(t)
+    ? 'type'
+    : isInputObjectType(t)
+      ? 'input'
+      : isEnumType(t)
+        ? 'enum'
+        : isScalarType(t)
+          ? 'scalar'
+          : isInterfaceType(t)
+            ? 'interface'
+            : isUnionType(t)
+              ? 'union'
+              : 'unknown';
 
 const defaultOf = (v: GraphQLArgument | GraphQLInputField) => JSON.stringify(v.defaultValue);
 
@@ -36,11 +60,13 @@ function contractGaps(contract: GraphQLSchema, served: GraphQLSchema): string[] 
       if (!h) gaps.push(`missing argument ${where}(${a.name}: ${a.type})`);
       else {
         if (String(h.type) !== String(a.type)) gaps.push(`argument ${where}(${a.name}) is ${h.type}, contract says ${a.type}`);
-        if (defaultOf(h) !== defaultOf(a)) gaps.push(`argument ${where}(${a.name}) defaults to ${defaultOf(h)}, contract says ${defaultOf(a)}`);
+        if (defaultOf(h) !== defaultOf(a))
+          gaps.push(`argument ${where}(${a.name}) defaults to ${defaultOf(h)}, contract says ${defaultOf(a)}`);
       }
     }
     for (const h of have) {
-      if (!want.some((a) => a.name === h.name) && isRequiredArgument(h)) gaps.push(`extra required argument ${where}(${h.name}: ${h.type}) breaks clients`);
+      if (!want.some((a) => a.name === h.name) && isRequiredArgument(h))
+        gaps.push(`extra required argument ${where}(${h.name}: ${h.type}) breaks clients`);
     }
   };
 
@@ -73,11 +99,13 @@ function contractGaps(contract: GraphQLSchema, served: GraphQLSchema): string[] 
         if (!h) gaps.push(`missing input field ${want.name}.${f.name}: ${f.type}`);
         else {
           if (String(h.type) !== String(f.type)) gaps.push(`input field ${want.name}.${f.name} is ${h.type}, contract says ${f.type}`);
-          if (defaultOf(h) !== defaultOf(f)) gaps.push(`input field ${want.name}.${f.name} defaults to ${defaultOf(h)}, contract says ${defaultOf(f)}`);
+          if (defaultOf(h) !== defaultOf(f))
+            gaps.push(`input field ${want.name}.${f.name} defaults to ${defaultOf(h)}, contract says ${defaultOf(f)}`);
         }
       }
       for (const h of Object.values(fields)) {
-        if (!want.getFields()[h.name] && isRequiredInputField(h)) gaps.push(`extra required input field ${want.name}.${h.name} breaks clients`);
+        if (!want.getFields()[h.name] && isRequiredInputField(h))
+          gaps.push(`extra required input field ${want.name}.${h.name} breaks clients`);
       }
     }
     if (isEnumType(want) && isEnumType(have)) {

@@ -48,10 +48,18 @@ describe('embedded default (PGlite, in-process bus)', () => {
     expect(started.errors).toBeUndefined();
     const runId = started.data.startJob.id;
 
-    const run = await waitFor(async () => {
-      const r = await gql('query($id: ID!) { run(id: $id) { status progress stages { name status completedItems failedItems totalItems } } }', { id: runId });
-      return r.data.run.status === 'SUCCEEDED' || r.data.run.status === 'FAILED' ? r.data.run : null;
-    }, 'the demo run to finish', 45_000, 200);
+    const run = await waitFor(
+      async () => {
+        const r = await gql(
+          'query($id: ID!) { run(id: $id) { status progress stages { name status completedItems failedItems totalItems } } }',
+          { id: runId },
+        );
+        return r.data.run.status === 'SUCCEEDED' || r.data.run.status === 'FAILED' ? r.data.run : null;
+      },
+      'the demo run to finish',
+      45_000,
+      200,
+    );
     expect(run.status).toBe('SUCCEEDED');
     expect(run.progress).toBe(1);
     expect(run.stages.map((s: { name: string }) => s.name)).toEqual(['extract', 'transform', 'load']);

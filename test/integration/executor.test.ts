@@ -9,7 +9,15 @@ import { loadConfig, type Config } from '../../src/config';
 import { JobEntity, LogLineEntity, MetricSampleEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
 import {
-  ClusterMode, DataFormat, ErrorKind, ExecutionBackend, InstanceType, ProcessingMode, RunStatus, RunTrigger, SourceType,
+  ClusterMode,
+  DataFormat,
+  ErrorKind,
+  ExecutionBackend,
+  InstanceType,
+  ProcessingMode,
+  RunStatus,
+  RunTrigger,
+  SourceType,
   type RunView,
 } from '../../src/domain';
 import { makeRedisBus, type EventBus } from '../../src/events/bus';
@@ -91,7 +99,10 @@ function trickle(route: string, opts: { rowsPerChunk: number; everyMs: number; c
 }
 
 let jobCounter = 0;
-async function createJob(source: { type: SourceType; params: Record<string, string | Record<string, string>> }, opts: { maxAttempts?: number; batchSize?: number } = {}) {
+async function createJob(
+  source: { type: SourceType; params: Record<string, string | Record<string, string>> },
+  opts: { maxAttempts?: number; batchSize?: number } = {},
+) {
   const em = db.orm.em.fork();
   const table = `exec_${++jobCounter}_${Date.now() % 100000}`;
   const job = em.create(JobEntity, {
@@ -100,12 +111,24 @@ async function createJob(source: { type: SourceType; params: Record<string, stri
     source: { type: source.type, params: source.params, filePattern: null, schemaInference: true },
     destination: { schema: 'public', table },
     processing: {
-      mode: ProcessingMode.BATCH, format: DataFormat.CSV, batchSize: opts.batchSize ?? 500, checkpointEnabled: false,
-      watermarkSeconds: null, triggerIntervalSeconds: null,
+      mode: ProcessingMode.BATCH,
+      format: DataFormat.CSV,
+      batchSize: opts.batchSize ?? 500,
+      checkpointEnabled: false,
+      watermarkSeconds: null,
+      triggerIntervalSeconds: null,
     },
     compute: {
-      clusterMode: ClusterMode.SINGLE_NODE, instanceType: InstanceType.STANDARD, minWorkers: 1, maxWorkers: 1, autoscaling: false,
-      photon: false, adaptiveQueryExecution: false, dynamicPartitionPruning: false, costBasedOptimizer: false, sparkConf: null,
+      clusterMode: ClusterMode.SINGLE_NODE,
+      instanceType: InstanceType.STANDARD,
+      minWorkers: 1,
+      maxWorkers: 1,
+      autoscaling: false,
+      photon: false,
+      adaptiveQueryExecution: false,
+      dynamicPartitionPruning: false,
+      costBasedOptimizer: false,
+      sparkConf: null,
     },
     maxAttempts: opts.maxAttempts ?? 3,
   });
@@ -118,10 +141,15 @@ async function readRun(id: string): Promise<RunEntity> {
 }
 
 async function waitForStatus(id: string, statuses: RunStatus[], timeoutMs = 20_000): Promise<RunEntity> {
-  return waitFor(async () => {
-    const run = await readRun(id);
-    return statuses.includes(run.status) && !(run.status === RunStatus.FAILED && run.nextRetryAt) ? run : null;
-  }, `run ${id} to reach ${statuses.join('/')}`, timeoutMs, 25);
+  return waitFor(
+    async () => {
+      const run = await readRun(id);
+      return statuses.includes(run.status) && !(run.status === RunStatus.FAILED && run.nextRetryAt) ? run : null;
+    },
+    `run ${id} to reach ${statuses.join('/')}`,
+    timeoutMs,
+    25,
+  );
 }
 
 beforeAll(async () => {
@@ -129,11 +157,24 @@ beforeAll(async () => {
   disposables.defer(() => database.drop());
   db = disposables.add(await openPostgres(database.url), (d) => d.close());
   bus = disposables.add(await makeRedisBus(REDIS_URL, uniqueRedisPrefix('executor')), (b) => b.close());
-  config = loadConfig({}, {
-    schedulerIntervalMs: 50, stuckCheckIntervalMs: 100, stuckThresholdMs: 300, localLeaseMs: 500, retryBaseDelayMs: 100,
-    retryMaxDelayMs: 400, localConcurrency: 2,
+  config = loadConfig(
+    {},
+    {
+      schedulerIntervalMs: 50,
+      stuckCheckIntervalMs: 100,
+      stuckThresholdMs: 300,
+      localLeaseMs: 500,
+      retryBaseDelayMs: 100,
+      retryMaxDelayMs: 400,
+      localConcurrency: 2,
+    },
+  );
+  runEvents = new RunEventsService({
+    orm: db.orm,
+    bus,
+    logger,
+    retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
   });
-  runEvents = new RunEventsService({ orm: db.orm, bus, logger, retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs } });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-executor-'));
   disposables.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
   server = http.createServer((req, res) => {
@@ -146,7 +187,12 @@ beforeAll(async () => {
   disposables.defer(() => server.closeAllConnections());
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   workers = makeWorkers({
-    runEvents, bus, config, logger, instanceId: 'executor-test', makeSink: () => makePgSink(db.pool!),
+    runEvents,
+    bus,
+    config,
+    logger,
+    instanceId: 'executor-test',
+    makeSink: () => makePgSink(db.pool!),
     backends: new BackendRegistry([makeLocalBackend()]),
   });
   disposables.defer(() => workers.stop());
@@ -225,7 +271,8 @@ describe('LOCAL executor', () => {
   it('retries a TRANSIENT failure: two 503s, then success on attempt 3', async () => {
     const source = flaky('/flaky.csv', 2, csv(500));
     const { jobId, table } = await createJob({
-      type: SourceType.HTTP, params: { url: `${baseUrl}/flaky.csv`, headers: { authorization: 'Bearer top-secret-token' } },
+      type: SourceType.HTTP,
+      params: { url: `${baseUrl}/flaky.csv`, headers: { authorization: 'Bearer top-secret-token' } },
     });
     const { run } = await runEvents.createRun(jobId, RunTrigger.MANUAL);
     const done = await waitForStatus(run.id, [RunStatus.SUCCEEDED, RunStatus.FAILED]);
@@ -265,7 +312,11 @@ describe('LOCAL executor', () => {
 
   /** Sessions of this database inside a transaction that has written (holds an xid), other than this one. */
   const writers = async () =>
-    (await db.pool!.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_xid is not null`)).rows[0].n as number;
+    (
+      await db.pool!.query(
+        `select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_xid is not null`,
+      )
+    ).rows[0].n as number;
 
   it('stops a running ingest within 2 s when the run is stopped (not forced)', async () => {
     trickle('/endless.csv', { rowsPerChunk: 1000, everyMs: 20, chunks: Infinity });
@@ -323,7 +374,10 @@ describe('LOCAL executor', () => {
       }
     })();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([sampling, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('runs did not finish')), 20_000)))]);
+    await Promise.race([
+      sampling,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('runs did not finish')), 20_000))),
+    ]);
     clearTimeout(timer);
     expect(most).toBe(2);
     const all = await db.orm.em.fork().find(RunEntity, { id: { $in: runs } });
@@ -336,7 +390,14 @@ describe('LOCAL executor', () => {
     trickle('/forever.csv', { rowsPerChunk: 100, everyMs: 20, chunks: Infinity });
     // A second gateway's executor, without a scheduler of its own, so the run's fate is visible.
     await workers.stop();
-    const other = makeLocalExecutor({ runEvents, bus, config, logger, instanceId: 'executor-test-2', makeSink: () => makePgSink(db.pool!) });
+    const other = makeLocalExecutor({
+      runEvents,
+      bus,
+      config,
+      logger,
+      instanceId: 'executor-test-2',
+      makeSink: () => makePgSink(db.pool!),
+    });
     try {
       await other.start();
       const { jobId } = await createJob({ type: SourceType.HTTP, params: { url: `${baseUrl}/forever.csv` } });

@@ -7,7 +7,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { App } from '../../src/app';
-import { CreateJobDocument, RunDocument, RunLogsDocument, RunLogsLiveDocument, RunMetricsDocument, RunUpdatedDocument, StageProgressDocument, StartJobDocument } from '../generated/graphql';
+import {
+  CreateJobDocument,
+  RunDocument,
+  RunLogsDocument,
+  RunLogsLiveDocument,
+  RunMetricsDocument,
+  RunUpdatedDocument,
+  StageProgressDocument,
+  StartJobDocument,
+} from '../generated/graphql';
 import { startTestApp, httpUrl, wsUrl } from '../helpers/app';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';
@@ -76,7 +85,10 @@ describe('full flow: a LOCAL ingestion watched live', () => {
     const first = await createWsClient(wsUrl(app));
     const firstLogs = first.subscribe(RunLogsLiveDocument, { runId: run.id });
     const chunk = (await firstLogs.next(15_000)).data!.runLogs;
-    const seenByFirst = [...chunk.lines.map((l) => Number(l.seq)), ...firstLogs.all().flatMap((m) => m.data!.runLogs.lines.map((l) => Number(l.seq)))];
+    const seenByFirst = [
+      ...chunk.lines.map((l) => Number(l.seq)),
+      ...firstLogs.all().flatMap((m) => m.data!.runLogs.lines.map((l) => Number(l.seq))),
+    ];
     first.closeAbruptly();
     await first.closed();
     const cursor = String(Math.max(...seenByFirst));
@@ -100,10 +112,14 @@ describe('full flow: a LOCAL ingestion watched live', () => {
     }
     const lastStored = Math.max(...stored);
     const seenBySecond: number[] = [];
-    await waitFor(() => {
-      for (const m of secondLogs.all()) seenBySecond.push(...m.data!.runLogs.lines.map((l) => Number(l.seq)));
-      return seenBySecond.includes(lastStored);
-    }, 'the resumed client to receive the last stored line', 15_000);
+    await waitFor(
+      () => {
+        for (const m of secondLogs.all()) seenBySecond.push(...m.data!.runLogs.lines.map((l) => Number(l.seq)));
+        return seenBySecond.includes(lastStored);
+      },
+      'the resumed client to receive the last stored line',
+      15_000,
+    );
     const union = [...seenByFirst, ...seenBySecond].sort((a, b) => a - b);
     expect(union).toEqual(stored);
     expect(new Set(union).size).toBe(union.length);

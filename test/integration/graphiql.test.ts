@@ -25,14 +25,27 @@ const WORKERS = ['editor.worker.js', 'json.worker.js', 'graphql.worker.js'];
  * dependency upgrade means someone has to look at what it is used for before allowing it.
  */
 const NON_FETCHED_HOSTS = new Set([
-  'www.w3.org', 'json-schema.org', 'github.com', 'code.visualstudio.com', 'microsoft.com',
-  'react.dev', 'prettier.io', 'yarnpkg.com', 'en.wikipedia.org', 'commonmark.org',
+  'www.w3.org',
+  'json-schema.org',
+  'github.com',
+  'code.visualstudio.com',
+  'microsoft.com',
+  'react.dev',
+  'prettier.io',
+  'yarnpkg.com',
+  'en.wikipedia.org',
+  'commonmark.org',
 ]);
 const CDN_HOSTS = /\b(esm\.sh|unpkg\.com|jsdelivr\.net|cdnjs\.cloudflare\.com|fonts\.(googleapis|gstatic)\.com|skypack\.dev)\b/;
 /** import / import() / importScripts / Worker / fetch of an absolute or protocol-relative URL. */
 const REMOTE_LOAD = /(?:\bimport\s*\(|\bfrom|\bimportScripts\s*\(|\bnew\s+Worker\s*\(|\bfetch\s*\()\s*["'`]\s*(?:https?:)?\/\//;
 
-interface Served { url: string; status: number; type: string; body: string }
+interface Served {
+  url: string;
+  status: number;
+  type: string;
+  body: string;
+}
 
 function listen(app: express.Express): Promise<{ server: Server; base: string }> {
   return new Promise((resolve) => {
@@ -63,7 +76,9 @@ describe('GraphiQL (self-hosted)', () => {
   beforeAll(async () => {
     if (!fs.existsSync(INDEX_HTML)) {
       execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-graphiql.js')], {
-        cwd: ROOT, stdio: 'pipe', timeout: 120_000,
+        cwd: ROOT,
+        stdio: 'pipe',
+        timeout: 120_000,
       });
     }
     const app = express();

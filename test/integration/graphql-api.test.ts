@@ -20,10 +20,29 @@ import type { LogInput } from '../../src/runs/run-event';
 import { startServer } from '../../src/server/server';
 import { runLogsStream, type LogChunkView } from '../../resolvers/subscriptions/log-stream';
 import {
-  ApplyComputePresetDocument, ComputePresetsDocument, CreateJobDocument, DeleteJobDocument, JobDocument, JobStatsDocument,
-  JobStatsUpdatedDocument, JobsDocument, RetryRunDocument, RunDocument, RunLogsDocument, RunLogsLiveDocument,
-  RunMetricsDocument, RunUpdatedDocument, RunsChangedDocument, RunsDocument, SourceTypesDocument, StageProgressDocument,
-  StartJobDocument, StopRunDocument, TestSourceConnectionDocument, UpdateComputeDocument, type CreateJobInput,
+  ApplyComputePresetDocument,
+  ComputePresetsDocument,
+  CreateJobDocument,
+  DeleteJobDocument,
+  JobDocument,
+  JobStatsDocument,
+  JobStatsUpdatedDocument,
+  JobsDocument,
+  RetryRunDocument,
+  RunDocument,
+  RunLogsDocument,
+  RunLogsLiveDocument,
+  RunMetricsDocument,
+  RunUpdatedDocument,
+  RunsChangedDocument,
+  RunsDocument,
+  SourceTypesDocument,
+  StageProgressDocument,
+  StartJobDocument,
+  StopRunDocument,
+  TestSourceConnectionDocument,
+  UpdateComputeDocument,
+  type CreateJobInput,
 } from '../generated/graphql';
 import { startTestApp } from '../helpers/app';
 import { REDIS_URL, createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
@@ -86,13 +105,23 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 describe('jobs over HTTP', () => {
   it('creates a job with the contract defaults and never returns a secret', async () => {
     const job = await createJob({
-      source: { type: 'HTTP', params: { url: 'https://api.example.com/orders', headers: { Authorization: 'Bearer s3cr3t', 'X-Trace': 'abc' } } },
+      source: {
+        type: 'HTTP',
+        params: { url: 'https://api.example.com/orders', headers: { Authorization: 'Bearer s3cr3t', 'X-Trace': 'abc' } },
+      },
       schedule: { cron: '0 3 * * *', startAt: '2030-01-01T00:00:00+02:00' },
     });
     expect(job).toMatchObject({
-      backend: 'LOCAL', tags: [], maxAttempts: 3, status: 'CREATED',
+      backend: 'LOCAL',
+      tags: [],
+      maxAttempts: 3,
+      status: 'CREATED',
       processing: { mode: 'BATCH', format: 'AUTO', batchSize: 10000, checkpointEnabled: false },
-      source: { type: 'HTTP', schemaInference: true, params: { url: 'https://api.example.com/orders', headers: { Authorization: '***', 'X-Trace': '***' } } },
+      source: {
+        type: 'HTTP',
+        schemaInference: true,
+        params: { url: 'https://api.example.com/orders', headers: { Authorization: '***', 'X-Trace': '***' } },
+      },
       schedule: { cron: '0 3 * * *', timezone: 'UTC', retryDelaySeconds: 300, enabled: true, startAt: '2029-12-31T22:00:00.000Z' },
     });
     expect(job.schedule!.nextRunAt).toBe('2030-01-01T03:00:00.000Z');
@@ -114,10 +143,18 @@ describe('jobs over HTTP', () => {
     { what: 'an unknown time zone', over: { schedule: { cron: '0 3 * * *', timezone: 'Mars/Olympus' } }, field: 'input.schedule.timezone' },
     { what: 'a zero batch size', over: { processing: { batchSize: 0 } }, field: 'input.processing.batchSize' },
     { what: 'a negative batch size', over: { processing: { batchSize: -5 } }, field: 'input.processing.batchSize' },
-    { what: 'a start date that is not a date-time', over: { schedule: { cron: '0 3 * * *', startAt: 'tomorrow' } }, field: 'input.schedule.startAt' },
+    {
+      what: 'a start date that is not a date-time',
+      over: { schedule: { cron: '0 3 * * *', startAt: 'tomorrow' } },
+      field: 'input.schedule.startAt',
+    },
     { what: 'zero attempts', over: { maxAttempts: 0 }, field: 'input.maxAttempts' },
     { what: 'params that are not an object', over: { source: { type: 'LOCAL', params: 'path=/x' } }, field: 'input.source.params' },
-    { what: 'params missing what the source needs', over: { source: { type: 'HTTP', params: { headers: {} } } }, field: 'input.source.params.url' },
+    {
+      what: 'params missing what the source needs',
+      over: { source: { type: 'HTTP', params: { headers: {} } } },
+      field: 'input.source.params.url',
+    },
   ])('refuses $what with BAD_USER_INPUT naming $field', async ({ over, field }) => {
     const res = await gql(url, CreateJobDocument, { input: localJob(over) });
     expect(res.data ?? null).toBeNull();
@@ -156,7 +193,14 @@ describe('jobs over HTTP', () => {
 
   it('starts a run and resolves its job, stages and logs; lists runs with their jobs in one batch', async () => {
     const { job, run } = await startRun();
-    expect(run).toMatchObject({ number: 1, attempt: 1, status: 'QUEUED', trigger: 'MANUAL', backend: 'LOCAL', job: { id: job.id, name: job.name } });
+    expect(run).toMatchObject({
+      number: 1,
+      attempt: 1,
+      status: 'QUEUED',
+      trigger: 'MANUAL',
+      backend: 'LOCAL',
+      job: { id: job.id, name: job.name },
+    });
     await applyLogs(run.id, lines(3));
     const logs = ok(await gql(url, RunLogsDocument, { id: run.id, first: 2 })).run!.logs;
     expect(logs.edges.map((e) => e.node.message)).toEqual(['line 1', 'line 2']);
@@ -173,15 +217,29 @@ describe('jobs over HTTP', () => {
     const busy = onlyError(await gql(url, UpdateComputeDocument, { jobId: job.id, input: { maxWorkers: 8 } }));
     expect(busy.extensions).toEqual({ code: 'CONFLICT' }); // a run is active
     await setStatus(run.id, RunStatus.FAILED);
-    const compute = ok(await gql(url, UpdateComputeDocument, { jobId: job.id, input: { minWorkers: 2, maxWorkers: 8, sparkConf: { 'spark.sql.shuffle.partitions': 64 } } }));
-    expect(compute.updateCompute.compute).toMatchObject({ minWorkers: 2, maxWorkers: 8, sparkConf: { 'spark.sql.shuffle.partitions': 64 } });
+    const compute = ok(
+      await gql(url, UpdateComputeDocument, {
+        jobId: job.id,
+        input: { minWorkers: 2, maxWorkers: 8, sparkConf: { 'spark.sql.shuffle.partitions': 64 } },
+      }),
+    );
+    expect(compute.updateCompute.compute).toMatchObject({
+      minWorkers: 2,
+      maxWorkers: 8,
+      sparkConf: { 'spark.sql.shuffle.partitions': 64 },
+    });
     const preset = ok(await gql(url, ApplyComputePresetDocument, { jobId: job.id, preset: 'large' })).applyComputePreset;
     expect(preset.compute.maxWorkers).toBeGreaterThan(0);
-    expect(onlyError(await gql(url, ApplyComputePresetDocument, { jobId: job.id, preset: 'gigantic' })).extensions?.code).toBe('BAD_USER_INPUT');
+    expect(onlyError(await gql(url, ApplyComputePresetDocument, { jobId: job.id, preset: 'gigantic' })).extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
 
     const retried = ok(await gql(url, RetryRunDocument, { id: run.id })).retryRun;
     expect(retried).toMatchObject({ id: run.id, attempt: 2, status: 'QUEUED', error: null });
-    expect(retried.attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'FAILED'], [2, 'QUEUED']]);
+    expect(retried.attempts.map((a) => [a.attempt, a.status])).toEqual([
+      [1, 'FAILED'],
+      [2, 'QUEUED'],
+    ]);
     expect(onlyError(await gql(url, DeleteJobDocument, { id: job.id })).extensions).toEqual({ code: 'CONFLICT' });
     await setStatus(run.id, RunStatus.CANCELLED);
 
@@ -193,13 +251,19 @@ describe('jobs over HTTP', () => {
   });
 
   it('tests a source connection without failing the request', async () => {
-    const result = ok(await gql(url, TestSourceConnectionDocument, { input: { type: 'LOCAL', params: { path: '/nonexistent/orders-*.csv' } } }));
+    const result = ok(
+      await gql(url, TestSourceConnectionDocument, { input: { type: 'LOCAL', params: { path: '/nonexistent/orders-*.csv' } } }),
+    );
     expect(result.testSourceConnection).toMatchObject({ ok: false, message: expect.any(String) });
   });
 
   it('serves presets and source types', async () => {
     expect(ok(await gql(url, ComputePresetsDocument)).computePresets.length).toBeGreaterThan(0);
-    expect(ok(await gql(url, SourceTypesDocument)).sourceTypes.map((s) => s.type).sort()).toEqual(['HTTP', 'KAFKA', 'LOCAL', 'POSTGRES', 'S3', 'SFTP']);
+    expect(
+      ok(await gql(url, SourceTypesDocument))
+        .sourceTypes.map((s) => s.type)
+        .sort(),
+    ).toEqual(['HTTP', 'KAFKA', 'LOCAL', 'POSTGRES', 'S3', 'SFTP']);
   });
 
   it('echoes the caller request id, and answers health and readiness', async () => {
@@ -238,16 +302,22 @@ describe('jobs over HTTP', () => {
 
 describe('limits', () => {
   // depth 12 (runs edges node job runs edges node job runs edges node id), with pages of 1 to stay under the complexity limit
-  const deep = '{ runs(first: 1) { edges { node { job { runs(first: 1) { edges { node { job { runs(first: 1) { edges { node { id } } } } } } } } } } } }';
+  const deep =
+    '{ runs(first: 1) { edges { node { job { runs(first: 1) { edges { node { job { runs(first: 1) { edges { node { id } } } } } } } } } } } }';
   const wide = '{ jobs(first: 100) { edges { node { runs(first: 100) { edges { node { id status } } } } } } }';
 
   it('rejects the same too-deep query on HTTP and on the WebSocket', async () => {
     const http = await gql(url, deep);
     expect(http.status).toBe(400);
-    expect(onlyError(http)).toMatchObject({ message: 'Query depth 12 exceeds the limit of 10', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(onlyError(http)).toMatchObject({
+      message: 'Query depth 12 exceeds the limit of 10',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    });
     const sub = ws.subscribe(deep);
     const msg = await sub.next();
-    expect(msg.errors).toEqual([expect.objectContaining({ message: 'Query depth 12 exceeds the limit of 10', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+    expect(msg.errors).toEqual([
+      expect.objectContaining({ message: 'Query depth 12 exceeds the limit of 10', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+    ]);
   });
 
   it('rejects the same too-complex query on HTTP and on the WebSocket', async () => {
@@ -356,7 +426,13 @@ describe('other live streams', () => {
   it('runMetrics sends the latest sample first, then new ones', async () => {
     const { run } = await startRun();
     await setStatus(run.id, RunStatus.RUNNING);
-    const metrics = (n: number) => ({ recordsProcessed: n, recordsFailed: 0, throughputRps: 10, bytesProcessed: n * 100, activeWorkers: 1 });
+    const metrics = (n: number) => ({
+      recordsProcessed: n,
+      recordsFailed: 0,
+      throughputRps: 10,
+      bytesProcessed: n * 100,
+      activeWorkers: 1,
+    });
     await app.runEvents.apply({ type: 'run.metrics', runId: run.id, payload: metrics(100) });
     const sub = ws.subscribe(RunMetricsDocument, { runId: run.id });
     expect((await sub.next()).data!.runMetrics).toMatchObject({ recordsProcessed: 100, cpuUtilization: null });
@@ -368,11 +444,18 @@ describe('other live streams', () => {
   it('stageProgress sends every stage as it stands, then changes', async () => {
     const { run } = await startRun();
     await setStatus(run.id, RunStatus.RUNNING);
-    await app.runEvents.apply({ type: 'stage.progress', runId: run.id, payload: { stage: 'extract', totalItems: 4, completedItems: 4, status: 'COMPLETED' as never } });
+    await app.runEvents.apply({
+      type: 'stage.progress',
+      runId: run.id,
+      payload: { stage: 'extract', totalItems: 4, completedItems: 4, status: 'COMPLETED' as never },
+    });
     await app.runEvents.apply({ type: 'stage.progress', runId: run.id, payload: { stage: 'load', totalItems: 10, completedItems: 1 } });
     const sub = ws.subscribe(StageProgressDocument, { runId: run.id });
     const firsts = [await sub.next(), await sub.next()].map((m) => m.data!.stageProgress);
-    expect(firsts.map((s) => [s.name, s.status, s.completedItems])).toEqual([['extract', 'COMPLETED', 4], ['load', 'RUNNING', 1]]);
+    expect(firsts.map((s) => [s.name, s.status, s.completedItems])).toEqual([
+      ['extract', 'COMPLETED', 4],
+      ['load', 'RUNNING', 1],
+    ]);
     await app.runEvents.apply({ type: 'stage.progress', runId: run.id, payload: { stage: 'load', increment: 2 } });
     expect((await sub.next()).data!.stageProgress).toMatchObject({ name: 'load', completedItems: 3, progress: 0.3 });
     sub.dispose();
@@ -451,9 +534,11 @@ describe('runLogs', () => {
     const { run } = await startRun();
     await applyLogs(run.id, lines(300));
     // Four writers at once (their publishes may overtake each other), racing the subscribe and the replay.
-    const writers = Promise.all(range(0, 3).map(async (w) => {
-      for (let i = 0; i < 5; i++) await applyLogs(run.id, lines(10, 300 + w * 50 + i * 10));
-    }));
+    const writers = Promise.all(
+      range(0, 3).map(async (w) => {
+        for (let i = 0; i < 5; i++) await applyLogs(run.id, lines(10, 300 + w * 50 + i * 10));
+      }),
+    );
     const sub = ws.subscribe(RunLogsLiveDocument, { runId: run.id });
     await writers;
     await applyLogs(run.id, lines(1, 500));
@@ -468,12 +553,17 @@ describe('runLogs', () => {
   it('filters by level and text alike in the replay and live', async () => {
     const { run } = await startRun();
     await applyLogs(run.id, [
-      { level: LogLevel.DEBUG, message: 'connecting' }, { level: LogLevel.WARN, message: 'Slow batch' },
-      { level: LogLevel.ERROR, message: 'bad row' }, { level: LogLevel.WARN, message: 'slow again' },
+      { level: LogLevel.DEBUG, message: 'connecting' },
+      { level: LogLevel.WARN, message: 'Slow batch' },
+      { level: LogLevel.ERROR, message: 'bad row' },
+      { level: LogLevel.WARN, message: 'slow again' },
     ]);
     const sub = ws.subscribe(RunLogsLiveDocument, { runId: run.id, minLevel: 'WARN', contains: 'SLOW' });
     expect(seqsOf([(await sub.next()) as ChunkMessage])).toEqual([2, 4]);
-    await applyLogs(run.id, [{ level: LogLevel.INFO, message: 'slow info' }, { level: LogLevel.ERROR, message: 'too slow' }]);
+    await applyLogs(run.id, [
+      { level: LogLevel.INFO, message: 'slow info' },
+      { level: LogLevel.ERROR, message: 'too slow' },
+    ]);
     expect(seqsOf([(await sub.next()) as ChunkMessage])).toEqual([6]);
     sub.dispose();
   });
@@ -503,7 +593,12 @@ describe('runLogs', () => {
 
     it('fills a gap from the store when publishes arrive out of order', async () => {
       const bus = makeMemoryBus(uniqueRedisPrefix('mem'));
-      const silent = new RunEventsService({ orm: app.db.orm, bus: makeMemoryBus('nobody:'), logger, retry: { baseDelayMs: 1000, maxDelayMs: 1000 } });
+      const silent = new RunEventsService({
+        orm: app.db.orm,
+        bus: makeMemoryBus('nobody:'),
+        logger,
+        retry: { baseDelayMs: 1000, maxDelayMs: 1000 },
+      });
       const { run } = await startRun();
       const stream = await runLogsStream({ runs: app.runs, bus }, { runId: run.id });
       const pending = stream.next(); // replay finds nothing; the writes below come after it

@@ -10,7 +10,16 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Pool } from 'pg';
 import { createTestDatabase } from '../helpers/db';
-import { IngestError, ingest, makePgliteSink, makePgSink, type IngestResult, type IngestSpec, type LogLevel, type StageUpdate } from '../../src/ingest';
+import {
+  IngestError,
+  ingest,
+  makePgliteSink,
+  makePgSink,
+  type IngestResult,
+  type IngestSpec,
+  type LogLevel,
+  type StageUpdate,
+} from '../../src/ingest';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let pool: Pool;
@@ -65,7 +74,10 @@ function writeCsv(file: string, rows: number, line?: (i: number) => string | und
   let buf = 'id,amount,Customer Name,created_at,active\n';
   for (let i = 1; i <= rows; i++) {
     const custom = line?.(i);
-    buf += custom !== undefined ? `${custom}\n` : `${i},${(i * 1.25).toFixed(2)},${i % 7 === 0 ? `"Doe, J${i}"` : `name ${i}`},2024-03-01T10:00:${String(i % 60).padStart(2, '0')}Z,${i % 2 === 0}\n`;
+    buf +=
+      custom !== undefined
+        ? `${custom}\n`
+        : `${i},${(i * 1.25).toFixed(2)},${i % 7 === 0 ? `"Doe, J${i}"` : `name ${i}`},2024-03-01T10:00:${String(i % 60).padStart(2, '0')}Z,${i % 2 === 0}\n`;
     if (buf.length > 1 << 16) {
       fs.writeSync(fd, buf);
       buf = '';
@@ -111,7 +123,11 @@ describe('CSV', () => {
       if (i === 16_000) return '16000,,,,'; // empty values => NULL
       return undefined;
     });
-    const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'orders' }, batchSize: 5000 });
+    const r = await run({
+      source: { type: 'LOCAL', params: { path: file } },
+      destination: { schema: 'raw', table: 'orders' },
+      batchSize: 5000,
+    });
     expect(r.error).toBeUndefined();
     expect(r.result).toMatchObject({ rowsRead: 20_000, rowsLoaded: 19_997, rowsFailed: 3, table: '"raw"."orders"' });
     expect(r.result!.bytesRead).toBe(fs.statSync(file).size);
@@ -164,7 +180,10 @@ describe('CSV', () => {
   it('keeps awkward text intact: quotes, commas, newlines, tabs, backslashes, CRLF, COPY markers', async () => {
     const file = path.join(dir, 'awkward.csv');
     const values = ['plain', 'a,b', 'say "hi"', 'two\nlines', 'tab\there', 'back\\slash \\N', '\\.', ' padded ', 'caf\u00e9 \u{1F600}'];
-    const body = values.map((v, i) => `${i + 1},"${v.replace(/"/g, '""')}",${v.includes('\n') || v.includes('"') || v.includes(',') ? `"${v.replace(/"/g, '""')}"` : v}`);
+    const body = values.map(
+      (v, i) =>
+        `${i + 1},"${v.replace(/"/g, '""')}",${v.includes('\n') || v.includes('"') || v.includes(',') ? `"${v.replace(/"/g, '""')}"` : v}`,
+    );
     fs.writeFileSync(file, `id,quoted,raw\r\n${body.join('\r\n')}\r\n`);
     const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'awkward' } });
     expect(r.result).toMatchObject({ rowsRead: values.length, rowsLoaded: values.length, rowsFailed: 0 });
@@ -179,7 +198,9 @@ describe('CSV', () => {
   });
 
   it('appends into an existing table using its columns, ignoring unknown source columns', async () => {
-    await pool.query('CREATE TABLE raw.existing (serial_id serial PRIMARY KEY, active boolean, id integer, amount numeric(10,2), loaded_at timestamptz DEFAULT now())');
+    await pool.query(
+      'CREATE TABLE raw.existing (serial_id serial PRIMARY KEY, active boolean, id integer, amount numeric(10,2), loaded_at timestamptz DEFAULT now())',
+    );
     const file = path.join(dir, 'existing.csv');
     writeCsv(file, 50);
     const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'existing' } });
@@ -199,13 +220,16 @@ describe('CSV', () => {
     await pool.query('CREATE TABLE raw.strict (id bigint NOT NULL, ref uuid, note text)');
     const file = path.join(dir, 'strict.csv');
     const lines = ['id,ref,note'];
-    for (let i = 1; i <= 40; i++) lines.push(`${i === 7 ? '' : i},${i === 4 ? 'not-a-uuid' : `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`},n${i}`);
+    for (let i = 1; i <= 40; i++)
+      lines.push(`${i === 7 ? '' : i},${i === 4 ? 'not-a-uuid' : `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`},n${i}`);
     fs.writeFileSync(file, `${lines.join('\n')}\n`);
     const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'strict' } });
     expect(r.result).toMatchObject({ rowsRead: 40, rowsLoaded: 38, rowsFailed: 2 });
     const warns = r.logs.filter((l) => l.level === 'WARN').map((l) => l.message);
     expect(warns).toHaveLength(2);
-    expect(warns[0]).toMatch(new RegExp(`^bad row at line 5 of .*strict.csv: rejected by the database: invalid input syntax for type uuid`));
+    expect(warns[0]).toMatch(
+      new RegExp(`^bad row at line 5 of .*strict.csv: rejected by the database: invalid input syntax for type uuid`),
+    );
     expect(warns[1]).toMatch(new RegExp(`^bad row at line 8 of .*strict.csv: rejected by the database: null value in column "id"`));
     expect(finalStage(r, 'load')).toMatchObject({ status: 'COMPLETED', completedItems: 38, failedItems: 2 });
     expect(await count('raw.strict')).toBe(38);
@@ -227,14 +251,23 @@ describe('CSV', () => {
     writeCsv(path.join(dir, 'glob', 'part-1.csv'), 20);
     writeCsv(path.join(dir, 'glob', 'sub', 'part-3.csv'), 5);
     fs.writeFileSync(path.join(dir, 'glob', 'notes.txt'), 'not data');
-    const r = await run({ source: { type: 'LOCAL', params: { path: path.join(dir, 'glob', 'part-?.csv') } }, destination: { schema: 'raw', table: 'globbed' } });
+    const r = await run({
+      source: { type: 'LOCAL', params: { path: path.join(dir, 'glob', 'part-?.csv') } },
+      destination: { schema: 'raw', table: 'globbed' },
+    });
     expect(r.error?.message).toBeUndefined();
     expect(r.result).toMatchObject({ rowsRead: 50, rowsLoaded: 50 });
     const opened = r.logs.filter((l) => l.message.startsWith('opened ')).map((l) => path.basename(l.message.split(' ')[1]));
     expect(opened).toEqual(['part-1.csv', 'part-2.csv']);
-    const deep = await run({ source: { type: 'LOCAL', params: { path: path.join(dir, 'glob', '**', '*.csv') } }, destination: { schema: 'raw', table: 'globbed_deep' } });
+    const deep = await run({
+      source: { type: 'LOCAL', params: { path: path.join(dir, 'glob', '**', '*.csv') } },
+      destination: { schema: 'raw', table: 'globbed_deep' },
+    });
     expect(deep.result?.rowsLoaded).toBe(55);
-    const byDir = await run({ source: { type: 'LOCAL', params: { path: path.join(dir, 'glob') }, filePattern: '*-2.csv' }, destination: { schema: 'raw', table: 'globbed_dir' } });
+    const byDir = await run({
+      source: { type: 'LOCAL', params: { path: path.join(dir, 'glob') }, filePattern: '*-2.csv' },
+      destination: { schema: 'raw', table: 'globbed_dir' },
+    });
     expect(byDir.result?.rowsLoaded).toBe(30);
   });
 
@@ -249,7 +282,10 @@ describe('CSV', () => {
     expect(s3.error?.message).toBe('source type S3 is not supported by the LOCAL executor');
     const parquet = await run({ source: { type: 'LOCAL', params: { path: path.join(dir, 'orders.csv') } }, format: 'PARQUET' });
     expect(parquet.error?.message).toBe('PARQUET is not supported by the LOCAL executor; use the SPARK backend');
-    const badName = await run({ source: { type: 'LOCAL', params: { path: path.join(dir, 'orders.csv') } }, destination: { schema: 'raw', table: 'x; drop' } });
+    const badName = await run({
+      source: { type: 'LOCAL', params: { path: path.join(dir, 'orders.csv') } },
+      destination: { schema: 'raw', table: 'x; drop' },
+    });
     expect(badName.error?.kind).toBe('PERMANENT');
     expect(finalStage(badName, 'extract')?.status).toBe('SKIPPED');
   });
@@ -259,10 +295,18 @@ describe('CSV', () => {
     fs.mkdirSync(inside, { recursive: true });
     writeCsv(path.join(inside, 'a.csv'), 10);
     writeCsv(path.join(dir, 'roots-outside.csv'), 10);
-    const allowed = await run({ source: { type: 'LOCAL', params: { path: path.join(inside, '*.csv') } }, destination: { schema: 'raw', table: 'roots_ok' }, allowedRoots: [inside] });
+    const allowed = await run({
+      source: { type: 'LOCAL', params: { path: path.join(inside, '*.csv') } },
+      destination: { schema: 'raw', table: 'roots_ok' },
+      allowedRoots: [inside],
+    });
     expect(allowed.result?.rowsLoaded).toBe(10);
     fs.symlinkSync(path.join(dir, 'roots-outside.csv'), path.join(inside, 'b.csv'));
-    const escaped = await run({ source: { type: 'LOCAL', params: { path: path.join(inside, '*.csv') } }, destination: { schema: 'raw', table: 'roots_no' }, allowedRoots: [inside] });
+    const escaped = await run({
+      source: { type: 'LOCAL', params: { path: path.join(inside, '*.csv') } },
+      destination: { schema: 'raw', table: 'roots_no' },
+      allowedRoots: [inside],
+    });
     expect(escaped.error?.kind).toBe('PERMANENT');
     expect(escaped.error?.message).toMatch(/outside the directories LOCAL sources may read/);
   });
@@ -281,13 +325,26 @@ describe('pacing', () => {
     const file = path.join(dir, 'paced.csv');
     writeCsv(file, 1000);
     // 1,000 rows in batches of 100 at 2,000 rows/s: the tenth batch may start 450 ms in.
-    const paced = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'paced' }, batchSize: 100, maxRowsPerSecond: 2000 });
+    const paced = await run({
+      source: { type: 'LOCAL', params: { path: file } },
+      destination: { schema: 'raw', table: 'paced' },
+      batchSize: 100,
+      maxRowsPerSecond: 2000,
+    });
     expect(paced.result?.rowsLoaded).toBe(1000);
     expect(paced.ms).toBeGreaterThanOrEqual(400);
 
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
-    const slow = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'paced2' }, batchSize: 100, maxRowsPerSecond: 10 }, ac.signal);
+    const slow = await run(
+      {
+        source: { type: 'LOCAL', params: { path: file } },
+        destination: { schema: 'raw', table: 'paced2' },
+        batchSize: 100,
+        maxRowsPerSecond: 10,
+      },
+      ac.signal,
+    );
     expect(slow.error?.kind).toBe('CANCELLED');
     expect(slow.ms).toBeLessThan(2000);
   });
@@ -296,11 +353,27 @@ describe('pacing', () => {
 describe('JSON', () => {
   it('loads a JSON array of objects, nested values as JSONB', async () => {
     const file = path.join(dir, 'events.json');
-    const events = Array.from({ length: 300 }, (_, i) => ({ id: i + 1, kind: i % 2 ? 'click' : 'view', at: '2024-05-01T12:00:00Z', meta: { n: i, tags: ['a'] }, ok: i % 3 === 0 }));
+    const events = Array.from({ length: 300 }, (_, i) => ({
+      id: i + 1,
+      kind: i % 2 ? 'click' : 'view',
+      at: '2024-05-01T12:00:00Z',
+      meta: { n: i, tags: ['a'] },
+      ok: i % 3 === 0,
+    }));
     fs.writeFileSync(file, JSON.stringify(events, null, 2));
-    const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'events' }, batchSize: 100 });
+    const r = await run({
+      source: { type: 'LOCAL', params: { path: file } },
+      destination: { schema: 'raw', table: 'events' },
+      batchSize: 100,
+    });
     expect(r.result).toMatchObject({ rowsRead: 300, rowsLoaded: 300, rowsFailed: 0 });
-    expect(await columnTypes('raw', 'events')).toEqual({ id: 'bigint', kind: 'text', at: 'timestamp with time zone', meta: 'jsonb', ok: 'boolean' });
+    expect(await columnTypes('raw', 'events')).toEqual({
+      id: 'bigint',
+      kind: 'text',
+      at: 'timestamp with time zone',
+      meta: 'jsonb',
+      ok: 'boolean',
+    });
     const { rows } = await pool.query(`SELECT meta->>'n' AS n, meta->'tags'->>0 AS tag FROM raw.events WHERE id = 42`);
     expect(rows).toEqual([{ n: '41', tag: 'a' }]);
   });
@@ -312,7 +385,9 @@ describe('JSON', () => {
     fs.writeFileSync(file, `${lines.join('\n')}\n`);
     const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'logs' } });
     expect(r.result).toMatchObject({ rowsRead: 200, rowsLoaded: 199, rowsFailed: 1 });
-    expect(r.logs.find((l) => l.level === 'WARN')?.message).toMatch(new RegExp(`^bad row at line 50 of ${file.replace(/[.]/g, '\\.')}: invalid JSON`));
+    expect(r.logs.find((l) => l.level === 'WARN')?.message).toMatch(
+      new RegExp(`^bad row at line 50 of ${file.replace(/[.]/g, '\\.')}: invalid JSON`),
+    );
     expect(await count('raw.logs')).toBe(199);
   });
 
@@ -370,7 +445,11 @@ describe('HTTP', () => {
     await new Promise<void>((resolve) => breaking.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(breaking.address() as AddressInfo).port}/orders.csv`;
     try {
-      const fresh = await run({ source: { type: 'HTTP', params: { url } }, destination: { schema: 'raw', table: 'cut_midway' }, batchSize: 1000 });
+      const fresh = await run({
+        source: { type: 'HTTP', params: { url } },
+        destination: { schema: 'raw', table: 'cut_midway' },
+        batchSize: 1000,
+      });
       expect(fresh.error?.kind).toBe('TRANSIENT');
       expect(fresh.stages.some((u) => u.stage === 'load' && u.completedItems >= 1000)).toBe(true); // batches were written
       expect((await pool.query(`select to_regclass('raw.cut_midway') as t`)).rows[0].t).toBeNull();
@@ -378,7 +457,11 @@ describe('HTTP', () => {
       await pool.query('create schema if not exists raw');
       await pool.query('create table raw.cut_existing (id bigint, name text)');
       await pool.query(`insert into raw.cut_existing values (1, 'kept')`);
-      const existing = await run({ source: { type: 'HTTP', params: { url } }, destination: { schema: 'raw', table: 'cut_existing' }, batchSize: 1000 });
+      const existing = await run({
+        source: { type: 'HTTP', params: { url } },
+        destination: { schema: 'raw', table: 'cut_existing' },
+        batchSize: 1000,
+      });
       expect(existing.error?.kind).toBe('TRANSIENT');
       expect((await pool.query('select count(*)::int as n from raw.cut_existing')).rows[0].n).toBe(1);
     } finally {
@@ -402,7 +485,10 @@ describe('HTTP', () => {
       expect(cut.error?.message).toMatch(/while reading/);
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 300);
-      const stalled = await run({ source: { type: 'HTTP', params: { url: `${url}/stall` } }, destination: { schema: 'raw', table: 'stalled' } }, ac.signal);
+      const stalled = await run(
+        { source: { type: 'HTTP', params: { url: `${url}/stall` } }, destination: { schema: 'raw', table: 'stalled' } },
+        ac.signal,
+      );
       expect(stalled.error?.kind).toBe('CANCELLED');
       expect(stalled.ms).toBeLessThan(1500);
     } finally {
@@ -419,7 +505,13 @@ describe('large inputs', () => {
     const ac = new AbortController();
     const logs: string[] = [];
     const { stats, done } = ingest(
-      { source: { type: 'LOCAL', params: { path: file } }, format: 'AUTO', destination: { schema: 'raw', table: 'aborted' }, batchSize: 10_000, maxFailedRowRatio: 0.1 },
+      {
+        source: { type: 'LOCAL', params: { path: file } },
+        format: 'AUTO',
+        destination: { schema: 'raw', table: 'aborted' },
+        batchSize: 10_000,
+        maxFailedRowRatio: 0.1,
+      },
       makePgSink(pool),
       { signal: ac.signal, onStage: () => undefined, onLog: (_l, m) => logs.push(m) },
     );
@@ -438,7 +530,9 @@ describe('large inputs', () => {
   });
 
   it('stops promptly when aborted while a COPY waits on a lock', async () => {
-    await pool.query('CREATE TABLE raw.locked (id bigint, amount double precision, customer_name text, created_at timestamptz, active boolean)');
+    await pool.query(
+      'CREATE TABLE raw.locked (id bigint, amount double precision, customer_name text, created_at timestamptz, active boolean)',
+    );
     const file = path.join(dir, 'locked.csv');
     writeCsv(file, 100);
     const locker = await pool.connect();
@@ -447,7 +541,10 @@ describe('large inputs', () => {
       await locker.query('LOCK TABLE raw.locked IN ACCESS EXCLUSIVE MODE');
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 500);
-      const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'locked' } }, ac.signal);
+      const r = await run(
+        { source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'locked' } },
+        ac.signal,
+      );
       expect(r.error?.kind).toBe('CANCELLED');
       expect(r.ms).toBeLessThan(2000);
     } finally {
@@ -486,12 +583,20 @@ describe('PGlite sink', () => {
       fs.writeFileSync(file, `${lines.join('\n')}\n`);
       const logs: string[] = [];
       const { done } = ingest(
-        { source: { type: 'LOCAL', params: { path: file } }, format: 'AUTO', destination: { schema: 'raw', table: 'refs' }, batchSize: 100, maxFailedRowRatio: 0.1 },
+        {
+          source: { type: 'LOCAL', params: { path: file } },
+          format: 'AUTO',
+          destination: { schema: 'raw', table: 'refs' },
+          batchSize: 100,
+          maxFailedRowRatio: 0.1,
+        },
         makePgliteSink(db),
         { signal: new AbortController().signal, onStage: () => undefined, onLog: (level, m) => level === 'WARN' && logs.push(m) },
       );
       expect(await done).toMatchObject({ rowsRead: 500, rowsLoaded: 499, rowsFailed: 1 });
-      expect(logs).toEqual([expect.stringMatching(/^bad row at line 251 of .*refs\.csv: rejected by the database: invalid input syntax for type uuid/)]);
+      expect(logs).toEqual([
+        expect.stringMatching(/^bad row at line 251 of .*refs\.csv: rejected by the database: invalid input syntax for type uuid/),
+      ]);
       expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM raw.refs')).rows[0].n).toBe(499);
     } finally {
       await db.close();

@@ -6,7 +6,16 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { openPostgres, type Database } from '../../src/db/orm';
 import {
-  ClusterMode, DataFormat, ExecutionBackend, JobStatus, LogLevel, ProcessingMode, RunStatus, RunTrigger, SourceType, type JobView,
+  ClusterMode,
+  DataFormat,
+  ExecutionBackend,
+  JobStatus,
+  LogLevel,
+  ProcessingMode,
+  RunStatus,
+  RunTrigger,
+  SourceType,
+  type JobView,
 } from '../../src/domain';
 import { ErrorCode } from '../../src/errors';
 import { makeMemoryBus } from '../../src/events/bus';
@@ -63,7 +72,11 @@ const INVALID: [string, Partial<CreateJobInput>, string][] = [
   ['sparkConf with a nested object', { compute: { sparkConf: { 'spark.x': { a: 1 } } } }, 'input.compute.sparkConf.spark.x'],
   ['bad cron', { schedule: { cron: 'every day at noon' } }, 'input.schedule.cron'],
   ['unknown time zone', { schedule: { cron: '0 * * * *', timezone: 'Mars/Olympus_Mons' } }, 'input.schedule.timezone'],
-  ['startAt after endAt', { schedule: { cron: '0 * * * *', startAt: new Date('2030-01-02'), endAt: new Date('2030-01-01') } }, 'input.schedule.endAt'],
+  [
+    'startAt after endAt',
+    { schedule: { cron: '0 * * * *', startAt: new Date('2030-01-02'), endAt: new Date('2030-01-01') } },
+    'input.schedule.endAt',
+  ],
   ['negative retryDelaySeconds', { schedule: { cron: '0 * * * *', retryDelaySeconds: -1 } }, 'input.schedule.retryDelaySeconds'],
   ['zero batchSize', { processing: { batchSize: 0 } }, 'input.processing.batchSize'],
   ['maxAttempts 0', { maxAttempts: 0 }, 'input.maxAttempts'],
@@ -74,10 +87,22 @@ const INVALID: [string, Partial<CreateJobInput>, string][] = [
   ['params not an object', source(SourceType.LOCAL, ['/data']), 'input.source.params'],
   ['LOCAL without path', source(SourceType.LOCAL, {}), 'input.source.params.path'],
   ['HTTP with an ftp URL', source(SourceType.HTTP, { url: 'ftp://example.com/x.csv' }), 'input.source.params.url'],
-  ['HTTP header that is not a string', source(SourceType.HTTP, { url: 'https://example.com/x.csv', headers: { 'X-Api-Key': 42 } }), 'input.source.params.headers.X-Api-Key'],
+  [
+    'HTTP header that is not a string',
+    source(SourceType.HTTP, { url: 'https://example.com/x.csv', headers: { 'X-Api-Key': 42 } }),
+    'input.source.params.headers.X-Api-Key',
+  ],
   ['POSTGRES without a connection', source(SourceType.POSTGRES, { table: 'orders' }), 'input.source.params.connectionString'],
-  ['POSTGRES with a mysql URL', source(SourceType.POSTGRES, { connectionString: 'mysql://u:hunter22@h/db', table: 't' }), 'input.source.params.connectionString'],
-  ['POSTGRES port not an integer', source(SourceType.POSTGRES, { host: 'h', database: 'd', port: '5432', table: 't' }), 'input.source.params.port'],
+  [
+    'POSTGRES with a mysql URL',
+    source(SourceType.POSTGRES, { connectionString: 'mysql://u:hunter22@h/db', table: 't' }),
+    'input.source.params.connectionString',
+  ],
+  [
+    'POSTGRES port not an integer',
+    source(SourceType.POSTGRES, { host: 'h', database: 'd', port: '5432', table: 't' }),
+    'input.source.params.port',
+  ],
   ['POSTGRES without table or query', source(SourceType.POSTGRES, { connectionString: 'postgres://h/db' }), 'input.source.params.table'],
   ['KAFKA without brokers', source(SourceType.KAFKA, { brokers: [], topic: 'orders' }), 'input.source.params.brokers'],
   ['KAFKA broker without port', source(SourceType.KAFKA, { brokers: ['kafka-1'], topic: 'orders' }), 'input.source.params.brokers[0]'],
@@ -102,7 +127,14 @@ describe('JobsService.create', () => {
     expect(job).toMatchObject({
       tags: [],
       backend: ExecutionBackend.LOCAL,
-      processing: { mode: 'BATCH', format: 'AUTO', batchSize: 10000, checkpointEnabled: false, watermarkSeconds: null, triggerIntervalSeconds: null },
+      processing: {
+        mode: 'BATCH',
+        format: 'AUTO',
+        batchSize: 10000,
+        checkpointEnabled: false,
+        watermarkSeconds: null,
+        triggerIntervalSeconds: null,
+      },
       compute: computePresets().find((p) => p.name === 'small')!.compute,
       schedule: null,
       maxAttempts: 4,
@@ -114,7 +146,11 @@ describe('JobsService.create', () => {
 
   it('accepts PARQUET and STREAMING on backends that support them', async () => {
     const job = await jobs.create(
-      baseInput({ backend: ExecutionBackend.SPARK, ...source(SourceType.KAFKA, { brokers: ['k:9092'], topic: 'o' }), processing: { format: DataFormat.PARQUET, mode: ProcessingMode.STREAMING } }),
+      baseInput({
+        backend: ExecutionBackend.SPARK,
+        ...source(SourceType.KAFKA, { brokers: ['k:9092'], topic: 'o' }),
+        processing: { format: DataFormat.PARQUET, mode: ProcessingMode.STREAMING },
+      }),
     );
     expect(job.processing).toMatchObject({ format: 'PARQUET', mode: 'STREAMING' });
   });
@@ -132,10 +168,16 @@ describe('JobsService.create', () => {
 });
 
 describe('secrets', () => {
-  const secretParams = { connectionString: 'postgres://app:s3cr3t-pw@db.internal:5432/shop', table: 'orders', sslPassword: 'another-secret' };
+  const secretParams = {
+    connectionString: 'postgres://app:s3cr3t-pw@db.internal:5432/shop',
+    table: 'orders',
+    sslPassword: 'another-secret',
+  };
 
   it('are masked in create, get and list, and stored intact', async () => {
-    const created = await jobs.create(baseInput({ name: 'secretive', tags: ['secrets'], backend: ExecutionBackend.SPARK, ...source(SourceType.POSTGRES, secretParams) }));
+    const created = await jobs.create(
+      baseInput({ name: 'secretive', tags: ['secrets'], backend: ExecutionBackend.SPARK, ...source(SourceType.POSTGRES, secretParams) }),
+    );
     const masked = { connectionString: 'postgres://app:***@db.internal:5432/shop', table: 'orders', sslPassword: '***' };
     expect(created.source.params).toEqual(masked);
     expect((await jobs.get(created.id))!.source.params).toEqual(masked);
@@ -148,7 +190,12 @@ describe('secrets', () => {
   });
 
   it('survive an update that sends the masked params back', async () => {
-    const created = await jobs.create(baseInput({ name: 'round trip', ...source(SourceType.HTTP, { url: 'https://api.example.com/orders.csv', headers: { Authorization: 'Bearer tok-123456' } }) }));
+    const created = await jobs.create(
+      baseInput({
+        name: 'round trip',
+        ...source(SourceType.HTTP, { url: 'https://api.example.com/orders.csv', headers: { Authorization: 'Bearer tok-123456' } }),
+      }),
+    );
     expect(created.source.params).toEqual({ url: 'https://api.example.com/orders.csv', headers: { Authorization: '***' } });
     const changed = { ...created.source.params, url: 'https://api.example.com/v2/orders.csv' };
     const updated = await jobs.update(created.id, { source: { type: SourceType.HTTP, params: changed } });
@@ -158,7 +205,13 @@ describe('secrets', () => {
   });
 
   it('refuses "***" where no secret is stored to keep', async () => {
-    const created = await jobs.create(baseInput({ name: 'no secret yet', backend: ExecutionBackend.SPARK, ...source(SourceType.SFTP, { host: 'h', user: 'u', path: '/in', privateKey: 'KEYDATA-xyz' }) }));
+    const created = await jobs.create(
+      baseInput({
+        name: 'no secret yet',
+        backend: ExecutionBackend.SPARK,
+        ...source(SourceType.SFTP, { host: 'h', user: 'u', path: '/in', privateKey: 'KEYDATA-xyz' }),
+      }),
+    );
     const err = await jobs
       .update(created.id, { source: { type: SourceType.SFTP, params: { ...created.source.params, password: '***' } } })
       .catch((e) => e);
@@ -204,7 +257,11 @@ describe('compute and deletion while a run is active', () => {
     await runEvents.apply({ type: 'run.status', runId, payload: { status: RunStatus.RUNNING } });
     await runEvents.apply({ type: 'stage.progress', runId, payload: { stage: 'load', totalItems: 3, increment: 1 } });
     await runEvents.apply({ type: 'run.log', runId, payload: { lines: [{ level: LogLevel.INFO, message: 'hello' }] } });
-    await runEvents.apply({ type: 'run.metrics', runId, payload: { recordsProcessed: 1, recordsFailed: 0, throughputRps: 1, bytesProcessed: 10, activeWorkers: 1 } });
+    await runEvents.apply({
+      type: 'run.metrics',
+      runId,
+      payload: { recordsProcessed: 1, recordsFailed: 0, throughputRps: 1, bytesProcessed: 10, activeWorkers: 1 },
+    });
   });
 
   it('refuses updateCompute, applyComputePreset and delete with CONFLICT and changes nothing', async () => {
@@ -223,7 +280,10 @@ describe('compute and deletion while a run is active', () => {
     await runEvents.apply({ type: 'run.status', runId, payload: { status: RunStatus.SUCCEEDED } });
     const merged = await jobs.updateCompute(job.id, { maxWorkers: 8, minWorkers: 2, sparkConf: { 'spark.sql.shuffle.partitions': 64 } });
     expect(merged.compute).toEqual({ ...job.compute, maxWorkers: 8, minWorkers: 2, sparkConf: { 'spark.sql.shuffle.partitions': 64 } });
-    await expect(jobs.updateCompute(job.id, { minWorkers: 9 })).rejects.toMatchObject({ code: ErrorCode.BAD_USER_INPUT, field: 'input.minWorkers' });
+    await expect(jobs.updateCompute(job.id, { minWorkers: 9 })).rejects.toMatchObject({
+      code: ErrorCode.BAD_USER_INPUT,
+      field: 'input.minWorkers',
+    });
     await expect(jobs.updateCompute(job.id, { maxWorkers: 1001 })).rejects.toMatchObject({ field: 'input.maxWorkers' });
 
     const large = await jobs.applyComputePreset(job.id, 'large');
@@ -235,8 +295,11 @@ describe('compute and deletion while a run is active', () => {
     expect(await jobs.delete(job.id)).toBe(true);
     expect(await jobs.get(job.id)).toBeNull();
     for (const [table, column, id] of [
-      ['runs', 'job_id', job.id], ['run_stages', 'run_id', runId], ['run_logs', 'run_id', runId],
-      ['run_metric_samples', 'run_id', runId], ['idempotency_keys', 'job_id', job.id],
+      ['runs', 'job_id', job.id],
+      ['run_stages', 'run_id', runId],
+      ['run_logs', 'run_id', runId],
+      ['run_metric_samples', 'run_id', runId],
+      ['idempotency_keys', 'job_id', job.id],
     ]) {
       const [{ n }] = await sql<{ n: number }>(`select count(*)::int as n from ${table} where ${column} = ?`, [id]);
       expect([table, n]).toEqual([table, 0]);
@@ -251,7 +314,9 @@ describe('JobsService.list', () => {
   beforeAll(async () => {
     created = [];
     for (let i = 0; i < 23; i++) {
-      created.push(await jobs.create(baseInput({ name: `Paged job ${i}${i === 7 ? ' 100%_done' : ''}`, tags: [tag, i % 2 ? 'odd' : 'even'] })));
+      created.push(
+        await jobs.create(baseInput({ name: `Paged job ${i}${i === 7 ? ' 100%_done' : ''}`, tags: [tag, i % 2 ? 'odd' : 'even'] })),
+      );
     }
   });
 
@@ -271,7 +336,9 @@ describe('JobsService.list', () => {
   it('filters by tag, backend, status and a case-insensitive search that treats % and _ literally', async () => {
     expect((await jobs.list({ tag: 'odd' }, { first: 50 })).edges.every((e) => e.node.tags.includes('odd'))).toBe(true);
     const search = await jobs.list({ search: 'PAGED JOB 1' }, { first: 50 });
-    expect(search.edges.map((e) => e.node.name).sort()).toEqual(['Paged job 1', ...Array.from({ length: 10 }, (_, i) => `Paged job 1${i}`)].sort());
+    expect(search.edges.map((e) => e.node.name).sort()).toEqual(
+      ['Paged job 1', ...Array.from({ length: 10 }, (_, i) => `Paged job 1${i}`)].sort(),
+    );
     expect((await jobs.list({ search: '100%_' }, {})).edges.map((e) => e.node.name)).toEqual(['Paged job 7 100%_done']);
     expect((await jobs.list({ search: '1%0' }, {})).totalCount).toBe(0);
     expect((await jobs.list({ tag, backend: ExecutionBackend.SPARK }, {})).totalCount).toBe(0);
@@ -341,14 +408,20 @@ describe('testSourceConnection', () => {
   });
 
   it('validates params like createJob, naming input.params', async () => {
-    await expect(jobs.testSourceConnection({ type: SourceType.LOCAL, params: {} })).rejects.toMatchObject({ code: ErrorCode.BAD_USER_INPUT, field: 'input.params.path' });
+    await expect(jobs.testSourceConnection({ type: SourceType.LOCAL, params: {} })).rejects.toMatchObject({
+      code: ErrorCode.BAD_USER_INPUT,
+      field: 'input.params.path',
+    });
   });
 
   it('reads the CSV header of a local file, with inferred types', async () => {
     const r = await jobs.testSourceConnection({ type: SourceType.LOCAL, params: { path: path.join(dir, 'a.csv') } });
     expect(r).toMatchObject({ ok: true, sampleSchema: { format: 'CSV' } });
     expect((r.sampleSchema as { columns: unknown }).columns).toEqual([
-      { name: 'id', type: 'BIGINT' }, { name: 'name', type: 'TEXT' }, { name: 'amount', type: 'DOUBLE PRECISION' }, { name: 'quoted, header', type: 'TEXT' },
+      { name: 'id', type: 'BIGINT' },
+      { name: 'name', type: 'TEXT' },
+      { name: 'amount', type: 'DOUBLE PRECISION' },
+      { name: 'quoted, header', type: 'TEXT' },
     ]);
     expect(r.latencyMs).toEqual(expect.any(Number));
   });
@@ -385,9 +458,22 @@ describe('testSourceConnection', () => {
   it('connects to PostgreSQL and lists the columns of a table', async () => {
     const r = await jobs.testSourceConnection({ type: SourceType.POSTGRES, params: { connectionString: dbUrl, table: 'jobs' } });
     expect(r).toMatchObject({ ok: true, message: expect.stringContaining('table jobs has') });
-    expect((r.sampleSchema as { columns: { name: string }[] }).columns.map((c) => c.name)).toEqual(expect.arrayContaining(['id', 'name', 'source']));
-    const q = await jobs.testSourceConnection({ type: SourceType.POSTGRES, params: { connectionString: dbUrl, query: 'select id, name from jobs;' } });
-    expect(q).toMatchObject({ ok: true, sampleSchema: { columns: [{ name: 'id', type: 'uuid' }, { name: 'name', type: 'text' }] } });
+    expect((r.sampleSchema as { columns: { name: string }[] }).columns.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['id', 'name', 'source']),
+    );
+    const q = await jobs.testSourceConnection({
+      type: SourceType.POSTGRES,
+      params: { connectionString: dbUrl, query: 'select id, name from jobs;' },
+    });
+    expect(q).toMatchObject({
+      ok: true,
+      sampleSchema: {
+        columns: [
+          { name: 'id', type: 'uuid' },
+          { name: 'name', type: 'text' },
+        ],
+      },
+    });
   });
 
   it('reports a PostgreSQL failure without the password', async () => {
@@ -408,7 +494,10 @@ describe('testSourceConnection', () => {
   });
 
   it('says plainly that S3 and SFTP cannot be tested yet', async () => {
-    const r = await jobs.testSourceConnection({ type: SourceType.S3, params: { bucket: 'my-bucket', secretAccessKey: 'abc123xyz', accessKeyId: 'AKIA' } });
+    const r = await jobs.testSourceConnection({
+      type: SourceType.S3,
+      params: { bucket: 'my-bucket', secretAccessKey: 'abc123xyz', accessKeyId: 'AKIA' },
+    });
     expect(r).toEqual({ ok: false, message: expect.stringContaining('cannot test S3'), latencyMs: null, sampleSchema: null });
   });
 });
@@ -428,7 +517,9 @@ describe('LOCAL_SOURCE_ROOTS', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('accepts paths inside the roots and refuses the others, traversal and links included, writing nothing', async () => {
-    const ok = await restricted.create(baseInput({ source: { type: SourceType.LOCAL, params: { path: path.join(dir, 'allowed', '*.csv') } } }));
+    const ok = await restricted.create(
+      baseInput({ source: { type: SourceType.LOCAL, params: { path: path.join(dir, 'allowed', '*.csv') } } }),
+    );
     expect(ok.id).toBeDefined();
     const before = await countJobs();
     for (const p of ['/etc/passwd', path.join(dir, 'allowed', '..', 'secret.csv'), path.join(dir, 'allowed', 'link.csv')]) {
@@ -445,7 +536,7 @@ describe('LOCAL_SOURCE_ROOTS', () => {
       code: ErrorCode.BAD_USER_INPUT,
       field: 'input.params.path',
     });
-     // A directory inside the roots holding a link to a file outside: the listing refuses it, as the executor does.
+    // A directory inside the roots holding a link to a file outside: the listing refuses it, as the executor does.
     const viaLink = await restricted.testSourceConnection({ type: SourceType.LOCAL, params: { path: path.join(dir, 'allowed') } });
     expect(viaLink).toMatchObject({ ok: false, message: expect.stringContaining('outside the directories LOCAL sources may read') });
     expect(JSON.stringify(viaLink)).not.toContain('password');

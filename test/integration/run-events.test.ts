@@ -43,7 +43,10 @@ const status = (runId: string, s: RunStatus, extra: { attempt?: number; kind?: E
     type: 'run.status',
     runId,
     attempt: extra.attempt,
-    payload: { status: s, error: s === RunStatus.FAILED ? { message: 'boom', kind: extra.kind ?? ErrorKind.TRANSIENT, details: null } : undefined },
+    payload: {
+      status: s,
+      error: s === RunStatus.FAILED ? { message: 'boom', kind: extra.kind ?? ErrorKind.TRANSIENT, details: null } : undefined,
+    },
   });
 
 async function stored(runId: string): Promise<RunEntity> {
@@ -53,7 +56,12 @@ async function stored(runId: string): Promise<RunEntity> {
 describe('applying run events', () => {
   it('applies a stage increment exactly once per eventId, even when the same event arrives twice at once', async () => {
     const run = await newRun();
-    const event = { eventId: `inc-${run.id}`, runId: run.id, type: 'stage.progress' as const, payload: { stage: 'load', totalItems: 100, increment: 5 } };
+    const event = {
+      eventId: `inc-${run.id}`,
+      runId: run.id,
+      type: 'stage.progress' as const,
+      payload: { stage: 'load', totalItems: 100, increment: 5 },
+    };
     const first = await runEvents.apply(event);
     const again = await runEvents.apply(event);
     expect([first.outcome, again.outcome]).toEqual(['applied', 'duplicate']);
@@ -162,7 +170,9 @@ describe('applying run events', () => {
 
   it('refuses a manual retry of a run that is not FAILED', async () => {
     const run = await newRun();
-    await expect(runEvents.apply({ type: 'run.retry', runId: run.id, payload: { manual: true } })).rejects.toMatchObject({ code: ErrorCode.CONFLICT });
+    await expect(runEvents.apply({ type: 'run.retry', runId: run.id, payload: { manual: true } })).rejects.toMatchObject({
+      code: ErrorCode.CONFLICT,
+    });
   });
 
   it('numbers log lines with strictly increasing seq across batches', async () => {
@@ -172,7 +182,13 @@ describe('applying run events', () => {
     await runEvents.apply({ type: 'run.log', runId: run.id, payload: { lines: [line('a'), line('b'), line('c')] } });
     await runEvents.apply({ type: 'run.log', runId: run.id, payload: { lines: [line('d'), line('e')] } });
     const rows = await database.orm.em.fork().find(LogLineEntity, { runId: run.id }, { orderBy: { seq: 'asc' } });
-    expect(rows.map((r) => [r.seq, r.message])).toEqual([[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd'], [5, 'e']]);
+    expect(rows.map((r) => [r.seq, r.message])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+      [4, 'd'],
+      [5, 'e'],
+    ]);
     const first = await sub.next();
     const second = await sub.next();
     sub.close();
@@ -180,7 +196,13 @@ describe('applying run events', () => {
   });
 
   it('prunes the logs and metric samples of runs finished before the retention period, and keeps the rest', async () => {
-    const pruning = new RunEventsService({ orm: database.orm, bus, logger: makeLogger('silent'), retry: { baseDelayMs: 60_000, maxDelayMs: 3_600_000 }, logRetentionMs: 24 * 3600_000 });
+    const pruning = new RunEventsService({
+      orm: database.orm,
+      bus,
+      logger: makeLogger('silent'),
+      retry: { baseDelayMs: 60_000, maxDelayMs: 3_600_000 },
+      logRetentionMs: 24 * 3600_000,
+    });
     const line = { level: LogLevel.INFO, message: 'x' };
     const metrics = { recordsProcessed: 1, recordsFailed: 0, throughputRps: 1, bytesProcessed: 1, activeWorkers: 1 };
     const make = async (finish: RunStatus | null) => {
@@ -197,7 +219,8 @@ describe('applying run events', () => {
     const em = database.orm.em.fork();
     await em.nativeUpdate(RunEntity, { id: { $in: [old, running] } }, { finishedAt: new Date(Date.now() - 2 * 24 * 3600_000) });
     await pruning.prune();
-    const count = async (table: string, runId: string) => Number((await em.execute(`select count(*)::int as n from ${table} where run_id = ?`, [runId]))[0].n);
+    const count = async (table: string, runId: string) =>
+      Number((await em.execute(`select count(*)::int as n from ${table} where run_id = ?`, [runId]))[0].n);
     expect([await count('run_logs', old), await count('run_metric_samples', old)]).toEqual([0, 0]);
     expect([await count('run_logs', recent), await count('run_metric_samples', recent)]).toEqual([2, 1]);
     expect([await count('run_logs', running), await count('run_metric_samples', running)]).toEqual([2, 1]); // still active
@@ -208,7 +231,11 @@ describe('applying run events', () => {
     const first = await newRun();
     const again = await runEvents.createRun(first.jobId, RunTrigger.API, { idempotencyKey: 'nightly' });
     const later = new RunEventsService({
-      orm: database.orm, bus, logger: makeLogger('silent'), retry: { baseDelayMs: 1000, maxDelayMs: 1000 }, now: () => new Date(Date.now() + 25 * 3600_000),
+      orm: database.orm,
+      bus,
+      logger: makeLogger('silent'),
+      retry: { baseDelayMs: 1000, maxDelayMs: 1000 },
+      now: () => new Date(Date.now() + 25 * 3600_000),
     });
     const next = await later.createRun(first.jobId, RunTrigger.API, { idempotencyKey: 'nightly' });
     expect(next.created).toBe(true);

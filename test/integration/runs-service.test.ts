@@ -18,20 +18,36 @@ const disposables = new Disposables();
 const logger = makeLogger('silent');
 const config = loadConfig({ GRAPHQL_MAX_PAGE_SIZE: '200' });
 
-interface World { database: Database; runEvents: RunEventsService; jobs: JobsService; runs: RunsService; cancels: RunView[] }
+interface World {
+  database: Database;
+  runEvents: RunEventsService;
+  jobs: JobsService;
+  runs: RunsService;
+  cancels: RunView[];
+}
 
 /** A database of its own with the services on top; the LOCAL backend records cancel requests. */
 async function makeWorld(label: string, opts: { now?: () => Date; submit?: Backend['submit'] } = {}): Promise<World> {
   const db = disposables.add(await createTestDatabase(label), (d) => d.drop());
   const database = disposables.add(await openPostgres(db.url, { poolSize: 6 }), (d) => d.close());
   const cancels: RunView[] = [];
-  const local: Backend = { ...makeLocalBackend(), cancel: async (run) => void cancels.push(run), ...(opts.submit ? { submit: opts.submit } : {}) };
+  const local: Backend = {
+    ...makeLocalBackend(),
+    cancel: async (run) => void cancels.push(run),
+    ...(opts.submit ? { submit: opts.submit } : {}),
+  };
   const backends = new BackendRegistry([
     local,
     unconfiguredBackend(ExecutionBackend.SPARK, 'SPARK_MASTER_URL is not set'),
     unconfiguredBackend(ExecutionBackend.KAFKA, 'KAFKA_BROKERS is not set'),
   ]);
-  const runEvents = new RunEventsService({ orm: database.orm, bus: makeMemoryBus(), logger, retry: { baseDelayMs: 1000, maxDelayMs: 60_000 }, now: opts.now });
+  const runEvents = new RunEventsService({
+    orm: database.orm,
+    bus: makeMemoryBus(),
+    logger,
+    retry: { baseDelayMs: 1000, maxDelayMs: 60_000 },
+    now: opts.now,
+  });
   return {
     database,
     runEvents,
@@ -56,7 +72,11 @@ describe('RunsService', () => {
     w = await makeWorld('runs');
   });
   const setStatus = (runId: string, status: RunStatus, kind = ErrorKind.PERMANENT) =>
-    w.runEvents.apply({ type: 'run.status', runId, payload: { status, error: status === RunStatus.FAILED ? { message: 'x', kind, details: null } : undefined } });
+    w.runEvents.apply({
+      type: 'run.status',
+      runId,
+      payload: { status, error: status === RunStatus.FAILED ? { message: 'x', kind, details: null } : undefined },
+    });
 
   describe('start', () => {
     it('returns the same run for the same idempotency key and numbers new runs 1, 2, 3', async () => {
@@ -83,7 +103,10 @@ describe('RunsService', () => {
 
     it('rejects an empty or over-long idempotency key', async () => {
       const job = await w.jobs.create(jobInput('keys'));
-      await expect(w.runs.start(job.id, { idempotencyKey: '' })).rejects.toMatchObject({ code: ErrorCode.BAD_USER_INPUT, field: 'idempotencyKey' });
+      await expect(w.runs.start(job.id, { idempotencyKey: '' })).rejects.toMatchObject({
+        code: ErrorCode.BAD_USER_INPUT,
+        field: 'idempotencyKey',
+      });
       await expect(w.runs.start(job.id, { idempotencyKey: 'k'.repeat(201) })).rejects.toMatchObject({ field: 'idempotencyKey' });
     });
 
@@ -132,7 +155,10 @@ describe('RunsService', () => {
       const job = await w.jobs.create(jobInput('finished'));
       const run = await w.runs.start(job.id);
       await setStatus(run.id, RunStatus.SUCCEEDED);
-      await expect(w.runs.stop(run.id, false)).rejects.toMatchObject({ code: ErrorCode.CONFLICT, message: `run ${run.id} already SUCCEEDED` });
+      await expect(w.runs.stop(run.id, false)).rejects.toMatchObject({
+        code: ErrorCode.CONFLICT,
+        message: `run ${run.id} already SUCCEEDED`,
+      });
       await expect(w.runs.stop('00000000-0000-4000-8000-000000000000', false)).rejects.toMatchObject({ code: ErrorCode.NOT_FOUND });
     });
   });
@@ -161,7 +187,10 @@ describe('RunsService', () => {
       const job = await w.jobs.create(jobInput('chatty'));
       runId = (await w.runs.start(job.id)).id;
       const levels = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
-      const lines = Array.from({ length: 250 }, (_, i) => ({ level: levels[i % 4], message: i % 50 === 0 ? `found the NEEDLE ${i}` : `line ${i}` }));
+      const lines = Array.from({ length: 250 }, (_, i) => ({
+        level: levels[i % 4],
+        message: i % 50 === 0 ? `found the NEEDLE ${i}` : `line ${i}`,
+      }));
       await w.runEvents.apply({ type: 'run.log', runId, payload: { lines: lines.slice(0, 120) } });
       await w.runEvents.apply({ type: 'run.log', runId, payload: { lines: lines.slice(120) } });
     });
@@ -219,7 +248,11 @@ describe('RunsService', () => {
       expect(await w.runs.latestMetrics(run.id)).toBeNull();
       await setStatus(run.id, RunStatus.RUNNING);
       for (const n of [10, 20]) {
-        await w.runEvents.apply({ type: 'run.metrics', runId: run.id, payload: { recordsProcessed: n, recordsFailed: 0, throughputRps: 5, bytesProcessed: 100, activeWorkers: 1 } });
+        await w.runEvents.apply({
+          type: 'run.metrics',
+          runId: run.id,
+          payload: { recordsProcessed: n, recordsFailed: 0, throughputRps: 5, bytesProcessed: 100, activeWorkers: 1 },
+        });
       }
       expect(await w.runs.latestMetrics(run.id)).toMatchObject({ runId: run.id, recordsProcessed: 20 });
       expect(await w.runs.get('not-a-uuid')).toBeNull();
@@ -250,17 +283,33 @@ describe('RunsService.stats', () => {
   beforeAll(async () => {
     w = await makeWorld('stats');
     // Events applied through this service are stamped ten minutes ago: their runs look silent.
-    old = { ...w, runEvents: new RunEventsService({ orm: w.database.orm, bus: makeMemoryBus(), logger, retry: { baseDelayMs: 1000, maxDelayMs: 60_000 }, now: () => new Date(Date.now() - silentFor) }) };
+    old = {
+      ...w,
+      runEvents: new RunEventsService({
+        orm: w.database.orm,
+        bus: makeMemoryBus(),
+        logger,
+        retry: { baseDelayMs: 1000, maxDelayMs: 60_000 },
+        now: () => new Date(Date.now() - silentFor),
+      }),
+    };
   });
 
   const startRun = async (name: string, maxAttempts = 3) => w.runs.start((await w.jobs.create(jobInput(name, { maxAttempts }))).id);
   const status = (ev: RunEventsService, runId: string, s: RunStatus, kind = ErrorKind.TRANSIENT) =>
-    ev.apply({ type: 'run.status', runId, payload: { status: s, error: s === RunStatus.FAILED ? { message: 'x', kind, details: null } : undefined } });
+    ev.apply({
+      type: 'run.status',
+      runId,
+      payload: { status: s, error: s === RunStatus.FAILED ? { message: 'x', kind, details: null } : undefined },
+    });
 
   it('counts runs by status, success rate, running, dead letters and stuck runs', async () => {
     expect(await w.runs.stats()).toEqual({
       runsByStatus: Object.values(RunStatus).map((s) => ({ status: s, count: 0 })),
-      successRate: null, running: 0, deadLettered: 0, stuckRuns: [],
+      successRate: null,
+      running: 0,
+      deadLettered: 0,
+      stuckRuns: [],
     });
     for (const name of ['ok1', 'ok2']) await status(w.runEvents, (await startRun(name)).id, RunStatus.SUCCEEDED);
     await status(w.runEvents, (await startRun('dead', 1)).id, RunStatus.FAILED);
@@ -272,11 +321,19 @@ describe('RunsService.stats', () => {
     const busy = await startRun('busy');
     await status(w.runEvents, busy.id, RunStatus.RUNNING);
     // An executor holds the busy run's lease (a LOCAL run RUNNING with no live lease is stuck).
-    await w.database.orm.em.fork().nativeUpdate(RunEntity, { id: busy.id }, { leaseOwner: 'gw-1', leaseExpiresAt: new Date(Date.now() + 60_000) });
+    await w.database.orm.em
+      .fork()
+      .nativeUpdate(RunEntity, { id: busy.id }, { leaseOwner: 'gw-1', leaseExpiresAt: new Date(Date.now() + 60_000) });
 
     const stats = await w.runs.stats();
     expect(Object.fromEntries(stats.runsByStatus.map((s) => [s.status, s.count]))).toEqual({
-      PENDING: 0, QUEUED: 1, RUNNING: 2, SUCCEEDED: 2, FAILED: 2, CANCELLING: 0, CANCELLED: 1,
+      PENDING: 0,
+      QUEUED: 1,
+      RUNNING: 2,
+      SUCCEEDED: 2,
+      FAILED: 2,
+      CANCELLING: 0,
+      CANCELLED: 1,
     });
     expect(stats.successRate).toBe(0.5);
     expect(stats.running).toBe(2);

@@ -4,8 +4,17 @@ import { loadConfig, type Config } from '../../src/config';
 import { JobEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
 import {
-  ClusterMode, DataFormat, ErrorKind, ExecutionBackend, InstanceType, ProcessingMode, RunStatus, RunTrigger, SourceType,
-  type RunView, type ScheduleConfig,
+  ClusterMode,
+  DataFormat,
+  ErrorKind,
+  ExecutionBackend,
+  InstanceType,
+  ProcessingMode,
+  RunStatus,
+  RunTrigger,
+  SourceType,
+  type RunView,
+  type ScheduleConfig,
 } from '../../src/domain';
 import { makeRedisBus, type EventBus } from '../../src/events/bus';
 import { Topic } from '../../src/events/topics';
@@ -22,7 +31,11 @@ const logger = makeLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent');
 let config: Readonly<Config>;
 
 /** One gateway: its own ORM (connection pool) and run-event service on the shared database and Redis. */
-interface Gateway { db: Database; runEvents: RunEventsService; scheduler: Loop }
+interface Gateway {
+  db: Database;
+  runEvents: RunEventsService;
+  scheduler: Loop;
+}
 let gateways: Gateway[];
 let bus: EventBus;
 let db: Database;
@@ -49,11 +62,24 @@ async function createJob(opts: { schedule?: ScheduleConfig; nextRunAt?: Date; ba
     source: { type: SourceType.LOCAL, params: { path: '/nowhere.csv' }, filePattern: null, schemaInference: true },
     destination: { schema: 'public', table: 'scheduled' },
     processing: {
-      mode: ProcessingMode.BATCH, format: DataFormat.CSV, batchSize: 100, checkpointEnabled: false, watermarkSeconds: null, triggerIntervalSeconds: null,
+      mode: ProcessingMode.BATCH,
+      format: DataFormat.CSV,
+      batchSize: 100,
+      checkpointEnabled: false,
+      watermarkSeconds: null,
+      triggerIntervalSeconds: null,
     },
     compute: {
-      clusterMode: ClusterMode.SINGLE_NODE, instanceType: InstanceType.STANDARD, minWorkers: 1, maxWorkers: 1, autoscaling: false,
-      photon: false, adaptiveQueryExecution: false, dynamicPartitionPruning: false, costBasedOptimizer: false, sparkConf: null,
+      clusterMode: ClusterMode.SINGLE_NODE,
+      instanceType: InstanceType.STANDARD,
+      minWorkers: 1,
+      maxWorkers: 1,
+      autoscaling: false,
+      photon: false,
+      adaptiveQueryExecution: false,
+      dynamicPartitionPruning: false,
+      costBasedOptimizer: false,
+      sparkConf: null,
     },
     schedule: opts.schedule ?? null,
     nextRunAt: opts.nextRunAt ?? null,
@@ -79,9 +105,18 @@ beforeAll(async () => {
   gateways = [];
   for (const name of ['gw-a', 'gw-b']) {
     const gdb = disposables.add(await openPostgres(database.url, { poolSize: 4 }), (d) => d.close());
-    const gRunEvents = new RunEventsService({ orm: gdb.orm, bus, logger, retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs } });
+    const gRunEvents = new RunEventsService({
+      orm: gdb.orm,
+      bus,
+      logger,
+      retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
+    });
     const scheduler = makeScheduler({
-      runEvents: gRunEvents, backends: new BackendRegistry([makeLocalBackend(), kafkaBackend]), config, logger, instanceId: name,
+      runEvents: gRunEvents,
+      backends: new BackendRegistry([makeLocalBackend(), kafkaBackend]),
+      config,
+      logger,
+      instanceId: name,
     });
     gateways.push({ db: gdb, runEvents: gRunEvents, scheduler });
   }
@@ -187,7 +222,9 @@ describe('scheduler', () => {
       for (const runId of runIds) {
         await runEvents.apply({ runId, type: 'run.status', payload: { status: RunStatus.RUNNING } });
         const failed = await runEvents.apply({
-          runId, type: 'run.status', payload: { status: RunStatus.FAILED, error: { message: 'connection reset', kind: ErrorKind.TRANSIENT, details: null } },
+          runId,
+          type: 'run.status',
+          payload: { status: RunStatus.FAILED, error: { message: 'connection reset', kind: ErrorKind.TRANSIENT, details: null } },
         });
         expect(failed.run.nextRetryAt).not.toBeNull();
       }

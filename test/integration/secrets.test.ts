@@ -61,17 +61,26 @@ describe('secrets', () => {
     expect(params.apiToken).toBe('***');
 
     const run = ok(await gql(url, StartJobDocument, { id: job.id })).startJob;
-    const final = await waitFor(async () => {
-      const r = ok(await gql(url, RunDocument, { id: run.id })).run!;
-      return ['SUCCEEDED', 'FAILED'].includes(r.status) ? r : null;
-    }, 'the run to finish', 20_000);
+    const final = await waitFor(
+      async () => {
+        const r = ok(await gql(url, RunDocument, { id: run.id })).run!;
+        return ['SUCCEEDED', 'FAILED'].includes(r.status) ? r : null;
+      },
+      'the run to finish',
+      20_000,
+    );
     expect(final.error).toBeNull();
     expect(final.status).toBe('SUCCEEDED');
 
     const readBack = JSON.stringify(ok(await gql(url, JobDocument, { id: job.id })));
     const runLogs = JSON.stringify(ok(await gql(url, RunLogsDocument, { id: run.id, first: 1000 })));
     await new Promise((r) => setTimeout(r, 200)); // let the last Redis messages arrive
-    for (const [where, text] of [['API', readBack], ['run logs', runLogs], ['gateway log', logs], ['Redis', published.join('\n')]] as const) {
+    for (const [where, text] of [
+      ['API', readBack],
+      ['run logs', runLogs],
+      ['gateway log', logs],
+      ['Redis', published.join('\n')],
+    ] as const) {
       expect({ where, token: text.includes('tk_live_7c1f9a3e5b') }).toEqual({ where, token: false });
       expect({ where, password: text.includes(PASSWORD) }).toEqual({ where, password: false });
     }

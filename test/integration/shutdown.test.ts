@@ -28,7 +28,14 @@ describe('graceful shutdown', () => {
       res.on('close', () => clearInterval(timer));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    disposables.add(server, (s) => new Promise((r) => { s.closeAllConnections(); s.close(() => r(undefined)); }));
+    disposables.add(
+      server,
+      (s) =>
+        new Promise((r) => {
+          s.closeAllConnections();
+          s.close(() => r(undefined));
+        }),
+    );
     const source = `http://127.0.0.1:${(server.address() as AddressInfo).port}/endless.csv`;
 
     const testDb = disposables.add(await createTestDatabase('shutdown'), (d) => d.drop());
@@ -37,9 +44,15 @@ describe('graceful shutdown', () => {
     disposables.defer(() => gateway.stop());
     const url = `${gateway.url}/graphql`;
 
-    const job = ok(await gql(url, CreateJobDocument, {
-      input: { name: 'endless', source: { type: 'HTTP' as never, params: { url: source } }, destination: { schema: 'shutdown', table: 'rows' } },
-    })).createJob;
+    const job = ok(
+      await gql(url, CreateJobDocument, {
+        input: {
+          name: 'endless',
+          source: { type: 'HTTP' as never, params: { url: source } },
+          destination: { schema: 'shutdown', table: 'rows' },
+        },
+      }),
+    ).createJob;
     const run = ok(await gql(url, StartJobDocument, { id: job.id })).startJob;
     await waitFor(async () => ok(await gql(url, RunDocument, { id: run.id })).run!.status === 'RUNNING', 'the run to be RUNNING');
 

@@ -4,7 +4,15 @@ import { loadConfig, type Config } from '../../src/config';
 import { JobEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
 import {
-  ClusterMode, DataFormat, ErrorKind, ExecutionBackend, InstanceType, ProcessingMode, RunStatus, RunTrigger, SourceType,
+  ClusterMode,
+  DataFormat,
+  ErrorKind,
+  ExecutionBackend,
+  InstanceType,
+  ProcessingMode,
+  RunStatus,
+  RunTrigger,
+  SourceType,
   type RunView,
 } from '../../src/domain';
 import { makeRedisBus, type EventBus } from '../../src/events/bus';
@@ -46,11 +54,24 @@ async function createJob(backend: ExecutionBackend = ExecutionBackend.LOCAL): Pr
     source: { type: SourceType.LOCAL, params: { path: '/nowhere.csv' }, filePattern: null, schemaInference: true },
     destination: { schema: 'public', table: 'watched' },
     processing: {
-      mode: ProcessingMode.BATCH, format: DataFormat.CSV, batchSize: 100, checkpointEnabled: false, watermarkSeconds: null, triggerIntervalSeconds: null,
+      mode: ProcessingMode.BATCH,
+      format: DataFormat.CSV,
+      batchSize: 100,
+      checkpointEnabled: false,
+      watermarkSeconds: null,
+      triggerIntervalSeconds: null,
     },
     compute: {
-      clusterMode: ClusterMode.SINGLE_NODE, instanceType: InstanceType.STANDARD, minWorkers: 1, maxWorkers: 1, autoscaling: false,
-      photon: false, adaptiveQueryExecution: false, dynamicPartitionPruning: false, costBasedOptimizer: false, sparkConf: null,
+      clusterMode: ClusterMode.SINGLE_NODE,
+      instanceType: InstanceType.STANDARD,
+      minWorkers: 1,
+      maxWorkers: 1,
+      autoscaling: false,
+      photon: false,
+      adaptiveQueryExecution: false,
+      dynamicPartitionPruning: false,
+      costBasedOptimizer: false,
+      sparkConf: null,
     },
     maxAttempts: 3,
   });
@@ -103,11 +124,24 @@ beforeAll(async () => {
   const database = await createTestDatabase('stuck');
   disposables.defer(() => database.drop());
   bus = disposables.add(await makeRedisBus(REDIS_URL, uniqueRedisPrefix('stuck')), (b) => b.close());
-  config = loadConfig({}, { stuckCheckIntervalMs: 50, stuckThresholdMs: 300, schedulerIntervalMs: 50, localLeaseMs: 500, retryBaseDelayMs: 100, retryMaxDelayMs: 200 });
+  config = loadConfig(
+    {},
+    {
+      stuckCheckIntervalMs: 50,
+      stuckThresholdMs: 300,
+      schedulerIntervalMs: 50,
+      localLeaseMs: 500,
+      retryBaseDelayMs: 100,
+      retryMaxDelayMs: 200,
+    },
+  );
   gateways = [];
   for (let i = 0; i < 2; i++) {
     const gdb = disposables.add(await openPostgres(database.url, { poolSize: 4 }), (d) => d.close());
-    gateways.push({ db: gdb, runEvents: new RunEventsService({ orm: gdb.orm, bus, logger, retry: { baseDelayMs: 100, maxDelayMs: 200 } }) });
+    gateways.push({
+      db: gdb,
+      runEvents: new RunEventsService({ orm: gdb.orm, bus, logger, retry: { baseDelayMs: 100, maxDelayMs: 200 } }),
+    });
   }
   ({ db, runEvents } = gateways[0]);
 });
@@ -124,7 +158,9 @@ describe('stuck-run monitor', () => {
     }, 'the run to be retried');
     expect(retried.status).toBe(RunStatus.QUEUED);
     expect(retried.attempts[0]).toMatchObject({
-      attempt: 1, status: RunStatus.FAILED, error: { message: 'executor lease expired', kind: ErrorKind.TRANSIENT },
+      attempt: 1,
+      status: RunStatus.FAILED,
+      error: { message: 'executor lease expired', kind: ErrorKind.TRANSIENT },
     });
     expect(retried.leaseOwner).toBeNull();
   });
@@ -164,7 +200,8 @@ describe('stuck-run monitor', () => {
     const until = Date.now() + 1200;
     while (Date.now() < until) {
       await runEvents.apply({
-        runId: busyKafka, type: 'run.metrics',
+        runId: busyKafka,
+        type: 'run.metrics',
         payload: { recordsProcessed: 1, recordsFailed: 0, throughputRps: 1, bytesProcessed: 1, activeWorkers: 1 },
       });
       await runEvents.transact((tx) => checkLease(tx.em, { runId: renewed, instanceId: 'dead-gateway', renewMs: 500 }));

@@ -20,7 +20,7 @@ describe('two gateways sharing PostgreSQL and Redis', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let prefix: string;
   let apiOnly: App; // serves clients, runs no workers
-  let worker: GatewayProcess; // a separate process that executes, schedules and monitors
+  let _worker: GatewayProcess; // a separate process that executes, schedules and monitors
   let csv: string;
 
   beforeAll(async () => {
@@ -31,7 +31,7 @@ describe('two gateways sharing PostgreSQL and Redis', () => {
     csv = path.join(dir, 'small.csv');
     fs.writeFileSync(csv, 'id,name\n' + Array.from({ length: 2000 }, (_, i) => `${i},n${i}`).join('\n') + '\n');
     apiOnly = disposables.add(await startTestApp({ databaseUrl: db.url, redisPrefix: prefix, workers: false }), (a) => a.stop());
-    worker = disposables.add(
+    _worker = disposables.add(
       await spawnGateway({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, SCHEDULER_INTERVAL_MS: '100', JOBWIRE_DATA_DIR: dir }),
       (w) => w.stop(),
     );
@@ -43,7 +43,11 @@ describe('two gateways sharing PostgreSQL and Redis', () => {
     const url = httpUrl(apiOnly);
     const job = ok(
       await gql(url, CreateJobDocument, {
-        input: { name: 'cross-replica', source: { type: 'LOCAL' as never, params: { path: csv } }, destination: { schema: 'two', table: 'small' } },
+        input: {
+          name: 'cross-replica',
+          source: { type: 'LOCAL' as never, params: { path: csv } },
+          destination: { schema: 'two', table: 'small' },
+        },
       }),
     ).createJob;
     const client = disposables.add(await createWsClient(wsUrl(apiOnly)), (c) => c.dispose());
@@ -65,7 +69,9 @@ describe('two gateways sharing PostgreSQL and Redis', () => {
 
   it('fires a due schedule once, not once per gateway', async () => {
     // Now both gateways run schedulers.
-    const second = disposables.add(await startTestApp({ databaseUrl: db.url, redisPrefix: prefix, schedulerIntervalMs: 50 }), (a) => a.stop());
+    const second = disposables.add(await startTestApp({ databaseUrl: db.url, redisPrefix: prefix, schedulerIntervalMs: 50 }), (a) =>
+      a.stop(),
+    );
     const url = httpUrl(second);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {

@@ -3,7 +3,13 @@ import { ErrorCode } from '../../src/errors';
 import { isValidTimeZone, nextRunAt, validateCron } from '../../src/jobs/cron';
 
 const schedule = (cron: string, extra: Partial<ScheduleConfig> = {}): ScheduleConfig => ({
-  cron, timezone: 'Europe/Berlin', startAt: null, endAt: null, retryDelaySeconds: 300, enabled: true, ...extra,
+  cron,
+  timezone: 'Europe/Berlin',
+  startAt: null,
+  endAt: null,
+  retryDelaySeconds: 300,
+  enabled: true,
+  ...extra,
 });
 const at = (iso: string) => new Date(iso);
 /** The next `n` fire times after `from`, as ISO strings. */
@@ -21,7 +27,9 @@ describe('nextRunAt', () => {
   it('keeps local wall-clock time across the spring DST change in Europe/Berlin', () => {
     // 09:00 local is 08:00Z in winter (CET) and 07:00Z from 29 March 2026 (CEST).
     expect(fires(schedule('0 9 * * *'), '2026-03-27T12:00:00Z', 3)).toEqual([
-      '2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z',
+      '2026-03-28T08:00:00.000Z',
+      '2026-03-29T07:00:00.000Z',
+      '2026-03-30T07:00:00.000Z',
     ]);
   });
 
@@ -32,11 +40,15 @@ describe('nextRunAt', () => {
   });
 
   it('follows the time zone it is given: the same cron in UTC fires at 09:00Z', () => {
-    expect(nextRunAt(schedule('0 9 * * *', { timezone: 'UTC' }), at('2026-03-28T08:30:00Z'))!.toISOString()).toBe('2026-03-28T09:00:00.000Z');
+    expect(nextRunAt(schedule('0 9 * * *', { timezone: 'UTC' }), at('2026-03-28T08:30:00Z'))!.toISOString()).toBe(
+      '2026-03-28T09:00:00.000Z',
+    );
   });
 
   it('returns a time strictly after `after`', () => {
-    expect(nextRunAt(schedule('0 * * * *', { timezone: 'UTC' }), at('2026-05-01T10:00:00Z'))!.toISOString()).toBe('2026-05-01T11:00:00.000Z');
+    expect(nextRunAt(schedule('0 * * * *', { timezone: 'UTC' }), at('2026-05-01T10:00:00Z'))!.toISOString()).toBe(
+      '2026-05-01T11:00:00.000Z',
+    );
   });
 
   it('does not fire before startAt, and fires exactly at startAt when it is a fire time', () => {
@@ -64,7 +76,9 @@ describe('validateCron', () => {
     ['minute out of range', '61 * * * *'],
     ['a day that never exists', '0 0 31 2 *'],
   ])('rejects %s as BAD_USER_INPUT on the cron field', (_what, cron) => {
-    expect(() => validateCron(cron, 'UTC')).toThrow(expect.objectContaining({ code: ErrorCode.BAD_USER_INPUT, field: 'input.schedule.cron' }));
+    expect(() => validateCron(cron, 'UTC')).toThrow(
+      expect.objectContaining({ code: ErrorCode.BAD_USER_INPUT, field: 'input.schedule.cron' }),
+    );
   });
 
   it('accepts five fields, and six with seconds', () => {
@@ -73,7 +87,9 @@ describe('validateCron', () => {
   });
 
   it('rejects an unknown time zone on the timezone field, under the path it is given', () => {
-    expect(() => validateCron('0 * * * *', 'Europe/Atlantis', 'input.schedule')).toThrow(expect.objectContaining({ field: 'input.schedule.timezone' }));
+    expect(() => validateCron('0 * * * *', 'Europe/Atlantis', 'input.schedule')).toThrow(
+      expect.objectContaining({ field: 'input.schedule.timezone' }),
+    );
     expect(isValidTimeZone('America/New_York')).toBe(true);
     expect(isValidTimeZone('Not/AZone')).toBe(false);
   });

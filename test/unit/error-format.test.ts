@@ -33,7 +33,11 @@ describe('GraphQL error formatting', () => {
   it.each([
     { err: notFound('Job', 'abc'), code: 'NOT_FOUND', message: 'Job "abc" does not exist' },
     { err: conflict('a run is active'), code: 'CONFLICT', message: 'a run is active' },
-    { err: new AppError(ErrorCode.UNAVAILABLE, 'The SPARK backend is not available'), code: 'UNAVAILABLE', message: 'The SPARK backend is not available' },
+    {
+      err: new AppError(ErrorCode.UNAVAILABLE, 'The SPARK backend is not available'),
+      code: 'UNAVAILABLE',
+      message: 'The SPARK backend is not available',
+    },
   ])('maps a $code service error to its code and message, without a field', ({ err, code, message }) => {
     const { out } = format(thrownBy(err));
     expect(out.message).toBe(message);
@@ -65,7 +69,9 @@ describe('GraphQL error formatting', () => {
 
   it('keeps a variable coercion error as BAD_USER_INPUT naming the input path', () => {
     // As graphql-js reports it on the WebSocket path (no code yet) …
-    const coercion = new GraphQLError('Variable "$input" got invalid value "HADOOP" at "input.backend"; Value "HADOOP" does not exist in "ExecutionBackend" enum.');
+    const coercion = new GraphQLError(
+      'Variable "$input" got invalid value "HADOOP" at "input.backend"; Value "HADOOP" does not exist in "ExecutionBackend" enum.',
+    );
     expect(format(coercion).out.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.backend' });
     // … and as Apollo hands it over (code already set).
     const apollo = new GraphQLError(coercion.message, { originalError: coercion, extensions: { code: 'BAD_USER_INPUT' } });
@@ -84,9 +90,17 @@ describe('GraphQL error formatting', () => {
   });
 
   it('derives the field of missing and unknown input fields', () => {
-    expect(fieldFromMessage('Variable "$input" got invalid value { tags: [] }; Field "name" of required type "String!" was not provided.')).toBe('input.name');
-    expect(fieldFromMessage('Variable "$input" got invalid value {} at "input.source"; Field "type" of required type "SourceType!" was not provided.')).toBe('input.source.type');
-    expect(fieldFromMessage('Variable "$input" got invalid value { x: 1 }; Field "x" is not defined by type "CreateJobInput".')).toBe('input.x');
+    expect(
+      fieldFromMessage('Variable "$input" got invalid value { tags: [] }; Field "name" of required type "String!" was not provided.'),
+    ).toBe('input.name');
+    expect(
+      fieldFromMessage(
+        'Variable "$input" got invalid value {} at "input.source"; Field "type" of required type "SourceType!" was not provided.',
+      ),
+    ).toBe('input.source.type');
+    expect(fieldFromMessage('Variable "$input" got invalid value { x: 1 }; Field "x" is not defined by type "CreateJobInput".')).toBe(
+      'input.x',
+    );
     expect(fieldFromMessage('Cannot query field "nope" on type "Query".')).toBeUndefined();
   });
 });

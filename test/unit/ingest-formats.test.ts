@@ -12,8 +12,23 @@ import { csvQuote, decodeCsvRows, encodeCopyText, escapeCopyValue } from '../../
 import { redactUrl } from '../../src/ingest/sources';
 import type { StageUpdate } from '../../src/ingest/types';
 import {
-  K_BOOL, K_DATE, K_FLOAT, K_INT, K_INT2, K_INT4, K_JSON, K_NULL, K_TEXT, K_TS,
-  convertJsonValue, convertText, isFloat, isValidRaw, parseBoolean, scanDateTime, scanInteger,
+  K_BOOL,
+  K_DATE,
+  K_FLOAT,
+  K_INT,
+  K_INT2,
+  K_INT4,
+  K_JSON,
+  K_NULL,
+  K_TEXT,
+  K_TS,
+  convertJsonValue,
+  convertText,
+  isFloat,
+  isValidRaw,
+  parseBoolean,
+  scanDateTime,
+  scanInteger,
 } from '../../src/ingest/values';
 
 /** Collects what a parser emits. */
@@ -126,11 +141,16 @@ describe('type inference', () => {
   });
 
   it('infers CSV columns from the header and sample, NULLs not voting', () => {
-    const res = inferColumns('CSV', ['ID', 'Amount', 'When', 'Flag', 'Note', 'Empty'], [
-      ['1', '1', '2024-01-01', 'true', 'x', ''],
-      ['2', '2.5', '2024-01-01T00:00:00Z', '', 'y', ''],
-      ['3', '', '', 'false', '42', ''],
-    ], true);
+    const res = inferColumns(
+      'CSV',
+      ['ID', 'Amount', 'When', 'Flag', 'Note', 'Empty'],
+      [
+        ['1', '1', '2024-01-01', 'true', 'x', ''],
+        ['2', '2.5', '2024-01-01T00:00:00Z', '', 'y', ''],
+        ['3', '', '', 'false', '42', ''],
+      ],
+      true,
+    );
     expect(res.names).toEqual(['id', 'amount', 'when', 'flag', 'note', 'empty']);
     expect(res.kinds.map(sqlTypeOfKind)).toEqual(['BIGINT', 'DOUBLE PRECISION', 'TIMESTAMPTZ', 'BOOLEAN', 'TEXT', 'TEXT']);
     expect(inferColumns('CSV', ['a'], [['1']], false).kinds).toEqual([K_TEXT]);
@@ -148,7 +168,15 @@ describe('type inference', () => {
   });
 
   it('infers JSON columns from the union of keys, nested values as JSONB', () => {
-    const res = inferColumns('JSON', null, [{ id: 1, tags: ['a'] }, { id: 2, meta: { k: 1 }, 'Full Name': 'x' }], true);
+    const res = inferColumns(
+      'JSON',
+      null,
+      [
+        { id: 1, tags: ['a'] },
+        { id: 2, meta: { k: 1 }, 'Full Name': 'x' },
+      ],
+      true,
+    );
     expect(res.keys).toEqual(['id', 'tags', 'meta', 'Full Name']);
     expect(res.names).toEqual(['id', 'tags', 'meta', 'full_name']);
     expect(res.kinds.map(sqlTypeOfKind)).toEqual(['BIGINT', 'JSONB', 'JSONB', 'TEXT']);
@@ -293,7 +321,13 @@ describe('identifiers', () => {
   it('validates and quotes destinations', () => {
     expect(quoteDestination('raw', 'Events_2024')).toBe('"raw"."Events_2024"');
     expect(quoteIdent('we"ird')).toBe('"we""ird"');
-    for (const [schema, table] of [['raw', 'a-b'], ['', 't'], ['s', 'x'.repeat(64)], ['s"', 't'], ['public', 'a;drop']]) {
+    for (const [schema, table] of [
+      ['raw', 'a-b'],
+      ['', 't'],
+      ['s', 'x'.repeat(64)],
+      ['s"', 't'],
+      ['public', 'a;drop'],
+    ]) {
       expect(() => quoteDestination(schema, table)).toThrow(IngestError);
     }
   });
@@ -327,7 +361,14 @@ describe('COPY encoding', () => {
     expect(escapeCopyValue('plain')).toBe('plain');
     expect(escapeCopyValue('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
     expect(escapeCopyValue('\\N')).toBe('\\\\N');
-    expect([...encodeCopyText([['1', null, 'x\ty'], ['2', '\\N', 'z']])].join('')).toBe('1\t\\N\tx\\ty\n2\t\\\\N\tz\n');
+    expect(
+      [
+        ...encodeCopyText([
+          ['1', null, 'x\ty'],
+          ['2', '\\N', 'z'],
+        ]),
+      ].join(''),
+    ).toBe('1\t\\N\tx\\ty\n2\t\\\\N\tz\n');
   });
 
   it('quotes CSV values only when needed, keeping empty strings apart from NULL', () => {
@@ -352,7 +393,12 @@ describe('COPY encoding', () => {
     const rows = splitCsvRows(b.pieces);
     expect(rows).toEqual(['1,"x,y"', '2,z', '3,w', '4,', '5,"multi\n""line"""', '6,""']);
     expect(decodeCsvRows(`${rows.join('\n')}\n`)).toEqual([
-      ['1', 'x,y'], ['2', 'z'], ['3', 'w'], ['4', null], ['5', 'multi\n"line"'], ['6', ''],
+      ['1', 'x,y'],
+      ['2', 'z'],
+      ['3', 'w'],
+      ['4', null],
+      ['5', 'multi\n"line"'],
+      ['6', ''],
     ]);
   });
 });
@@ -377,7 +423,10 @@ describe('CSV parser', () => {
   it('handles a last line without newline and literal quotes inside unquoted fields', () => {
     const { out, handler } = collector<string[]>();
     feed(createCsvParser(handler), 'a,b\nx"y,2\n3,4', 2);
-    expect(out.rows.map((r) => r.rec)).toEqual([['x"y', '2'], ['3', '4']]);
+    expect(out.rows.map((r) => r.rec)).toEqual([
+      ['x"y', '2'],
+      ['3', '4'],
+    ]);
     expect(out.rows.map((r) => r.line)).toEqual([2, 3]);
   });
 
@@ -425,7 +474,12 @@ describe('CSV parser', () => {
       { text: '7,e\t\\\n', first: 8, count: 1 },
       { text: '9,g\n', first: 10, count: 1 },
     ]);
-    expect(out.rows.map((r) => [r.line, r.rec])).toEqual([[5, ['x', 'd']], [6, ['5', '']], [7, ['6', 'q']], [9, ['8', 'f']]]);
+    expect(out.rows.map((r) => [r.line, r.rec])).toEqual([
+      [5, ['x', 'd']],
+      [6, ['5', '']],
+      [7, ['6', 'q']],
+      [9, ['8', 'f']],
+    ]);
     expect(order).toEqual(['run@2', 'run@4', 'row@5', 'row@6', 'row@7', 'run@8', 'row@9', 'run@10']);
   });
 });
@@ -492,7 +546,11 @@ describe('progress', () => {
       jest.advanceTimersByTime(300);
       expect(updates[updates.length - 1].completedItems).toBe(100);
       r.finish('COMPLETED');
-      expect(updates.slice(-3).map((u) => `${u.stage}:${u.status}`)).toEqual(['extract:COMPLETED', 'transform:COMPLETED', 'load:COMPLETED']);
+      expect(updates.slice(-3).map((u) => `${u.stage}:${u.status}`)).toEqual([
+        'extract:COMPLETED',
+        'transform:COMPLETED',
+        'load:COMPLETED',
+      ]);
     } finally {
       jest.useRealTimers();
     }

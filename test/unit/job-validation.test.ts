@@ -38,18 +38,29 @@ describe('validateCreateJob', () => {
   });
 
   it('never echoes a param value in a message', () => {
-    const e = thrown(() => validateCreateJob(input({ source: { type: SourceType.POSTGRES, params: { connectionString: 'mysql://u:topsecret@h/d', table: 't' } } }), 3));
+    const e = thrown(() =>
+      validateCreateJob(
+        input({ source: { type: SourceType.POSTGRES, params: { connectionString: 'mysql://u:topsecret@h/d', table: 't' } } }),
+        3,
+      ),
+    );
     expect(e.field).toBe('input.source.params.connectionString');
     expect(e.message).not.toContain('topsecret');
-    const h = thrown(() => validateSource({ type: SourceType.HTTP, params: { url: 'https://x/y', headers: { 'X-Key': 'line\nbreak-secret' } } }, 'input'));
+    const h = thrown(() =>
+      validateSource({ type: SourceType.HTTP, params: { url: 'https://x/y', headers: { 'X-Key': 'line\nbreak-secret' } } }, 'input'),
+    );
     expect(h.field).toBe('input.params.headers.X-Key');
     expect(h.message).not.toContain('break-secret');
   });
 
   it('refuses formats and modes the LOCAL backend cannot run, and allows them elsewhere', () => {
     expect(thrown(() => validateCreateJob(input({ processing: { format: DataFormat.PARQUET } }), 3)).field).toBe('input.processing.format');
-    expect(thrown(() => validateCreateJob(input({ processing: { mode: ProcessingMode.STREAMING } }), 3)).field).toBe('input.processing.mode');
-    expect(validateCreateJob(input({ backend: ExecutionBackend.SPARK, processing: { format: DataFormat.PARQUET } }), 3).processing.format).toBe('PARQUET');
+    expect(thrown(() => validateCreateJob(input({ processing: { mode: ProcessingMode.STREAMING } }), 3)).field).toBe(
+      'input.processing.mode',
+    );
+    expect(
+      validateCreateJob(input({ backend: ExecutionBackend.SPARK, processing: { format: DataFormat.PARQUET } }), 3).processing.format,
+    ).toBe('PARQUET');
   });
 
   it('accepts each source type in its documented shapes', () => {
@@ -58,7 +69,10 @@ describe('validateCreateJob', () => {
       [SourceType.POSTGRES, { connectionString: 'postgresql://u:p@h:5432/db', query: 'select 1' }],
       [SourceType.POSTGRES, { host: 'h', port: 5433, database: 'db', user: 'u', password: 'p', table: 'sales.orders' }],
       [SourceType.KAFKA, { brokers: ['k1:9092', 'k2:9092'], topic: 'orders.v1', groupId: 'g' }],
-      [SourceType.S3, { bucket: 'my-data', prefix: 'in/', region: 'eu-west-1', accessKeyId: 'A', secretAccessKey: 'S', endpoint: 'http://minio:9000' }],
+      [
+        SourceType.S3,
+        { bucket: 'my-data', prefix: 'in/', region: 'eu-west-1', accessKeyId: 'A', secretAccessKey: 'S', endpoint: 'http://minio:9000' },
+      ],
       [SourceType.SFTP, { host: 'h', port: 22, user: 'u', privateKey: '-----BEGIN KEY-----', path: '/in/*.csv' }],
     ];
     for (const [type, params] of ok) expect(validateSource({ type, params }, 'input.source').params).toEqual(params);
@@ -89,31 +103,49 @@ describe('validateCreateJob', () => {
 describe('validateSchedule', () => {
   it('fills in the defaults and stores dates as ISO strings', () => {
     expect(validateSchedule({ cron: ' 0 3 * * * ', startAt: new Date('2030-01-01T00:00:00Z') }, 'input.schedule')).toEqual({
-      cron: '0 3 * * *', timezone: 'UTC', startAt: '2030-01-01T00:00:00.000Z', endAt: null, retryDelaySeconds: 300, enabled: true,
+      cron: '0 3 * * *',
+      timezone: 'UTC',
+      startAt: '2030-01-01T00:00:00.000Z',
+      endAt: null,
+      retryDelaySeconds: 300,
+      enabled: true,
     });
   });
 
   it('refuses an end that is not after the start', () => {
     const d = new Date('2030-01-01T00:00:00Z');
-    expect(thrown(() => validateSchedule({ cron: '0 3 * * *', startAt: d, endAt: d }, 'input.schedule')).field).toBe('input.schedule.endAt');
-    expect(thrown(() => validateSchedule({ cron: '0 3 * * *', startAt: 'yesterday' as unknown as Date }, 'input.schedule')).field).toBe('input.schedule.startAt');
+    expect(thrown(() => validateSchedule({ cron: '0 3 * * *', startAt: d, endAt: d }, 'input.schedule')).field).toBe(
+      'input.schedule.endAt',
+    );
+    expect(thrown(() => validateSchedule({ cron: '0 3 * * *', startAt: 'yesterday' as unknown as Date }, 'input.schedule')).field).toBe(
+      'input.schedule.startAt',
+    );
   });
 });
 
 describe('validateCompute', () => {
   it('merges a partial input over the base and validates the result', () => {
     const base = defaultCompute();
-    expect(validateCompute({ maxWorkers: 4, clusterMode: ClusterMode.MULTI_NODE }, base, 'input')).toEqual({ ...base, maxWorkers: 4, clusterMode: 'MULTI_NODE' });
+    expect(validateCompute({ maxWorkers: 4, clusterMode: ClusterMode.MULTI_NODE }, base, 'input')).toEqual({
+      ...base,
+      maxWorkers: 4,
+      clusterMode: 'MULTI_NODE',
+    });
     expect(thrown(() => validateCompute({ minWorkers: 1 }, base, 'input')).field).toBe('input.minWorkers');
     expect(thrown(() => validateCompute({ minWorkers: 1.5, maxWorkers: 4 }, base, 'input')).field).toBe('input.minWorkers');
     expect(thrown(() => validateCompute({ sparkConf: [1] }, base, 'input')).field).toBe('input.sparkConf');
-    expect(validateCompute({ sparkConf: { 'spark.a': 'x', 'spark.b': 2, 'spark.c': true } }, base, 'input').sparkConf).toEqual({ 'spark.a': 'x', 'spark.b': 2, 'spark.c': true });
+    expect(validateCompute({ sparkConf: { 'spark.a': 'x', 'spark.b': 2, 'spark.c': true } }, base, 'input').sparkConf).toEqual({
+      'spark.a': 'x',
+      'spark.b': 2,
+      'spark.c': true,
+    });
   });
 
   it('keeps a masked Spark secret and clears sparkConf on null', () => {
     const base = { ...defaultCompute(), sparkConf: { 'spark.hadoop.fs.s3a.secret.key': 'real', 'spark.x': 1 } };
     expect(validateCompute({ sparkConf: { 'spark.hadoop.fs.s3a.secret.key': '***', 'spark.x': 2 } }, base, 'input').sparkConf).toEqual({
-      'spark.hadoop.fs.s3a.secret.key': 'real', 'spark.x': 2,
+      'spark.hadoop.fs.s3a.secret.key': 'real',
+      'spark.x': 2,
     });
     expect(validateCompute({ sparkConf: null }, base, 'input').sparkConf).toBeNull();
     expect(validateCompute({ photon: true }, base, 'input').sparkConf).toEqual(base.sparkConf);
@@ -121,7 +153,13 @@ describe('validateCompute', () => {
 });
 
 describe('validateJobUpdate', () => {
-  const current = validateCreateJob(input({ source: { type: SourceType.POSTGRES, params: { connectionString: 'postgres://u:pw@h/db', table: 't' } }, backend: ExecutionBackend.SPARK }), 3);
+  const current = validateCreateJob(
+    input({
+      source: { type: SourceType.POSTGRES, params: { connectionString: 'postgres://u:pw@h/db', table: 't' } },
+      backend: ExecutionBackend.SPARK,
+    }),
+    3,
+  );
 
   it('leaves absent fields as they are and validates the merged job', () => {
     const next = validateJobUpdate({ description: 'new' }, current);
@@ -130,7 +168,10 @@ describe('validateJobUpdate', () => {
   });
 
   it('restores masked source secrets before validating', () => {
-    const next = validateJobUpdate({ source: { type: SourceType.POSTGRES, params: { connectionString: 'postgres://u:***@h/db', table: 't2' } } }, current);
+    const next = validateJobUpdate(
+      { source: { type: SourceType.POSTGRES, params: { connectionString: 'postgres://u:***@h/db', table: 't2' } } },
+      current,
+    );
     expect(next.source.params).toEqual({ connectionString: 'postgres://u:pw@h/db', table: 't2' });
   });
 

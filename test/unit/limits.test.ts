@@ -30,7 +30,9 @@ describe('query limits', () => {
     });
 
     it('rejects a query one level deeper, saying how deep it is', () => {
-      expect(errorsOf(nestedQuery(11), undefined, { ...limits, maxComplexity: 1e9 })).toEqual([{ message: 'Query depth 11 exceeds the limit of 10', code: 'GRAPHQL_VALIDATION_FAILED' }]);
+      expect(errorsOf(nestedQuery(11), undefined, { ...limits, maxComplexity: 1e9 })).toEqual([
+        { message: 'Query depth 11 exceeds the limit of 10', code: 'GRAPHQL_VALIDATION_FAILED' },
+      ]);
     });
 
     it('counts fields reached through fragments and inline fragments', () => {
@@ -41,7 +43,9 @@ describe('query limits', () => {
     });
 
     it("lets GraphiQL's full introspection query through even at a small depth limit", () => {
-      expect(errorsOf(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true }), undefined, { ...limits, maxDepth: 3 })).toEqual([]);
+      expect(errorsOf(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true }), undefined, { ...limits, maxDepth: 3 })).toEqual(
+        [],
+      );
     });
 
     it('still refuses introspection that nests list fields to blow up the response (graphql-js own rule)', () => {
@@ -73,7 +77,9 @@ describe('query limits', () => {
     it('uses the default page size of a connection when first is not given', () => {
       // jobs(first: 20) × runs(first: 20) × a few fields stays under 5000; × 100 fields of runs does not.
       expect(checkComplexity(schema, parse('{ jobs { edges { node { runs { edges { node { id } } } } } } }'), limits)).toBeNull();
-      expect(checkComplexity(schema, parse('{ jobs { edges { node { runs { edges { node { id } } } } } } }'), { ...limits, maxComplexity: 100 })).not.toBeNull();
+      expect(
+        checkComplexity(schema, parse('{ jobs { edges { node { runs { edges { node { id } } } } } } }'), { ...limits, maxComplexity: 100 }),
+      ).not.toBeNull();
     });
   });
 

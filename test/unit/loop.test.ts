@@ -157,8 +157,7 @@ describe('makeLoop', () => {
   it('wake() during a tick runs the next tick without pausing', async () => {
     const { logger } = captureLogger();
     let ticks = 0;
-    let loop!: Loop;
-    loop = track(
+    const loop: Loop = track(
       makeLoop({
         name: 'busy',
         intervalMs: 60_000,

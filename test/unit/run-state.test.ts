@@ -35,14 +35,25 @@ describe('run state machine', () => {
   });
 
   it('completes a stage when its counts reach the total, and keeps finished stages finished', () => {
-    expect(nextStageStatus(StageStatus.PENDING, undefined, { totalItems: 10, completedItems: 3, failedItems: 0 })).toBe(StageStatus.RUNNING);
-    expect(nextStageStatus(StageStatus.RUNNING, undefined, { totalItems: 10, completedItems: 9, failedItems: 1 })).toBe(StageStatus.COMPLETED);
-    expect(nextStageStatus(StageStatus.COMPLETED, StageStatus.RUNNING, { totalItems: 10, completedItems: 1, failedItems: 0 })).toBe(StageStatus.COMPLETED);
+    expect(nextStageStatus(StageStatus.PENDING, undefined, { totalItems: 10, completedItems: 3, failedItems: 0 })).toBe(
+      StageStatus.RUNNING,
+    );
+    expect(nextStageStatus(StageStatus.RUNNING, undefined, { totalItems: 10, completedItems: 9, failedItems: 1 })).toBe(
+      StageStatus.COMPLETED,
+    );
+    expect(nextStageStatus(StageStatus.COMPLETED, StageStatus.RUNNING, { totalItems: 10, completedItems: 1, failedItems: 0 })).toBe(
+      StageStatus.COMPLETED,
+    );
   });
 
   it('computes run progress as the mean of its stages, 1 once succeeded', () => {
     expect(runProgress(RunStatus.RUNNING, [])).toBe(0);
-    expect(runProgress(RunStatus.RUNNING, [{ status: StageStatus.COMPLETED, progress: 1 }, { status: StageStatus.RUNNING, progress: 0.5 }])).toBe(0.75);
+    expect(
+      runProgress(RunStatus.RUNNING, [
+        { status: StageStatus.COMPLETED, progress: 1 },
+        { status: StageStatus.RUNNING, progress: 0.5 },
+      ]),
+    ).toBe(0.75);
     expect(runProgress(RunStatus.SUCCEEDED, [{ status: StageStatus.RUNNING, progress: 0.2 }])).toBe(1);
   });
 });

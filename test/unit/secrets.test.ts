@@ -7,29 +7,46 @@ describe('isSecretKey', () => {
     'treats %s as a secret',
     (name) => expect(isSecretKey(name)).toBe(true),
   );
-  it.each(['url', 'host', 'user', 'topic', 'brokers', 'table', 'path'])('does not treat %s as a secret', (name) => expect(isSecretKey(name)).toBe(false));
+  it.each(['url', 'host', 'user', 'topic', 'brokers', 'table', 'path'])('does not treat %s as a secret', (name) =>
+    expect(isSecretKey(name)).toBe(false),
+  );
 });
 
 describe('maskParams', () => {
   it('masks secret keys at any depth, inside arrays too, and leaves the rest alone', () => {
     const params: JsonObject = {
-      host: 'db', password: 'pw-1', port: 5432,
+      host: 'db',
+      password: 'pw-1',
+      port: 5432,
       sasl: { mechanism: 'plain', username: 'u', password: 'pw-2' },
-      replicas: [{ host: 'r1', password: 'pw-3' }, { host: 'r2', token: 'tok' }],
-      accessKeyId: 'AKIA123', nothing: null, nullPassword: null,
+      replicas: [
+        { host: 'r1', password: 'pw-3' },
+        { host: 'r2', token: 'tok' },
+      ],
+      accessKeyId: 'AKIA123',
+      nothing: null,
+      nullPassword: null,
     };
     expect(maskParams(params)).toEqual({
-      host: 'db', password: '***', port: 5432,
+      host: 'db',
+      password: '***',
+      port: 5432,
       sasl: { mechanism: 'plain', username: 'u', password: '***' },
-      replicas: [{ host: 'r1', password: '***' }, { host: 'r2', token: '***' }],
-      accessKeyId: '***', nothing: null, nullPassword: null,
+      replicas: [
+        { host: 'r1', password: '***' },
+        { host: 'r2', token: '***' },
+      ],
+      accessKeyId: '***',
+      nothing: null,
+      nullPassword: null,
     });
     expect(params.password).toBe('pw-1');
   });
 
   it('masks every header value, whatever its name', () => {
     expect(maskParams({ url: 'https://x/y', headers: { Accept: 'text/csv', 'X-Tenant': 'acme', Authorization: 'Bearer abc' } })).toEqual({
-      url: 'https://x/y', headers: { Accept: '***', 'X-Tenant': '***', Authorization: '***' },
+      url: 'https://x/y',
+      headers: { Accept: '***', 'X-Tenant': '***', Authorization: '***' },
     });
   });
 
@@ -47,8 +64,11 @@ describe('maskParams', () => {
 
 describe('mergeMaskedParams', () => {
   const stored = {
-    connectionString: 'postgres://app:s3cr3t@db/shop', table: 'orders', password: 'pw',
-    headers: { Authorization: 'Bearer abc' }, nested: [{ token: 't1' }],
+    connectionString: 'postgres://app:s3cr3t@db/shop',
+    table: 'orders',
+    password: 'pw',
+    headers: { Authorization: 'Bearer abc' },
+    nested: [{ token: 't1' }],
   };
 
   it('restores every masked value a client sends back unchanged', () => {
@@ -57,7 +77,11 @@ describe('mergeMaskedParams', () => {
 
   it('keeps changes to other fields, and restores a URL password even when the host changed', () => {
     const incoming = { ...maskParams(stored), table: 'orders_v2', connectionString: 'postgres://app:***@db2/shop' };
-    expect(mergeMaskedParams(stored, incoming)).toEqual({ ...stored, table: 'orders_v2', connectionString: 'postgres://app:s3cr3t@db2/shop' });
+    expect(mergeMaskedParams(stored, incoming)).toEqual({
+      ...stored,
+      table: 'orders_v2',
+      connectionString: 'postgres://app:s3cr3t@db2/shop',
+    });
   });
 
   it('takes new secrets as given, and drops keys the client left out', () => {
@@ -68,7 +92,9 @@ describe('mergeMaskedParams', () => {
     expect(() => mergeMaskedParams({ host: 'h' }, { host: 'h', password: '***' })).toThrow(
       expect.objectContaining({ code: ErrorCode.BAD_USER_INPUT, field: 'input.source.params.password' }),
     );
-    expect(() => mergeMaskedParams({}, { headers: { 'X-Key': '***' } }, 'input.params')).toThrow(expect.objectContaining({ field: 'input.params.headers.X-Key' }));
+    expect(() => mergeMaskedParams({}, { headers: { 'X-Key': '***' } }, 'input.params')).toThrow(
+      expect.objectContaining({ field: 'input.params.headers.X-Key' }),
+    );
   });
 });
 

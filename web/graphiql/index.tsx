@@ -37,11 +37,7 @@ if (!container) throw new Error('jobwire GraphiQL: #graphiql element missing fro
 
 createRoot(container).render(
   <StrictMode>
-    <GraphiQL
-      fetcher={fetcher}
-      defaultQuery={DEFAULT_QUERY}
-      defaultEditorToolsVisibility="variables"
-    >
+    <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} defaultEditorToolsVisibility="variables">
       <GraphiQL.Logo>jobwire</GraphiQL.Logo>
     </GraphiQL>
   </StrictMode>,

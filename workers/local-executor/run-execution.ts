@@ -11,7 +11,11 @@ import { MetricsSampler } from './metrics-sampler';
 import { RunReporter } from './run-reporter';
 
 /** What the executor needs of a job to run it (`source.params` unmasked: never log it). */
-export interface JobSpec { source: SourceConfig; processing: ProcessingConfig; destination: Destination }
+export interface JobSpec {
+  source: SourceConfig;
+  processing: ProcessingConfig;
+  destination: Destination;
+}
 
 export interface RunExecutionDeps {
   runEvents: RunEventsService;
@@ -61,7 +65,11 @@ export class RunExecution {
   private readonly reporter: RunReporter;
   private readonly log: Logger;
 
-  constructor(private readonly run: RunView, private readonly job: JobSpec, private readonly deps: RunExecutionDeps) {
+  constructor(
+    private readonly run: RunView,
+    private readonly job: JobSpec,
+    private readonly deps: RunExecutionDeps,
+  ) {
     this.log = deps.logger.child({ runId: run.id, jobId: run.jobId, attempt: run.attempt });
     this.reporter = new RunReporter({
       runEvents: deps.runEvents,
@@ -129,7 +137,10 @@ export class RunExecution {
       await sink.close?.().catch((err) => this.log.warn({ err: coerceError(err) }, 'local executor: closing the sink failed'));
     }
     this.finished = true;
-    this.log.debug({ abortedMsAgo: this.abortedAt ? Date.now() - this.abortedAt : null }, `local executor: ingest of run ${this.run.id} ended`);
+    this.log.debug(
+      { abortedMsAgo: this.abortedAt ? Date.now() - this.abortedAt : null },
+      `local executor: ingest of run ${this.run.id} ended`,
+    );
     try {
       if (this.abortReason === 'lost') {
         this.reporter.discard();
@@ -174,9 +185,12 @@ export class RunExecution {
         this.log.warn({ err: e }, `local executor: lease check of run ${this.run.id} failed: ${e.message}`);
       }
     };
-    const timer = setInterval(() => {
-      inFlight ??= check().finally(() => (inFlight = null));
-    }, Math.min(WATCH_INTERVAL_MS, renewEvery));
+    const timer = setInterval(
+      () => {
+        inFlight ??= check().finally(() => (inFlight = null));
+      },
+      Math.min(WATCH_INTERVAL_MS, renewEvery),
+    );
     return async () => {
       clearInterval(timer);
       await inFlight;
@@ -188,14 +202,26 @@ export class RunExecution {
     const counts = `${stats.rowsLoaded} rows loaded, ${stats.rowsFailed} failed, ${stats.rowsRead} read, ${stats.bytesRead} bytes`;
     if (result) {
       const status: StatusPayload = { status: RunStatus.SUCCEEDED, message: `loaded ${result.rowsLoaded} rows into ${result.table}` };
-      return { status, level: LogLevel.INFO, summary: `succeeded in ${secs} s: ${result.rowsLoaded} rows loaded into ${result.table}, ${result.rowsFailed} failed, ${result.rowsRead} read, ${result.bytesRead} bytes` };
+      return {
+        status,
+        level: LogLevel.INFO,
+        summary: `succeeded in ${secs} s: ${result.rowsLoaded} rows loaded into ${result.table}, ${result.rowsFailed} failed, ${result.rowsRead} read, ${result.bytesRead} bytes`,
+      };
     }
     if (this.cancelling || this.abortReason === 'cancel') {
-      return { status: { status: RunStatus.CANCELLED, message: 'stopped on request' }, level: LogLevel.WARN, summary: `cancelled after ${secs} s: ${counts}` };
+      return {
+        status: { status: RunStatus.CANCELLED, message: 'stopped on request' },
+        level: LogLevel.WARN,
+        summary: `cancelled after ${secs} s: ${counts}`,
+      };
     }
     let error: RunErrorView;
     if (this.abortReason === 'shutdown') {
-      error = { message: 'gateway shutting down', kind: ErrorKind.TRANSIENT, details: `${this.deps.instanceId} stopped while the run executed` };
+      error = {
+        message: 'gateway shutting down',
+        kind: ErrorKind.TRANSIENT,
+        details: `${this.deps.instanceId} stopped while the run executed`,
+      };
     } else if (failure instanceof IngestError && failure.kind !== 'CANCELLED') {
       error = { message: failure.message, kind: failure.kind as ErrorKind, details: failure.details ?? null };
     } else {

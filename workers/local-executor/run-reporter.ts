@@ -87,7 +87,11 @@ export class RunReporter {
     const events = [...this.stages.values()].map((p) => this.event('stage.progress', p));
     this.stages.clear();
     if (this.droppedLines) {
-      this.lines.unshift({ level: LogLevel.WARN, message: `${this.droppedLines} log lines dropped: the database could not keep up`, source: 'executor' });
+      this.lines.unshift({
+        level: LogLevel.WARN,
+        message: `${this.droppedLines} log lines dropped: the database could not keep up`,
+        source: 'executor',
+      });
       this.droppedLines = 0;
     }
     for (let i = 0; i < this.lines.length; i += MAX_LINES_PER_EVENT) {

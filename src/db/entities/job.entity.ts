@@ -9,9 +9,13 @@ import type { ComputeConfig, Destination, ProcessingConfig, ScheduleConfig, Sour
 @Index({ name: 'jobs_created_at_idx', properties: ['createdAt', 'id'] })
 // `tags @> '["x"]'` (the tag filter) is answered from this index.
 @Index({ name: 'jobs_tags_idx', expression: 'create index "jobs_tags_idx" on "jobs" using gin ("tags" jsonb_path_ops)' })
-@Index({ name: 'jobs_next_run_at_idx', expression: 'create index "jobs_next_run_at_idx" on "jobs" ("next_run_at") where "next_run_at" is not null' })
+@Index({
+  name: 'jobs_next_run_at_idx',
+  expression: 'create index "jobs_next_run_at_idx" on "jobs" ("next_run_at") where "next_run_at" is not null',
+})
 export class JobEntity {
-  [OptionalProps]?: 'description' | 'tags' | 'backend' | 'schedule' | 'nextRunAt' | 'status' | 'latestRunId' | 'runCounter' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    'description' | 'tags' | 'backend' | 'schedule' | 'nextRunAt' | 'status' | 'latestRunId' | 'runCounter' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();

@@ -24,7 +24,27 @@ import type { MetricsView, RunAttemptView, RunErrorView } from '../../domain';
   expression: 'create index "runs_next_retry_idx" on "runs" ("next_retry_at") where "next_retry_at" is not null',
 })
 export class RunEntity {
-  [OptionalProps]?: 'attempt' | 'status' | 'externalId' | 'engineState' | 'lastProgressAt' | 'progress' | 'metrics' | 'error' | 'attempts' | 'deadLettered' | 'nextRetryAt' | 'leaseOwner' | 'leaseExpiresAt' | 'logSeq' | 'version' | 'queuedAt' | 'startedAt' | 'finishedAt' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    | 'attempt'
+    | 'status'
+    | 'externalId'
+    | 'engineState'
+    | 'lastProgressAt'
+    | 'progress'
+    | 'metrics'
+    | 'error'
+    | 'attempts'
+    | 'deadLettered'
+    | 'nextRetryAt'
+    | 'leaseOwner'
+    | 'leaseExpiresAt'
+    | 'logSeq'
+    | 'version'
+    | 'queuedAt'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'createdAt'
+    | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();

@@ -4,7 +4,8 @@ import { StageStatus } from '../../domain';
 /** A stage of the current attempt of a run; reset when a new attempt starts. */
 @Entity({ tableName: 'run_stages' })
 export class StageEntity {
-  [OptionalProps]?: 'position' | 'status' | 'totalItems' | 'completedItems' | 'failedItems' | 'message' | 'startedAt' | 'finishedAt' | 'updatedAt';
+  [OptionalProps]?:
+    'position' | 'status' | 'totalItems' | 'completedItems' | 'failedItems' | 'message' | 'startedAt' | 'finishedAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   runId!: string;
