@@ -20,7 +20,7 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, statSync } from '
 import { once } from 'node:events';
 import path from 'node:path';
 import { Client, Pool } from 'pg';
-import { ingest, makePgSink } from '../src/ingest';
+import { ingest, makePgSink } from '../src/backends/local/ingest';
 
 const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROWS = Number(process.env.BENCH_ROWS || 1_000_000);

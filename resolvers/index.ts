@@ -1,4 +1,6 @@
 import type { NonEmptyArray } from 'type-graphql';
+import type { SchemaParts } from '../src/graphql/schema';
+import { DateTimeScalar } from './scalars';
 import { ComputeResolver } from './job/compute.resolver';
 import { JobResolver } from './job/job.resolver';
 import { RunResolver } from './run/run.resolver';
@@ -22,3 +24,6 @@ export const resolvers: NonEmptyArray<Function> = [
   RunProgressResolver,
   JobStatsUpdatesResolver,
 ];
+
+/** What the composition root builds the public schema from (`buildJobwireSchema(schemaParts)`). */
+export const schemaParts: SchemaParts = { resolvers, dateScalar: DateTimeScalar };

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { buildJobwireSchema } from '../src/graphql/schema';
+import { schemaParts } from '../resolvers';
 
 export const SCHEMA_FILE = path.resolve(__dirname, '../schema/schema.graphql');
 
@@ -14,7 +15,7 @@ const HEADER = '# Emitted by scripts/emit-schema.ts from resolvers/ — do not e
 
 /** The SDL the code defines, exactly as it is written to schema/schema.graphql. */
 export async function renderSchema(): Promise<string> {
-  return HEADER + printSchema(lexicographicSortSchema(await buildJobwireSchema())) + '\n';
+  return HEADER + printSchema(lexicographicSortSchema(await buildJobwireSchema(schemaParts))) + '\n';
 }
 
 async function main() {

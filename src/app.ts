@@ -12,17 +12,19 @@ import { ExecutionBackend } from './domain';
 import { coerceError } from './errors';
 import { makeMemoryBus, makeRedisBus, type EventBus } from './events/bus';
 import { BackendRegistry, unconfiguredBackend } from './backends/backend';
-import { makeLocalBackend } from './backends/local.backend';
+import { makeLocalBackend } from './backends/local/local.backend';
 import { RunEventsService } from './runs/run-events.service';
 import { RunsService } from './runs/runs.service';
 import { JobsService } from './jobs/jobs.service';
 import { makeLogger, type Logger } from './logger';
-import { makePgSink, makePgliteSink, type LoadSink } from './ingest';
+import { makePgSink, makePgliteSink, type LoadSink } from './backends/local/ingest';
 import { buildJobwireSchema } from './graphql/schema';
 import { makeContextFactory } from './graphql/context';
 import { startServer } from './server/server';
 import { seedDemo } from './seed';
 import { makeWorkers } from '../workers';
+import { schemaParts } from '../resolvers';
+import { LiveService } from './live/live.service';
 
 export interface App {
   config: Readonly<Config>;
@@ -37,6 +39,7 @@ export interface App {
   runEvents: RunEventsService;
   jobs: JobsService;
   runs: RunsService;
+  live: LiveService;
   /** Stops everything in order: traffic, workers, bus, database. Idempotent. */
   stop(): Promise<void>;
 }
@@ -87,12 +90,14 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     const runs = new RunsService({ orm: db.orm, runEvents, backends, config, logger: logger.child({ component: 'runs' }) });
 
     const makeSink = (): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!) : makePgliteSink(db.pglite!));
-    const workers = makeWorkers({ runEvents, bus, backends, config, logger, instanceId, makeSink });
+    const live = new LiveService({ jobs, runs, bus, logger });
+    cleanups.push({ name: 'live streams', fn: () => live.close() });
+    const workers = makeWorkers({ runEvents, live, backends, config, logger, instanceId, makeSink });
 
-    const schema = await buildJobwireSchema();
+    const schema = await buildJobwireSchema(schemaParts);
     const server = await startServer({
       schema,
-      contextFactory: makeContextFactory({ jobs, runs, bus, logger }),
+      contextFactory: makeContextFactory({ jobs, runs, live, logger }),
       config,
       logger: logger.child({ component: 'server' }),
       readiness: async () => {
@@ -136,6 +141,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       runEvents,
       jobs,
       runs,
+      live,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {

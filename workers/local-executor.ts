@@ -2,9 +2,8 @@ import type { Config } from '../src/config';
 import { ErrorKind, ExecutionBackend, RunStatus, type RunView } from '../src/domain';
 import { JobEntity } from '../src/db/entities';
 import { coerceError } from '../src/errors';
-import type { BusSubscription, EventBus } from '../src/events/bus';
-import { Topic } from '../src/events/topics';
-import type { LoadSink } from '../src/ingest';
+import type { LiveService, LiveSubscription } from '../src/live/live.service';
+import type { LoadSink } from '../src/backends/local/ingest';
 import type { Logger } from '../src/logger';
 import { claimQueuedLocalRuns, releaseLeases } from '../src/runs/run-leases';
 import type { RunEventsService } from '../src/runs/run-events.service';
@@ -13,7 +12,7 @@ import { RunExecution, type JobSpec } from './local-executor/run-execution';
 
 export interface LocalExecutorDeps {
   runEvents: RunEventsService;
-  bus: EventBus;
+  live: Pick<LiveService, 'backendStatus'>;
   config: Pick<Config, 'localConcurrency' | 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots'>;
   logger: Logger;
   /** This gateway process; becomes the lease owner of the runs it claims. */
@@ -47,11 +46,11 @@ export const CLAIM_POLL_MS = 1000;
  * `localLeaseMs / 3`; if this process dies the lease expires and the stuck monitor retries the run.
  */
 export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
-  const { runEvents, bus, config, instanceId } = deps;
+  const { runEvents, live, config, instanceId } = deps;
   const logger = deps.logger.child({ component: 'local-executor' });
   const producer = `local-executor@${instanceId}`;
   const executions = new Map<string, RunExecution>();
-  let subscription: BusSubscription<RunView> | null = null;
+  let subscription: LiveSubscription<RunView> | null = null;
   let accepting = false;
   let startPromise: Promise<void> | null = null;
   let stopPromise: Promise<void> | null = null;
@@ -94,7 +93,7 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
     });
   }
 
-  async function watchStatuses(sub: BusSubscription<RunView>) {
+  async function watchStatuses(sub: LiveSubscription<RunView>) {
     try {
       for await (const view of sub) {
         if (view.backend !== ExecutionBackend.LOCAL) continue;
@@ -110,7 +109,7 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
   async function doStart() {
     try {
       // Only LOCAL runs' status changes: new work to claim, and stop requests for runs executing here.
-      subscription = await bus.subscribe(Topic.BACKEND_RUN_STATUS, ExecutionBackend.LOCAL);
+      subscription = await live.backendStatus(ExecutionBackend.LOCAL);
       void watchStatuses(subscription);
     } catch (err) {
       const e = coerceError(err);

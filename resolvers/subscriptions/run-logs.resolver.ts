@@ -2,7 +2,7 @@ import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { LogLevel } from '../enums';
 import { LogChunk } from '../run/log-chunk.type';
-import { runLogsStream, type LogChunkView } from './log-stream';
+import type { LogChunkView } from '../../src/live/live.service';
 
 /** Live log lines of one run: stored lines after `after` first, then new ones; no gap, no duplicate. */
 @Resolver()
@@ -10,7 +10,7 @@ export class RunLogsResolver {
   @Subscription(() => LogChunk, {
     description: 'Log lines of one run: replays stored lines after `after` (all without it), then streams new ones',
     subscribe: ({ args, context }) =>
-      runLogsStream(context as GraphQLContext, {
+      (context as GraphQLContext).live.runLogs({
         runId: args.runId,
         minLevel: args.minLevel,
         after: args.after,

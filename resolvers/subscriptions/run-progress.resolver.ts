@@ -3,14 +3,13 @@ import type { MetricsView, StageView } from '../../src/domain';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { RunMetrics } from '../run/run-metrics.type';
 import { Stage } from '../run/stage.type';
-import { runMetricsStream, stageProgressStream } from './run-streams';
 
 /** Progress of one run: metric samples and stage changes, current state first. */
 @Resolver()
 export class RunProgressResolver {
   @Subscription(() => RunMetrics, {
     description: 'Metric samples of one run, the latest first',
-    subscribe: ({ args, context }) => runMetricsStream(context as GraphQLContext, args.runId),
+    subscribe: ({ args, context }) => (context as GraphQLContext).live.runMetrics(args.runId),
   })
   runMetrics(@Root() sample: MetricsView, @Arg('runId', () => ID) _runId: string): MetricsView {
     return sample;
@@ -18,7 +17,7 @@ export class RunProgressResolver {
 
   @Subscription(() => Stage, {
     description: 'Stage progress of one run; first every stage as it stands',
-    subscribe: ({ args, context }) => stageProgressStream(context as GraphQLContext, args.runId),
+    subscribe: ({ args, context }) => (context as GraphQLContext).live.stageProgress(args.runId),
   })
   stageProgress(@Root() stage: StageView, @Arg('runId', () => ID) _runId: string): StageView {
     return stage;

@@ -3,14 +3,13 @@ import type { RunView } from '../../src/domain';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { RunFilter } from '../run/run-filter.input';
 import { Run } from '../run/run.type';
-import { runUpdatedStream, runsChangedStream } from './run-streams';
 
 /** Live runs: one run or one job's runs (snapshot first), and live runs pages. */
 @Resolver()
 export class RunUpdatesResolver {
   @Subscription(() => Run, {
     description: 'Changes of one run (runId) or of every run of one job (jobId); the first message is the current state',
-    subscribe: ({ args, context }) => runUpdatedStream(context as GraphQLContext, args),
+    subscribe: ({ args, context }) => (context as GraphQLContext).live.runUpdated(args),
   })
   runUpdated(
     @Root() run: RunView,
@@ -22,7 +21,7 @@ export class RunUpdatesResolver {
 
   @Subscription(() => Run, {
     description: 'Status changes of every run matching the filter (a live runs page)',
-    subscribe: ({ args, context }) => runsChangedStream(context as GraphQLContext, args.filter),
+    subscribe: ({ args, context }) => (context as GraphQLContext).live.runsChanged(args.filter),
   })
   runsChanged(@Root() run: RunView, @Arg('filter', () => RunFilter, { nullable: true }) _filter: RunFilter | null): RunView {
     return run;

@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
 import type { JobsApi, RunsApi } from '../api';
 import type { JobView, RunView } from '../domain';
-import type { EventBus } from '../events/bus';
 import type { Logger } from '../logger';
 import { BatchLoader } from './batch-loader';
-import { StatsFeed } from './stats-feed';
+import type { LiveService } from '../live/live.service';
 
 /** Per-request loaders: batch the N+1 lookups of list resolvers. */
 export interface Loaders {
@@ -18,19 +17,18 @@ export interface Loaders {
 export interface GraphQLContext {
   jobs: JobsApi;
   runs: RunsApi;
-  bus: EventBus;
+  /** The live streams (subscriptions). */
+  live: LiveService;
   /** A child logger bound to `requestId`. */
   logger: Logger;
   requestId: string;
   loaders: Loaders;
-  /** Process-wide feeds shared by every subscriber (one computation per burst, not one per client). */
-  feeds: { stats: StatsFeed };
 }
 
 export interface ContextDeps {
   jobs: JobsApi;
   runs: RunsApi;
-  bus: EventBus;
+  live: LiveService;
   logger: Logger;
 }
 
@@ -41,10 +39,7 @@ export interface ContextRequest {
   transport: 'http' | 'ws';
 }
 
-export type ContextFactory = ((req: ContextRequest) => GraphQLContext) & {
-  /** Stops the shared feeds (their bus subscriptions). Idempotent. */
-  close(): Promise<void>;
-};
+export type ContextFactory = (req: ContextRequest) => GraphQLContext;
 
 /** A request id: the caller's when it looks sane (printable, ≤ 128 chars), otherwise a new uuid. */
 export function requestIdFrom(header: unknown): string {
@@ -53,26 +48,22 @@ export function requestIdFrom(header: unknown): string {
 }
 
 /**
- * Builds the context factory once per process (it owns the shared feeds); the HTTP server calls it
- * per request and the WebSocket server per operation.
+ * Builds the context factory once per process; the HTTP server calls it per request and the
+ * WebSocket server per operation.
  */
 export function makeContextFactory(deps: ContextDeps): ContextFactory {
-  const stats = new StatsFeed({ runs: deps.runs, bus: deps.bus, logger: deps.logger });
-  const factory = ((req: ContextRequest): GraphQLContext => {
+  return (req: ContextRequest): GraphQLContext => {
     const requestId = req.requestId ?? crypto.randomUUID();
     return {
       jobs: deps.jobs,
       runs: deps.runs,
-      bus: deps.bus,
+      live: deps.live,
       logger: deps.logger.child({ requestId }),
       requestId,
       loaders: {
         job: new BatchLoader((ids) => deps.jobs.getMany(ids), { cache: req.transport === 'http' }),
         run: new BatchLoader((ids) => deps.runs.getMany(ids), { cache: req.transport === 'http' }),
       },
-      feeds: { stats },
     };
-  }) as ContextFactory;
-  factory.close = () => stats.close();
-  return factory;
+  };
 }

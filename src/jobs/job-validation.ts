@@ -19,7 +19,7 @@ import {
   type SourceConfig,
 } from '../domain';
 import { badInput } from '../errors';
-import { isValidObjectName } from '../ingest/identifiers';
+import { isValidObjectName } from '../backends/local/ingest/identifiers';
 import { validateCron } from './cron';
 import type {
   ComputeConfigInput,

@@ -1,7 +1,7 @@
 import type { SourceConfig } from '../domain';
 import { badInput } from '../errors';
-import { globBase } from '../ingest/glob';
-import { rootsCheck } from '../ingest/roots';
+import { globBase } from '../backends/local/ingest/glob';
+import { rootsCheck } from '../backends/local/ingest/roots';
 
 /**
  * With `LOCAL_SOURCE_ROOTS` set, refuses (BAD_USER_INPUT on `field`) a LOCAL source whose path —

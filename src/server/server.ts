@@ -28,7 +28,7 @@ export interface RunningServer {
   httpServer: http.Server;
   /**
    * Stops accepting, closes WebSockets with 1001 "Going away", lets in-flight HTTP requests finish
-   * (then cuts them after 5 s), stops Apollo and the context factory's shared feeds. Idempotent:
+   * (then cuts them after 5 s), and stops Apollo. Idempotent:
    * a second call returns the first one's promise. Every step runs even when one fails; the
    * first failure is rethrown at the end.
    */
@@ -86,7 +86,6 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         apollo.stop(), // drains HTTP and disposes graphql-ws (its drain plugins)
         ws.dispose(), // already running through Apollo; here in case Apollo failed before
       ]);
-      results.push(...(await Promise.allSettled([opts.contextFactory.close()])));
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BackendRegistry } from '../../src/backends/backend';
-import { makeLocalBackend } from '../../src/backends/local.backend';
+import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig, type Config } from '../../src/config';
 import { JobEntity, LogLineEntity, MetricSampleEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
@@ -22,7 +22,7 @@ import {
 } from '../../src/domain';
 import { makeRedisBus, type EventBus } from '../../src/events/bus';
 import { Topic } from '../../src/events/topics';
-import { makePgSink } from '../../src/ingest';
+import { makePgSink } from '../../src/backends/local/ingest';
 import { makeLogger } from '../../src/logger';
 import { RunEventsService } from '../../src/runs/run-events.service';
 import { makeWorkers, type Workers } from '../../workers';
@@ -35,6 +35,8 @@ const disposables = new Disposables();
 const logger = makeLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent');
 let db: Database;
 let bus: EventBus;
+/** What the executor watches (the live service's backend status feed), over the test's bus. */
+const live = { backendStatus: (kind: string) => bus.subscribe(Topic.BACKEND_RUN_STATUS, kind) };
 let runEvents: RunEventsService;
 let config: Readonly<Config>;
 let workers: Workers;
@@ -188,7 +190,7 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   workers = makeWorkers({
     runEvents,
-    bus,
+    live,
     config,
     logger,
     instanceId: 'executor-test',
@@ -392,7 +394,7 @@ describe('LOCAL executor', () => {
     await workers.stop();
     const other = makeLocalExecutor({
       runEvents,
-      bus,
+      live,
       config,
       logger,
       instanceId: 'executor-test-2',

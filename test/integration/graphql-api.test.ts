@@ -9,8 +9,9 @@ import crypto from 'node:crypto';
 import Redis from 'ioredis';
 import type { App } from '../../src/app';
 import { buildJobwireSchema } from '../../src/graphql/schema';
+import { schemaParts } from '../../resolvers';
 import { makeContextFactory } from '../../src/graphql/context';
-import { StatsFeed } from '../../src/graphql/stats-feed';
+import { StatsFeed } from '../../src/live/stats-feed';
 import { LogLevel, RunStatus, type LogLineView } from '../../src/domain';
 import { makeMemoryBus } from '../../src/events/bus';
 import { Topic } from '../../src/events/topics';
@@ -18,7 +19,7 @@ import { makeLogger } from '../../src/logger';
 import { RunEventsService } from '../../src/runs/run-events.service';
 import type { LogInput } from '../../src/runs/run-event';
 import { startServer } from '../../src/server/server';
-import { runLogsStream, type LogChunkView } from '../../resolvers/subscriptions/log-stream';
+import { runLogsStream, type LogChunkView } from '../../src/live/log-stream';
 import {
   ApplyComputePresetDocument,
   ComputePresetsDocument,
@@ -623,8 +624,8 @@ describe('startServer', () => {
   it('stops idempotently: WebSockets are told 1001 "going away", then HTTP refuses', async () => {
     const logger = makeLogger('silent');
     const server = await startServer({
-      schema: await buildJobwireSchema(),
-      contextFactory: makeContextFactory({ jobs: app.jobs, runs: app.runs, bus: app.bus, logger }),
+      schema: await buildJobwireSchema(schemaParts),
+      contextFactory: makeContextFactory({ jobs: app.jobs, runs: app.runs, live: app.live, logger }),
       config: { port: 0, host: '127.0.0.1', limits: app.config.limits },
       logger,
       readiness: async () => ({ ok: false, checks: { database: 'down for the test' } }),

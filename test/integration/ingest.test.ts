@@ -19,7 +19,7 @@ import {
   type IngestSpec,
   type LogLevel,
   type StageUpdate,
-} from '../../src/ingest';
+} from '../../src/backends/local/ingest';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let pool: Pool;

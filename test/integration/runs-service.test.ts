@@ -1,6 +1,6 @@
 import { RunEntity } from '../../src/db/entities';
 import { BackendRegistry, unconfiguredBackend, type Backend } from '../../src/backends/backend';
-import { makeLocalBackend } from '../../src/backends/local.backend';
+import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig } from '../../src/config';
 import { openPostgres, type Database } from '../../src/db/orm';
 import { ErrorKind, ExecutionBackend, LogLevel, RunStatus, SourceType, type RunView } from '../../src/domain';

@@ -1,5 +1,5 @@
 import { BackendRegistry, type Backend, type Reconciliation } from '../../src/backends/backend';
-import { makeLocalBackend } from '../../src/backends/local.backend';
+import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig, type Config } from '../../src/config';
 import { JobEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';

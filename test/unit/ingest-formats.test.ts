@@ -1,16 +1,23 @@
-import { CopyBatch, splitCsvRows } from '../../src/ingest/batch';
-import { convertCsvRow, convertJsonRow, JsonMapper, mapCsvColumns } from '../../src/ingest/convert';
-import { createCsvParser, type CsvFastPath } from '../../src/ingest/csv';
-import { IngestError, fromDbError, isRowLevelPgError } from '../../src/ingest/errors';
-import { formatFromExtension, looksBinary, resolveFormat, sniffFormat, type RecordHandler } from '../../src/ingest/formats';
-import { matchGlob, matchSegment, hasGlobChars } from '../../src/ingest/glob';
-import { quoteDestination, quoteIdent, sanitizeColumnNames, sanitizeIdentifier } from '../../src/ingest/identifiers';
-import { classifyJsonValue, classifyText, inferColumns, joinKinds, kindOfPgType, sqlTypeOfKind } from '../../src/ingest/infer';
-import { createJsonArrayParser, createNdjsonParser } from '../../src/ingest/json';
-import { BadRowLog, StageReporter } from '../../src/ingest/progress';
-import { csvQuote, decodeCsvRows, encodeCopyText, escapeCopyValue } from '../../src/ingest/sinks';
-import { redactUrl } from '../../src/ingest/sources';
-import type { StageUpdate } from '../../src/ingest/types';
+import { CopyBatch, splitCsvRows } from '../../src/backends/local/ingest/batch';
+import { convertCsvRow, convertJsonRow, JsonMapper, mapCsvColumns } from '../../src/backends/local/ingest/convert';
+import { createCsvParser, type CsvFastPath } from '../../src/backends/local/ingest/csv';
+import { IngestError, fromDbError, isRowLevelPgError } from '../../src/backends/local/ingest/errors';
+import { formatFromExtension, looksBinary, resolveFormat, sniffFormat, type RecordHandler } from '../../src/backends/local/ingest/formats';
+import { matchGlob, matchSegment, hasGlobChars } from '../../src/backends/local/ingest/glob';
+import { quoteDestination, quoteIdent, sanitizeColumnNames, sanitizeIdentifier } from '../../src/backends/local/ingest/identifiers';
+import {
+  classifyJsonValue,
+  classifyText,
+  inferColumns,
+  joinKinds,
+  kindOfPgType,
+  sqlTypeOfKind,
+} from '../../src/backends/local/ingest/infer';
+import { createJsonArrayParser, createNdjsonParser } from '../../src/backends/local/ingest/json';
+import { BadRowLog, StageReporter } from '../../src/backends/local/ingest/progress';
+import { csvQuote, decodeCsvRows, encodeCopyText, escapeCopyValue } from '../../src/backends/local/ingest/sinks';
+import { redactUrl } from '../../src/backends/local/ingest/sources';
+import type { StageUpdate } from '../../src/backends/local/ingest/types';
 import {
   K_BOOL,
   K_DATE,
@@ -29,7 +36,7 @@ import {
   parseBoolean,
   scanDateTime,
   scanInteger,
-} from '../../src/ingest/values';
+} from '../../src/backends/local/ingest/values';
 
 /** Collects what a parser emits. */
 function collector<T>() {

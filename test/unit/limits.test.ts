@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { getIntrospectionQuery, parse, type GraphQLSchema } from 'graphql';
 import { buildJobwireSchema } from '../../src/graphql/schema';
+import { schemaParts } from '../../resolvers';
 import { checkComplexity, checkQuerySize, queryComplexity, validateOperation, type QueryLimits } from '../../src/graphql/limits';
 
 const limits: QueryLimits = { maxDepth: 10, maxComplexity: 5000, maxQueryBytes: 20_000, maxPageSize: 1000 };
@@ -17,7 +18,7 @@ function nestedQuery(depth: number): string {
 describe('query limits', () => {
   let schema: GraphQLSchema;
   beforeAll(async () => {
-    schema = await buildJobwireSchema();
+    schema = await buildJobwireSchema(schemaParts);
   });
 
   const errorsOf = (query: string, variables?: Record<string, unknown>, l = limits) =>

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { IngestStats } from '../../src/ingest';
+import type { IngestStats } from '../../src/backends/local/ingest';
 import type { MetricsPayload } from '../../src/runs/run-event';
 
 const round1 = (n: number) => Math.round(n * 10) / 10;

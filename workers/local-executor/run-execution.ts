@@ -2,7 +2,7 @@ import type { Config } from '../../src/config';
 import { ErrorKind, LogLevel, RunStatus, isTerminal } from '../../src/domain';
 import type { Destination, ProcessingConfig, RunErrorView, RunView, SourceConfig } from '../../src/domain';
 import { coerceError } from '../../src/errors';
-import { ingest, IngestError, type IngestResult, type IngestSpec, type IngestStats, type LoadSink } from '../../src/ingest';
+import { ingest, IngestError, type IngestResult, type IngestSpec, type IngestStats, type LoadSink } from '../../src/backends/local/ingest';
 import type { Logger } from '../../src/logger';
 import { checkLease, type LeaseCheck } from '../../src/runs/run-leases';
 import type { ApplyResult, RunEventsService } from '../../src/runs/run-events.service';

@@ -1,6 +1,6 @@
 import { LogLevel, StageStatus, type RunView } from '../../src/domain';
 import { coerceError } from '../../src/errors';
-import type { StageUpdate } from '../../src/ingest';
+import type { StageUpdate } from '../../src/backends/local/ingest';
 import type { Logger } from '../../src/logger';
 import type { RunEventsService } from '../../src/runs/run-events.service';
 import type { LogInput, MetricsPayload, RunEvent, StagePayload } from '../../src/runs/run-event';

@@ -1,5 +1,5 @@
-import { ExecutionBackend } from '../domain';
-import type { Backend, Reconciliation } from './backend';
+import { ExecutionBackend } from '../../domain';
+import type { Backend, Reconciliation } from '../backend';
 
 /**
  * The LOCAL backend: runs execute in a gateway process (workers/local-executor). Submitting is a

@@ -1,5 +1,5 @@
-import type { JobStatsView, RunsApi } from '../../src/api';
-import type { StatsFeed } from '../../src/graphql/stats-feed';
+import type { JobStatsView, RunsApi } from '../api';
+import type { StatsFeed } from './stats-feed';
 import { LatestValue, closing } from './streams';
 
 /**

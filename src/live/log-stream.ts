@@ -1,8 +1,8 @@
-import type { RunsApi } from '../../src/api';
-import { LOG_LEVEL_RANK, LogLevel, type LogLineView } from '../../src/domain';
-import { badInput, notFound } from '../../src/errors';
-import type { EventBus } from '../../src/events/bus';
-import { Topic, type RunLogsPayload } from '../../src/events/topics';
+import type { RunsApi } from '../api';
+import { LOG_LEVEL_RANK, LogLevel, type LogLineView } from '../domain';
+import { badInput, notFound } from '../errors';
+import type { EventBus } from '../events/bus';
+import { Topic, type RunLogsPayload } from '../events/topics';
 import { closing, orClose } from './streams';
 
 /** One `runLogs` message (the `LogChunk` GraphQL type). */

@@ -1,8 +1,8 @@
-import type { JobsApi, RunsApi } from '../../src/api';
-import type { MetricsView, RunStatus, RunView, StageView } from '../../src/domain';
-import { badInput, notFound } from '../../src/errors';
-import type { EventBus } from '../../src/events/bus';
-import { Topic } from '../../src/events/topics';
+import type { JobsApi, RunsApi } from '../api';
+import type { MetricsView, RunStatus, RunView, StageView } from '../domain';
+import { badInput, notFound } from '../errors';
+import type { EventBus } from '../events/bus';
+import { Topic } from '../events/topics';
 import { closing, orClose } from './streams';
 
 interface Deps {

@@ -1,0 +1,79 @@
+import type { JobsApi, JobStatsView, RunsApi } from '../api';
+import type { ExecutionBackend, MetricsView, RunStatus, RunView, StageView } from '../domain';
+import type { BusSubscription, EventBus } from '../events/bus';
+import { Topic } from '../events/topics';
+import type { Logger } from '../logger';
+import { runLogsStream, type LogChunkView, type LogStreamArgs, type LogStreamOptions } from './log-stream';
+import { runMetricsStream, runUpdatedStream, runsChangedStream, stageProgressStream } from './run-streams';
+import { StatsFeed } from './stats-feed';
+import { jobStatsStream } from './stats-stream';
+
+export type { LogChunkView, LogStreamArgs, LogStreamOptions } from './log-stream';
+
+/** A live feed: iterate it; `close()` ends it. */
+export type LiveSubscription<T> = BusSubscription<T>;
+
+export interface LiveServiceDeps {
+  jobs: JobsApi;
+  runs: RunsApi;
+  bus: EventBus;
+  logger: Logger;
+}
+
+/**
+ * The live streams of the core, what GraphQL subscriptions and executors watch. Every stream
+ * subscribes to the bus first (resolving once the channel is really subscribed), then reads its
+ * snapshot from the services, then streams, dropping what the snapshot already covered; a client
+ * that subscribes late or reconnects misses nothing. One instance per process: it owns the feeds
+ * shared by every subscriber (the stats feed computes once per burst of changes, not once per client).
+ */
+export class LiveService {
+  private readonly stats: StatsFeed;
+
+  constructor(private readonly deps: LiveServiceDeps) {
+    this.stats = new StatsFeed({ runs: deps.runs, bus: deps.bus, logger: deps.logger.child({ component: 'stats-feed' }) });
+  }
+
+  /** `runUpdated`: one run (`runId`) or every run of one job (`jobId`), current state first. */
+  runUpdated(args: { runId?: string | null; jobId?: string | null }): Promise<AsyncGenerator<RunView>> {
+    return runUpdatedStream(this.deps, args);
+  }
+
+  /** `runsChanged`: status changes of the runs matching `filter` (no snapshot). */
+  runsChanged(filter: { jobId?: string | null; status?: RunStatus | null } | null | undefined): Promise<AsyncGenerator<RunView>> {
+    return runsChangedStream(this.deps, filter);
+  }
+
+  /** `runMetrics`: the latest sample, then live ones. */
+  runMetrics(runId: string): Promise<AsyncGenerator<MetricsView>> {
+    return runMetricsStream(this.deps, runId);
+  }
+
+  /** `stageProgress`: every stage as it stands, then live stage changes. */
+  stageProgress(runId: string): Promise<AsyncGenerator<StageView>> {
+    return stageProgressStream(this.deps, runId);
+  }
+
+  /** `runLogs`: stored lines after `after` (replay), then live ones; no gap, no duplicate. */
+  runLogs(args: LogStreamArgs, options?: LogStreamOptions): Promise<AsyncGenerator<LogChunkView>> {
+    return runLogsStream(this.deps, args, options);
+  }
+
+  /** `jobStatsUpdated`: the current stats, then a recomputation after each burst of status changes. */
+  jobStats(): Promise<AsyncGenerator<JobStatsView>> {
+    return jobStatsStream({ runs: this.deps.runs, feed: this.stats });
+  }
+
+  /**
+   * Status changes of the runs of one backend, as they commit (no snapshot): what an executor
+   * watches for new work and for stop requests. Resolves once subscribed.
+   */
+  backendStatus(kind: ExecutionBackend): Promise<LiveSubscription<RunView>> {
+    return this.deps.bus.subscribe(Topic.BACKEND_RUN_STATUS, kind);
+  }
+
+  /** Ends the shared feeds. Idempotent. */
+  close(): Promise<void> {
+    return this.stats.close();
+  }
+}
