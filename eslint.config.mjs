@@ -1,4 +1,3 @@
-// TODO(issue 5): the boundary rules are warnings until the workers and live streams move behind services; then errors.
 // Lint (typescript-eslint) and the import boundaries of DESIGN.md:
 // - resolvers/ and workers/ are edges: they talk to services, never to the database or the event bus;
 // - src/ is the core: it imports neither resolvers/ nor workers/ (only the composition root, src/app.ts, does).
@@ -54,6 +53,6 @@ export default tseslint.config(
       '@typescript-eslint/no-empty-object-type': 'off',
     },
   },
-  { files: ['resolvers/**/*.ts', 'workers/**/*.ts'], rules: { 'no-restricted-imports': ['warn', edgeBoundary] } },
-  { files: ['src/**/*.ts'], ignores: ['src/app.ts'], rules: { 'no-restricted-imports': ['warn', coreBoundary] } },
+  { files: ['resolvers/**/*.ts', 'workers/**/*.ts'], rules: { 'no-restricted-imports': ['error', edgeBoundary] } },
+  { files: ['src/**/*.ts'], ignores: ['src/app.ts'], rules: { 'no-restricted-imports': ['error', coreBoundary] } },
 );

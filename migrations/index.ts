@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261127201007_init } from './Migration20261127201007_init';
 import { Migration20261127203048_jobs_tags_index } from './Migration20261127203048_jobs_tags_index';
 import { Migration20261127214802_runs_finished_index } from './Migration20261127214802_runs_finished_index';
+import { Migration20261201221447_core_liveness_stall_idempotency } from './Migration20261201221447_core_liveness_stall_idempotency';
 
 /** Every migration, in order. Written by `npm run migration:create`; do not edit by hand. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261127201007_init', class: Migration20261127201007_init },
   { name: 'Migration20261127203048_jobs_tags_index', class: Migration20261127203048_jobs_tags_index },
   { name: 'Migration20261127214802_runs_finished_index', class: Migration20261127214802_runs_finished_index },
+  { name: 'Migration20261201221447_core_liveness_stall_idempotency', class: Migration20261201221447_core_liveness_stall_idempotency },
 ];

@@ -12,6 +12,7 @@ import {
   RunTrigger,
   SourceType,
   StageStatus,
+  StallAction,
 } from '../src/domain';
 
 /**
@@ -37,6 +38,14 @@ registerEnumType(ProcessingMode, { name: 'ProcessingMode' });
 registerEnumType(DataFormat, { name: 'DataFormat' });
 registerEnumType(ClusterMode, { name: 'ClusterMode' });
 registerEnumType(InstanceType, { name: 'InstanceType' });
+registerEnumType(StallAction, {
+  name: 'StallAction',
+  valuesConfig: {
+    NONE: { description: 'Only the flag (Run.stalledSince) and the count in jobStats' },
+    STOP: { description: 'Stop the run (CANCELLED)' },
+    RETRY: { description: 'Fail the attempt TRANSIENT, so it retries' },
+  },
+});
 
 export {
   ClusterMode,
@@ -51,4 +60,5 @@ export {
   RunTrigger,
   SourceType,
   StageStatus,
+  StallAction,
 };

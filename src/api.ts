@@ -7,11 +7,13 @@
 import type {
   ComputeConfig,
   DataFormat,
+  ExecutionBackend,
   JobView,
   LogLevel,
   LogLineView,
   MetricsView,
   RunStatus,
+  RunTrigger,
   RunView,
   SourceType,
   StageView,
@@ -37,6 +39,8 @@ export interface SourceTypeInfoView {
   formats: DataFormat[];
   batch: boolean;
   streaming: boolean;
+  /** The backends of this gateway that can execute this source type. */
+  backends: ExecutionBackend[];
 }
 export interface ConnectionTestResultView {
   ok: boolean;
@@ -49,11 +53,14 @@ export interface JobStatsView {
   successRate: number | null;
   running: number;
   deadLettered: number;
+  /** Runs stalled now. */
+  stalled: number;
   stuckRuns: RunView[];
 }
 
 export interface JobsApi {
-  create(input: CreateJobInput): Promise<JobView>;
+  /** Same `idempotencyKey` within 24 h → the job the first call made (nothing created twice, also under concurrent calls). */
+  create(input: CreateJobInput, opts?: { idempotencyKey?: string | null }): Promise<JobView>;
   update(id: string, input: UpdateJobInput): Promise<JobView>;
   /** Refused (CONFLICT) while a run is active; deletes the job's runs, logs and metrics too. */
   delete(id: string): Promise<boolean>;
@@ -78,10 +85,11 @@ export interface LogQuery {
 
 export interface RunsApi {
   /** UNAVAILABLE when the job's backend is not configured; same idempotencyKey within 24 h → same run. */
-  start(jobId: string, opts?: { idempotencyKey?: string | null; trigger?: import('./domain').RunTrigger }): Promise<RunView>;
-  stop(runId: string, force: boolean): Promise<RunView>;
-  /** Manual retry: a new attempt of a FAILED run (dead-lettered ones too); CONFLICT otherwise. */
-  retry(runId: string): Promise<RunView>;
+  start(jobId: string, opts?: { idempotencyKey?: string | null; trigger?: RunTrigger }): Promise<RunView>;
+  /** Same `idempotencyKey` within 24 h → the run as that first call left it, nothing done again. */
+  stop(runId: string, force: boolean, opts?: { idempotencyKey?: string | null }): Promise<RunView>;
+  /** Manual retry: a new attempt of a FAILED run (dead-lettered ones too); CONFLICT otherwise. Same key → same attempt. */
+  retry(runId: string, opts?: { idempotencyKey?: string | null }): Promise<RunView>;
   get(id: string): Promise<RunView | null>;
   /** Batch load for resolvers (`Job.latestRun`), in the order of `ids`. */
   getMany(ids: readonly string[]): Promise<(RunView | null)[]>;

@@ -8,14 +8,12 @@ import os from 'node:os';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from './config';
 import { migrate, openPglite, openPostgres, type Database } from './db/orm';
-import { ExecutionBackend } from './domain';
 import { coerceError } from './errors';
 import { makeMemoryBus, makeRedisBus, type EventBus } from './events/bus';
-import { BackendRegistry, unconfiguredBackend } from './backends/backend';
-import { makeLocalBackend } from './backends/local/local.backend';
-import { RunEventsService } from './runs/run-events.service';
-import { RunsService } from './runs/runs.service';
-import { JobsService } from './jobs/jobs.service';
+import type { RunEventsService } from './runs/run-events.service';
+import { buildCore, type Core } from './core';
+import type { RunsService } from './runs/runs.service';
+import type { JobsService } from './jobs/jobs.service';
 import { makeLogger, type Logger } from './logger';
 import { makePgSink, makePgliteSink, type LoadSink } from './backends/local/ingest';
 import { buildJobwireSchema } from './graphql/schema';
@@ -40,6 +38,8 @@ export interface App {
   jobs: JobsService;
   runs: RunsService;
   live: LiveService;
+  /** Every service of the core. */
+  core: Core;
   /** Stops everything in order: traffic, workers, bus, database. Idempotent. */
   stop(): Promise<void>;
 }
@@ -74,25 +74,21 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       : makeMemoryBus(config.redisPrefix);
     cleanups.push({ name: 'event bus', fn: () => bus.close() });
 
-    const runEvents = new RunEventsService({
-      orm: db.orm,
-      bus,
-      logger: logger.child({ component: 'run-events' }),
-      retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
-      logRetentionMs: config.logRetentionMs,
-    });
-    const backends = new BackendRegistry([
-      makeLocalBackend(),
-      unconfiguredBackend(ExecutionBackend.SPARK, 'SPARK_MASTER_URL is not set: this gateway has no Spark cluster'),
-      unconfiguredBackend(ExecutionBackend.KAFKA, 'KAFKA_BROKERS is not set: this gateway has no Kafka'),
-    ]);
-    const jobs = new JobsService({ orm: db.orm, config, logger: logger.child({ component: 'jobs' }) });
-    const runs = new RunsService({ orm: db.orm, runEvents, backends, config, logger: logger.child({ component: 'runs' }) });
+    const core = buildCore({ db, bus, config, logger });
+    const { runEvents, jobs, runs } = core;
 
     const makeSink = (): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!) : makePgliteSink(db.pglite!));
     const live = new LiveService({ jobs, runs, bus, logger });
     cleanups.push({ name: 'live streams', fn: () => live.close() });
-    const workers = makeWorkers({ runEvents, live, backends, config, logger, instanceId, makeSink });
+    const workers = makeWorkers({
+      ...core,
+      retention: runEvents,
+      live,
+      config,
+      logger,
+      instanceId,
+      makeSink,
+    });
 
     const schema = await buildJobwireSchema(schemaParts);
     const server = await startServer({
@@ -142,6 +138,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       jobs,
       runs,
       live,
+      core,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {

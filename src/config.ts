@@ -35,9 +35,13 @@ export interface Config {
   retryBaseDelayMs: number;
   /** Upper bound of any retry delay. Default 1 h. */
   retryMaxDelayMs: number;
+  /** How often the stuck-run monitor looks for runs past their liveness deadline. Default 60 s. */
   stuckCheckIntervalMs: number;
+  /** A run of a heartbeat or engine-poll backend (KAFKA, SPARK) without a sign of life this long is stuck. Default 5 min. */
   stuckThresholdMs: number;
-  /** How often the scheduler looks for due cron runs and retries. Default 1 s. */
+  /** A RUNNING run whose counters do not move this long is stalled, for jobs that set no `stallTimeoutSeconds`. Default 5 min. */
+  stallThresholdMs: number;
+  /** How often the scheduler looks for due cron runs, due retries and runs that just stalled. Default 1 s. */
   schedulerIntervalMs: number;
   /** A LOCAL run whose executor lease is older than this is orphaned (its gateway died). Default 30 s. */
   localLeaseMs: number;
@@ -151,6 +155,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     retryMaxDelayMs: int(env, 'RETRY_MAX_DELAY_MS', HOUR, 0),
     stuckCheckIntervalMs: int(env, 'STUCK_CHECK_INTERVAL_MS', MINUTE, 10),
     stuckThresholdMs: int(env, 'STUCK_THRESHOLD_MS', 5 * MINUTE, 10),
+    stallThresholdMs: int(env, 'STALL_THRESHOLD_MS', 5 * MINUTE, 1000),
     schedulerIntervalMs: int(env, 'SCHEDULER_INTERVAL_MS', SECOND, 10),
     localLeaseMs: int(env, 'LOCAL_LEASE_MS', 30 * SECOND, 100),
     maxFailedRowRatio: ratio(env, 'MAX_FAILED_ROW_RATIO', 0.1),

@@ -39,6 +39,12 @@ export enum LogLevel {
   WARN = 'WARN',
   ERROR = 'ERROR',
 }
+/** What happens to a stalled run (RUNNING, counters not moving): only the flag, stop it, or fail it TRANSIENT so it retries. */
+export enum StallAction {
+  NONE = 'NONE',
+  STOP = 'STOP',
+  RETRY = 'RETRY',
+}
 export enum ErrorKind {
   TRANSIENT = 'TRANSIENT',
   PERMANENT = 'PERMANENT',
@@ -145,6 +151,8 @@ export interface StageView {
   completedItems: number;
   failedItems: number;
   progress: number;
+  /** `totalItems` is an estimate that may still be corrected (progress never regresses when it is). */
+  totalIsEstimate: boolean;
   message: string | null;
   startedAt: string | null;
   finishedAt: string | null;
@@ -184,6 +192,8 @@ export interface RunView {
   externalId: string | null;
   engineState: string | null;
   lastProgressAt: string | null;
+  /** Set while the run is stalled (RUNNING, no counter moved for the job's stall timeout); null otherwise. */
+  stalledSince: string | null;
   progress: number;
   stages: StageView[];
   metrics: MetricsView | null;
@@ -212,6 +222,9 @@ export interface JobView {
   compute: ComputeConfig;
   schedule: (ScheduleConfig & { nextRunAt: string | null }) | null;
   maxAttempts: number;
+  /** A RUNNING run whose counters do not move this long is stalled (the job's own, or STALL_THRESHOLD_MS). */
+  stallTimeoutSeconds: number;
+  onStall: StallAction;
   status: JobStatus;
   latestRunId: string | null;
   createdAt: string;

@@ -1,4 +1,5 @@
 import { coerceError } from '../src/errors';
+import { makeLifecycle } from '../src/lifecycle';
 import { makeLocalExecutor } from './local-executor';
 import { makeScheduler } from './scheduler';
 import { makeStuckMonitor } from './stuck-monitor';
@@ -12,14 +13,16 @@ export { makeScheduler, type SchedulerDeps } from './scheduler';
 export { makeStuckMonitor, type StuckMonitorDeps } from './stuck-monitor';
 
 /** What the workers need, all together: the union of each worker's own deps. */
-export type WorkersDeps = LocalExecutorDeps & SchedulerDeps & StuckMonitorDeps;
+export type WorkersDeps = Omit<LocalExecutorDeps, 'runEvents'> &
+  SchedulerDeps &
+  StuckMonitorDeps & { runEvents: LocalExecutorDeps['runEvents'] };
 
 export interface Workers {
   /** Starts the LOCAL executor, the scheduler and the stuck-run monitor. Idempotent. */
   start(): Promise<void>;
   /**
-   * Stops them: the scheduler and monitor finish their pass, the executor aborts its runs (they are
-   * retried) and releases its leases. Every step runs even when one fails; never rejects. Idempotent.
+   * Stops them: the scheduler and monitor finish their pass, the executor hands its runs back to
+   * the queue and releases its leases. Every step runs even when one fails; never rejects. Idempotent.
    */
   stop(): Promise<void>;
 }
@@ -27,45 +30,25 @@ export interface Workers {
 /** The gateway's background workers, for the composition root (src/app.ts). */
 export function makeWorkers(deps: WorkersDeps): Workers {
   const { logger } = deps;
-  const executor = makeLocalExecutor(deps);
-  const scheduler = makeScheduler(deps);
-  const monitor = makeStuckMonitor(deps);
   const parts = [
-    { name: 'scheduler', part: scheduler },
-    { name: 'stuck monitor', part: monitor },
-    { name: 'local executor', part: executor },
+    { name: 'scheduler', part: makeScheduler(deps) },
+    { name: 'stuck monitor', part: makeStuckMonitor(deps) },
+    { name: 'local executor', part: makeLocalExecutor(deps) },
   ];
-  let startPromise: Promise<void> | null = null;
-  let stopPromise: Promise<void> | null = null;
-
-  async function doStop() {
-    // Scheduler first, so it starts no retry the executor would then have to abort.
-    for (const { name, part } of parts) {
-      try {
-        await part.stop();
-      } catch (err) {
-        const e = coerceError(err);
-        logger.error({ err: e, step: name }, `workers: stopping the ${name} failed: ${e.message}`);
+  return makeLifecycle({
+    async start() {
+      for (const { part } of parts) await part.start();
+    },
+    async stop() {
+      // Scheduler first, so it starts no retry the executor would then have to abort.
+      for (const { name, part } of parts) {
+        try {
+          await part.stop();
+        } catch (err) {
+          const e = coerceError(err);
+          logger.error({ err: e, step: name }, `workers: stopping the ${name} failed: ${e.message}`);
+        }
       }
-    }
-  }
-
-  return {
-    start() {
-      if (stopPromise) return stopPromise.then(() => this.start());
-      return (startPromise ??= (async () => {
-        for (const { part } of parts) await part.start();
-      })());
     },
-    stop() {
-      if (!startPromise) return Promise.resolve();
-      return (stopPromise ??= startPromise
-        .catch(() => undefined)
-        .then(doStop)
-        .finally(() => {
-          startPromise = null;
-          stopPromise = null;
-        }));
-    },
-  };
+  });
 }

@@ -1,17 +1,18 @@
 import type { Config } from '../src/config';
-import { ErrorKind, ExecutionBackend, RunStatus, type RunView } from '../src/domain';
-import { JobEntity } from '../src/db/entities';
+import { ExecutionBackend, RunStatus, type RunView } from '../src/domain';
 import { coerceError } from '../src/errors';
-import type { LiveService, LiveSubscription } from '../src/live/live.service';
 import type { LoadSink } from '../src/backends/local/ingest';
+import type { ClaimedRun, LocalQueueService } from '../src/backends/local/local-queue.service';
+import { makeLifecycle } from '../src/lifecycle';
+import type { LiveService, LiveSubscription } from '../src/live/live.service';
 import type { Logger } from '../src/logger';
-import { claimQueuedLocalRuns, releaseLeases } from '../src/runs/run-leases';
 import type { RunEventsService } from '../src/runs/run-events.service';
 import { makeLoop } from './loop';
-import { RunExecution, type JobSpec } from './local-executor/run-execution';
+import { RunExecution } from './local-executor/run-execution';
 
 export interface LocalExecutorDeps {
-  runEvents: RunEventsService;
+  localQueue: Pick<LocalQueueService, 'claim' | 'renew' | 'handBack' | 'release'>;
+  runEvents: Pick<RunEventsService, 'applyBatch'>;
   live: Pick<LiveService, 'backendStatus'>;
   config: Pick<Config, 'localConcurrency' | 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots'>;
   logger: Logger;
@@ -22,12 +23,11 @@ export interface LocalExecutorDeps {
 }
 
 export interface LocalExecutor {
-  /** Subscribes to run status changes and starts claiming. Idempotent. */
+  /** Subscribes to LOCAL runs' status changes and starts claiming. Idempotent. */
   start(): Promise<void>;
   /**
-   * Stops claiming, aborts the runs executing here (they end FAILED, TRANSIENT "gateway shutting
-   * down", so they are retried here or elsewhere), releases leases and waits for all of it.
-   * Idempotent; never rejects.
+   * Stops claiming, aborts the runs executing here and hands them back to the queue (same attempt:
+   * a graceful stop spends none), releases leases and waits for all of it. Idempotent; never rejects.
    */
   stop(): Promise<void>;
   /** Looks for queued runs now instead of at the next poll. */
@@ -38,58 +38,64 @@ export interface LocalExecutor {
 
 /** Safety-net poll for queued runs; bus messages normally wake the executor at once. */
 export const CLAIM_POLL_MS = 1000;
+/** Leases are renewed (and the runs' state checked) this often, at most; see `localLeaseMs`. */
+export const LEASE_CHECK_MS = 1000;
 
 /**
  * The LOCAL executor: runs up to `localConcurrency` LOCAL runs at once in this process. A run is
- * claimed (lease + RUNNING) in one transaction with `FOR UPDATE SKIP LOCKED`, so with several
- * gateways on one database each run executes once. While it executes, its lease is renewed every
- * `localLeaseMs / 3`; if this process dies the lease expires and the stuck monitor retries the run.
+ * claimed (lease + RUNNING) with `FOR UPDATE SKIP LOCKED`, so with several gateways on one database
+ * each run executes once. The leases of all runs executing here are renewed together, in one batch,
+ * every `min(1 s, localLeaseMs / 3)`; if this process dies they expire and the stuck monitor
+ * retries the runs. Stop requests arrive on the bus at once (and with the next renewal when the
+ * bus is down).
  */
 export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
-  const { runEvents, live, config, instanceId } = deps;
+  const { localQueue, live, config, instanceId } = deps;
   const logger = deps.logger.child({ component: 'local-executor' });
   const producer = `local-executor@${instanceId}`;
   const executions = new Map<string, RunExecution>();
   let subscription: LiveSubscription<RunView> | null = null;
   let accepting = false;
-  let startPromise: Promise<void> | null = null;
-  let stopPromise: Promise<void> | null = null;
 
-  const loop = makeLoop({ name: 'local-executor', intervalMs: CLAIM_POLL_MS, logger, tick: claim });
+  const claimLoop = makeLoop({ name: 'local-executor', intervalMs: CLAIM_POLL_MS, logger, tick: claim });
+  const leaseLoop = makeLoop({
+    name: 'local-executor leases',
+    intervalMs: Math.max(10, Math.min(LEASE_CHECK_MS, Math.floor(config.localLeaseMs / 3))),
+    logger,
+    tick: renew,
+  });
 
   async function claim(): Promise<void> {
     const free = config.localConcurrency - executions.size;
     if (!accepting || free <= 0) return;
-    const claimed = await runEvents.transact(async (tx) => {
-      const ids = await claimQueuedLocalRuns(tx.em, { instanceId, leaseMs: config.localLeaseMs, limit: free });
-      const out: { run: RunView; job: JobSpec }[] = [];
-      for (const runId of ids) {
-        const started = await tx.apply({ runId, type: 'run.status', producer, payload: { status: RunStatus.RUNNING } });
-        if (started.outcome !== 'applied') continue;
-        const job = await tx.em.findOne(JobEntity, { id: started.run.jobId });
-        if (!job) {
-          const error = { message: 'the job of this run no longer exists', kind: ErrorKind.PERMANENT, details: null };
-          await tx.apply({ runId, type: 'run.status', producer, payload: { status: RunStatus.FAILED, error } });
-          continue;
-        }
-        out.push({
-          run: started.run,
-          job: structuredClone({ source: job.source, processing: job.processing, destination: job.destination }),
-        });
-      }
-      return out;
-    });
-    for (const { run, job } of claimed) launch(run, job);
+    const claimed = await localQueue.claim({ owner: instanceId, leaseMs: config.localLeaseMs, limit: free, producer });
+    for (const c of claimed) launch(c);
   }
 
-  function launch(run: RunView, job: JobSpec) {
+  async function renew(): Promise<void> {
+    const ids = [...executions.keys()];
+    if (ids.length === 0) return;
+    const seen = await localQueue.renew(instanceId, ids, config.localLeaseMs);
+    for (const id of ids) {
+      const execution = executions.get(id);
+      const check = seen.get(id);
+      if (!execution) continue;
+      if (!check) execution.leaseLost();
+      else {
+        execution.observe({ id, attempt: check.attempt, status: check.status });
+        if (!check.owned) execution.leaseLost();
+      }
+    }
+  }
+
+  function launch({ run, job }: ClaimedRun) {
     logger.info({ runId: run.id, jobId: run.jobId, attempt: run.attempt }, `local executor: executing run ${run.id}`);
-    const execution = new RunExecution(run, job, { runEvents, config, logger, instanceId, producer, makeSink: deps.makeSink });
+    const execution = new RunExecution(run, job, { ...deps, logger, producer });
     executions.set(run.id, execution);
     void execution.done.finally(() => {
       executions.delete(run.id);
       // A slot is free: take the next queued run now.
-      loop.wake();
+      claimLoop.wake();
     });
   }
 
@@ -97,7 +103,7 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
     try {
       for await (const view of sub) {
         if (view.backend !== ExecutionBackend.LOCAL) continue;
-        if (view.status === RunStatus.QUEUED) loop.wake();
+        if (view.status === RunStatus.QUEUED) claimLoop.wake();
         executions.get(view.id)?.observe(view);
       }
     } catch (err) {
@@ -106,56 +112,48 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
     }
   }
 
-  async function doStart() {
-    try {
-      // Only LOCAL runs' status changes: new work to claim, and stop requests for runs executing here.
-      subscription = await live.backendStatus(ExecutionBackend.LOCAL);
-      void watchStatuses(subscription);
-    } catch (err) {
-      const e = coerceError(err);
-      logger.warn({ err: e }, `local executor: cannot subscribe to run status changes (${e.message}); polling every ${CLAIM_POLL_MS} ms`);
-    }
-    accepting = true;
-    await loop.start();
-    logger.info({ instanceId, concurrency: config.localConcurrency }, 'local executor started');
-  }
-
-  async function doStop() {
-    accepting = false;
-    const step = async (name: string, fn: () => Promise<unknown> | unknown) => {
+  const lifecycle = makeLifecycle({
+    async start() {
       try {
-        await fn();
+        // Only LOCAL runs' status changes: new work to claim, and stop requests for runs executing here.
+        subscription = await live.backendStatus(ExecutionBackend.LOCAL);
+        void watchStatuses(subscription);
       } catch (err) {
         const e = coerceError(err);
-        logger.error({ err: e, step: name }, `local executor: stop step ${name} failed: ${e.message}`);
+        logger.warn({ err: e }, `local executor: cannot subscribe to run status changes (${e.message}); polling every ${CLAIM_POLL_MS} ms`);
       }
-    };
-    await step('claim loop', () => loop.stop());
-    await step('status subscription', () => subscription?.close());
-    subscription = null;
-    const running = [...executions.values()];
-    for (const execution of running) execution.shutdown();
-    await step('in-flight runs', () => Promise.all(running.map((x) => x.done)));
-    await step('leases', () => runEvents.transact((tx) => releaseLeases(tx.em, instanceId)));
-    logger.info({ aborted: running.length }, 'local executor stopped');
-  }
+      accepting = true;
+      await claimLoop.start();
+      await leaseLoop.start();
+      logger.info({ instanceId, concurrency: config.localConcurrency }, 'local executor started');
+    },
+    async stop() {
+      accepting = false;
+      const step = async (name: string, fn: () => Promise<unknown> | unknown) => {
+        try {
+          await fn();
+        } catch (err) {
+          const e = coerceError(err);
+          logger.error({ err: e, step: name }, `local executor: stop step ${name} failed: ${e.message}`);
+        }
+      };
+      await step('claim loop', () => claimLoop.stop());
+      await step('status subscription', () => subscription?.close());
+      subscription = null;
+      const running = [...executions.values()];
+      for (const execution of running) execution.shutdown();
+      // Leases stay renewed until every run is handed back or finished.
+      await step('in-flight runs', () => Promise.all(running.map((x) => x.done)));
+      await step('lease loop', () => leaseLoop.stop());
+      await step('leases', () => localQueue.release(instanceId));
+      logger.info({ handedBack: running.length }, 'local executor stopped');
+    },
+  });
 
   return {
-    start() {
-      if (stopPromise) return stopPromise.then(() => this.start());
-      return (startPromise ??= doStart());
-    },
-    stop() {
-      if (!startPromise) return Promise.resolve();
-      return (stopPromise ??= startPromise
-        .catch(() => undefined)
-        .then(doStop)
-        .finally(() => {
-          startPromise = null;
-          stopPromise = null;
-        }));
-    },
-    wake: () => loop.wake(),
+    start: () => lifecycle.start(),
+    stop: () => lifecycle.stop(),
+    wake: () => claimLoop.wake(),
     activeRunIds: () => [...executions.keys()],
   };
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '../src/errors';
 import type { Logger } from '../src/logger';
 
@@ -18,6 +19,8 @@ export interface LoopOptions {
    * `2 × intervalMs`, up to this. Default `max(intervalMs, 30 s)`.
    */
   maxBackoffMs?: number;
+  /** The pause itself (tests inject their own clock); resolves after `ms` or when `signal` aborts. Default `timers/promises`. */
+  pause?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** A background loop: `while (!stopping) { tick; sleep }`. */
@@ -41,13 +44,16 @@ export interface Loop {
 
 const DEFAULT_MAX_BACKOFF_MS = 30_000;
 
+const defaultPause = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
+
 /**
  * The one loop shape of jobwire's background workers (STYLE.md item 12, after pg-boss's Worker):
- * an abortable sleep between ticks, back-off on consecutive errors, `stop()` that aborts the sleep
+ * an abortable pause between ticks, back-off on consecutive errors, `stop()` that aborts the pause
  * and awaits the loop.
  */
 export function makeLoop(opts: LoopOptions): Loop {
   const maxBackoffMs = opts.maxBackoffMs ?? Math.max(opts.intervalMs, DEFAULT_MAX_BACKOFF_MS);
+  const pause = opts.pause ?? defaultPause;
   let stopping = false;
   let active = false;
   let woken = false;
@@ -55,18 +61,16 @@ export function makeLoop(opts: LoopOptions): Loop {
   let runPromise: Promise<void> | null = null;
   let startPromise: Promise<void> | null = null;
   let stopPromise: Promise<void> | null = null;
-  let cutSleep: (() => void) | null = null;
+  let cut: AbortController | null = null;
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        cutSleep = null;
-        resolve();
-      }
-      cutSleep = done;
-    });
+  const rest = async (ms: number) => {
+    cut = new AbortController();
+    try {
+      await pause(ms, cut.signal);
+    } finally {
+      cut = null;
+    }
+  };
 
   async function run() {
     let failures = 0;
@@ -87,10 +91,10 @@ export function makeLoop(opts: LoopOptions): Loop {
       if (stopping) break;
       if (failures > 0) {
         backingOff = true;
-        await sleep(backoff());
+        await rest(backoff());
         backingOff = false;
       } else if (!woken) {
-        await sleep(opts.intervalMs);
+        await rest(opts.intervalMs);
       }
     }
   }
@@ -104,14 +108,13 @@ export function makeLoop(opts: LoopOptions): Loop {
       stopping = false;
       active = true;
       runPromise = run();
-      startPromise = Promise.resolve();
-      return startPromise;
+      return (startPromise = Promise.resolve());
     },
     stop() {
       if (stopPromise) return stopPromise;
       if (!runPromise) return Promise.resolve();
       stopping = true;
-      cutSleep?.();
+      cut?.abort();
       stopPromise = runPromise.finally(() => {
         active = false;
         runPromise = null;
@@ -123,7 +126,7 @@ export function makeLoop(opts: LoopOptions): Loop {
     wake() {
       if (stopping || !active || backingOff) return;
       woken = true;
-      cutSleep?.();
+      cut?.abort();
     },
   };
 }

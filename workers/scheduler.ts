@@ -1,119 +1,53 @@
-import type { BackendRegistry } from '../src/backends/backend';
 import type { Config } from '../src/config';
-import { JobEntity } from '../src/db/entities';
-import { ExecutionBackend, RunTrigger, type RunView } from '../src/domain';
-import { coerceError } from '../src/errors';
 import type { Logger } from '../src/logger';
-import { nextRunAt } from '../src/jobs/cron';
-import { dueRetryIds, dueScheduleIds, hasActiveRun, lockDueJob, lockDueRetry } from '../src/runs/run-leases';
-import type { RunEventsService } from '../src/runs/run-events.service';
-import { submitRun } from '../src/runs/submit-run';
-import { makeLoop, type Loop } from './loop';
+import type { SchedulesService } from '../src/jobs/schedules.service';
+import type { LivenessService } from '../src/runs/liveness.service';
+import type { RetriesService } from '../src/runs/retries.service';
+import { makeLoop, type Loop, type LoopOptions } from './loop';
 
 export interface SchedulerDeps {
-  runEvents: RunEventsService;
-  backends: BackendRegistry;
+  schedules: Pick<SchedulesService, 'fireDue'>;
+  retries: Pick<RetriesService, 'startDue'>;
+  liveness: Pick<LivenessService, 'flagStalls'>;
   config: Pick<Config, 'schedulerIntervalMs'>;
   logger: Logger;
   instanceId: string;
+  /** The loop's pause (tests drive `tick()` instead). */
+  pause?: LoopOptions['pause'];
 }
 
-/** Most due schedules, and most due retries, handled per pass; the rest wait for the next one. */
-export const SCHEDULER_BATCH = 50;
+/** Most due schedules, due retries and new stalls handled per pass each; the rest wait for the next one. */
+export const SCHEDULER_BATCH = 100;
 
 /**
- * Every `schedulerIntervalMs`: starts a run for each job whose cron schedule is due, and the next
- * attempt of each FAILED run whose automatic retry is due. Each job or run is handled in its own
- * transaction under `FOR UPDATE SKIP LOCKED` with the due condition re-checked, so several gateways
- * on one database fire each schedule and each retry exactly once, and one bad row cannot hold up
- * the others. Runs of other backends than LOCAL are handed to their backend after the commit.
+ * Every `schedulerIntervalMs`: the deadlines of jobwire — due cron schedules start runs, due
+ * retries start the next attempt, and RUNNING runs whose counters stopped moving are flagged
+ * stalled. Each step is a service call that is safe with several gateways (each schedule, retry and
+ * stall is handled once); one failing step does not hold up the others.
  */
 export function makeScheduler(deps: SchedulerDeps): Loop & { tick(): Promise<void> } {
-  const { runEvents, backends } = deps;
   const logger = deps.logger.child({ component: 'scheduler' });
   const producer = `scheduler@${deps.instanceId}`;
+  const steps: [string, () => Promise<unknown>][] = [
+    ['schedules', () => deps.schedules.fireDue(SCHEDULER_BATCH, producer)],
+    ['retries', () => deps.retries.startDue(SCHEDULER_BATCH, producer)],
+    ['stalls', () => deps.liveness.flagStalls(SCHEDULER_BATCH, producer)],
+  ];
 
   async function tick() {
-    await fireSchedules();
-    await startRetries();
-  }
-
-  async function fireSchedules() {
-    const ids = await runEvents.transact((tx) => dueScheduleIds(tx.em, SCHEDULER_BATCH));
-    for (const jobId of ids) {
+    const failures: Error[] = [];
+    for (const [name, step] of steps) {
       try {
-        const run = await runEvents.transact(async (tx) => {
-          const now = new Date();
-          const dueAt = await lockDueJob(tx.em, jobId, now);
-          if (!dueAt) return null;
-          const job = await tx.em.findOneOrFail(JobEntity, { id: jobId });
-          const next = nextFireTime(job, now);
-          const log = logger.child({ jobId, dueAt: dueAt.toISOString(), nextRunAt: next?.toISOString() ?? null });
-          // Fire times missed while no gateway ran are not replayed one by one: one run, then the future.
-          const missedNext = nextFireTime(job, dueAt);
-          if (missedNext && missedNext.getTime() <= now.getTime()) {
-            log.warn(`scheduler: job ${jobId} missed fire times since ${dueAt.toISOString()}; firing once, then at the next future time`);
-          }
-          let created: RunView | null = null;
-          const unavailable = backends.unavailableReason(job.backend);
-          if (!job.schedule?.enabled) {
-            log.info(`scheduler: job ${jobId} has no enabled schedule; not firing`);
-          } else if (unavailable) {
-            log.warn(`scheduler: job ${jobId} not started: ${unavailable}`);
-          } else if (await hasActiveRun(tx.em, jobId)) {
-            log.info(`scheduler: job ${jobId} still has an active run; this fire time is skipped`);
-          } else {
-            created = (await tx.createRun(jobId, RunTrigger.SCHEDULE)).run;
-            log.info({ runId: created.id }, `scheduler: started run ${created.number} of job ${jobId}`);
-          }
-          job.nextRunAt = next;
-          await tx.em.flush();
-          return created;
-        });
-        if (run) await submit(run);
+        await step();
       } catch (err) {
-        const e = coerceError(err);
-        logger.error({ err: e, jobId }, `scheduler: firing the schedule of job ${jobId} failed: ${e.message}`);
+        failures.push(new Error(`${name}: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
       }
     }
+    // The loop logs and backs off; every step got its turn first.
+    if (failures.length)
+      throw failures.length === 1 ? failures[0] : new AggregateError(failures, failures.map((f) => f.message).join('; '));
   }
 
-  // A schedule that cannot be computed (it was valid when stored) stops firing instead of failing every pass.
-  function nextFireTime(job: JobEntity, after: Date): Date | null {
-    if (!job.schedule) return null;
-    try {
-      return nextRunAt(job.schedule, after);
-    } catch (err) {
-      const e = coerceError(err);
-      logger.error({ err: e, jobId: job.id }, `scheduler: the schedule of job ${job.id} is invalid (${e.message}); it stops firing`);
-      return null;
-    }
-  }
-
-  async function startRetries() {
-    const ids = await runEvents.transact((tx) => dueRetryIds(tx.em, SCHEDULER_BATCH));
-    for (const runId of ids) {
-      try {
-        const run = await runEvents.transact(async (tx) => {
-          if (!(await lockDueRetry(tx.em, runId))) return null;
-          const r = await tx.apply({ runId, type: 'run.retry', producer, payload: { manual: false } });
-          return r.outcome === 'applied' ? r.run : null;
-        });
-        if (!run) continue;
-        logger.info({ runId, attempt: run.attempt }, `scheduler: started attempt ${run.attempt} of run ${runId}`);
-        await submit(run);
-      } catch (err) {
-        const e = coerceError(err);
-        logger.error({ err: e, runId }, `scheduler: starting the retry of run ${runId} failed: ${e.message}`);
-      }
-    }
-  }
-
-  /** LOCAL needs nothing (the executor claims QUEUED runs); other backends are handed the run. */
-  async function submit(run: RunView) {
-    if (run.backend !== ExecutionBackend.LOCAL) await submitRun({ runEvents, backends, logger }, run, producer);
-  }
-
-  const loop = makeLoop({ name: 'scheduler', intervalMs: deps.config.schedulerIntervalMs, logger, tick });
+  const loop = makeLoop({ name: 'scheduler', intervalMs: deps.config.schedulerIntervalMs, logger, tick, pause: deps.pause });
   return Object.assign(loop, { tick });
 }

@@ -1,5 +1,5 @@
 import { Field, InputType, Int } from 'type-graphql';
-import { ExecutionBackend } from '../enums';
+import { ExecutionBackend, StallAction } from '../enums';
 import { ComputeConfigInput } from './compute-config.input';
 import { DestinationInput } from './destination.input';
 import { ProcessingConfigInput } from './processing-config.input';
@@ -35,6 +35,15 @@ export class CreateJobInput {
   @Field(() => ScheduleConfigInput, { nullable: true })
   schedule?: ScheduleConfigInput | null;
 
-  @Field(() => Int, { nullable: true, defaultValue: 3, description: 'Automatic attempts per run before it is dead-lettered' })
+  @Field(() => Int, { nullable: true, description: 'Automatic attempts per run before it is dead-lettered; null: RETRY_MAX_ATTEMPTS' })
   maxAttempts?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Seconds without a counter moving before a RUNNING run is stalled; null: STALL_THRESHOLD_MS',
+  })
+  stallTimeoutSeconds?: number | null;
+
+  @Field(() => StallAction, { nullable: true, defaultValue: StallAction.NONE, description: 'What happens to a stalled run' })
+  onStall?: StallAction | null;
 }

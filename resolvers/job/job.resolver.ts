@@ -28,9 +28,13 @@ export class JobResolver {
     return ctx.jobs.list(filter, { first, after });
   }
 
-  @Mutation(() => Job)
-  createJob(@Arg('input', () => CreateJobInput) input: CreateJobInput, @Ctx() ctx: GraphQLContext): Promise<JobView> {
-    return ctx.jobs.create(input);
+  @Mutation(() => Job, { description: 'Same idempotencyKey within 24 h returns the same job' })
+  createJob(
+    @Arg('input', () => CreateJobInput) input: CreateJobInput,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<JobView> {
+    return ctx.jobs.create(input, { idempotencyKey });
   }
 
   @Mutation(() => Job)

@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import { ExecutionBackend, JobStatus } from '../enums';
+import { ExecutionBackend, JobStatus, StallAction } from '../enums';
 import { DateTimeScalar } from '../scalars';
 import { ComputeConfig } from './compute-config.type';
 import { Destination } from './destination.type';
@@ -43,8 +43,16 @@ export class Job {
   @Field(() => ScheduleConfig, { nullable: true })
   schedule!: ScheduleConfig | null;
 
-  @Field(() => Int, { description: 'Automatic attempts per run before it is dead-lettered' })
+  @Field(() => Int, { description: 'Automatic attempts per run before it is dead-lettered (RETRY_MAX_ATTEMPTS when the job sets none)' })
   maxAttempts!: number;
+
+  @Field(() => Int, {
+    description: "A RUNNING run whose counters do not move this long is stalled (the job's own, else STALL_THRESHOLD_MS)",
+  })
+  stallTimeoutSeconds!: number;
+
+  @Field(() => StallAction, { description: 'What happens to a stalled run' })
+  onStall!: StallAction;
 
   @Field(() => JobStatus, { description: 'Derived from the latest run' })
   status!: JobStatus;

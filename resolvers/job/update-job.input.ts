@@ -1,4 +1,5 @@
 import { Field, InputType, Int } from 'type-graphql';
+import { StallAction } from '../enums';
 import { DestinationInput } from './destination.input';
 import { ProcessingConfigInput } from './processing-config.input';
 import { ScheduleConfigInput } from './schedule-config.input';
@@ -30,4 +31,10 @@ export class UpdateJobInput {
 
   @Field(() => Int, { nullable: true })
   maxAttempts?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  stallTimeoutSeconds?: number | null;
+
+  @Field(() => StallAction, { nullable: true })
+  onStall?: StallAction | null;
 }

@@ -42,14 +42,19 @@ export class RunResolver {
   stopRun(
     @Arg('id', () => ID) id: string,
     @Arg('force', () => Boolean, { nullable: true, defaultValue: false }) force: boolean | null,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RunView> {
-    return ctx.runs.stop(id, force ?? false);
+    return ctx.runs.stop(id, force ?? false, { idempotencyKey });
   }
 
-  @Mutation(() => Run, { description: 'Manual retry of a FAILED run (dead-lettered ones too)' })
-  retryRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunView> {
-    return ctx.runs.retry(id);
+  @Mutation(() => Run, { description: 'Manual retry of a FAILED run (dead-lettered ones too); same idempotencyKey → same attempt' })
+  retryRun(
+    @Arg('id', () => ID) id: string,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<RunView> {
+    return ctx.runs.retry(id, { idempotencyKey });
   }
 
   @FieldResolver(() => Job)

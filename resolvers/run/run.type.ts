@@ -33,10 +33,19 @@ export class Run {
   @Field(() => String, { nullable: true, description: "The engine's own state word, kept as it came" })
   engineState!: string | null;
 
-  @Field(() => DateTimeScalar, { nullable: true, description: 'Last time any stage count, metric or log moved' })
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'Last time a stage count or a record counter moved (a metric sample that changes nothing does not count)',
+  })
   lastProgressAt!: string | null;
 
-  @Field(() => Float, { description: '0..1, from the stages' })
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: "Set while the run is stalled (RUNNING, no counter moved for the job's stall timeout); null again once one moves",
+  })
+  stalledSince!: string | null;
+
+  @Field(() => Float, { description: '0..1, from the stages; never moves backwards within an attempt; 1 only once SUCCEEDED' })
   progress!: number;
 
   @Field(() => [Stage])

@@ -19,8 +19,11 @@ export class Stage {
   @Field(() => Int)
   failedItems!: number;
 
-  @Field(() => Float, { description: '0..1' })
+  @Field(() => Float, { description: '0..1; never moves backwards within an attempt' })
   progress!: number;
+
+  @Field(() => Boolean, { description: 'totalItems is an estimate (e.g. from bytes read so far) that may still be corrected' })
+  totalIsEstimate!: boolean;
 
   @Field(() => String, { nullable: true })
   message!: string | null;

@@ -1,5 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
-import { DataFormat, SourceType } from '../enums';
+import { DataFormat, ExecutionBackend, SourceType } from '../enums';
 
 @ObjectType('SourceTypeInfo')
 export class SourceTypeInfo {
@@ -14,4 +14,7 @@ export class SourceTypeInfo {
 
   @Field(() => Boolean)
   streaming!: boolean;
+
+  @Field(() => [ExecutionBackend], { description: 'The backends of this gateway that can execute this source type' })
+  backends!: ExecutionBackend[];
 }

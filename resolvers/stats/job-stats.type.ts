@@ -16,6 +16,9 @@ export class JobStats {
   @Field(() => Int)
   deadLettered!: number;
 
+  @Field(() => Int, { description: 'Runs stalled now (RUNNING, no counter moved for their stall timeout)' })
+  stalled!: number;
+
   @Field(() => [Run], { description: 'Active runs with no update for longer than the stuck threshold' })
   stuckRuns!: Run[];
 }

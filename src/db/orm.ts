@@ -4,11 +4,13 @@ import { MikroORM, type Options } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDriver } from 'mikro-orm-pglite';
-import { Pool } from 'pg';
+import { Pool, types } from 'pg';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from '../../migrations';
+import { PgliteGate } from './pglite-gate';
+import { makePgSql, makePgliteSql, type Sql } from './sql';
 
 /** The ORM; its `em` is PostgreSQL's (PGlite speaks the same SQL). */
 export type Orm = MikroORM & { em: EntityManager };
@@ -17,8 +19,15 @@ export type Orm = MikroORM & { em: EntityManager };
 export interface Database {
   orm: Orm;
   kind: 'postgres' | 'pglite';
-  /** The embedded database, when `kind` is `pglite` (the ingestion sink writes through it). */
+  /** Plain SQL for the hot paths (the run-event writer, reads): its own pool on PostgreSQL, the gate on PGlite. */
+  sql: Sql;
+  /**
+   * The embedded database, when `kind` is `pglite`, as every user but the ORM must reach it:
+   * through the gate, so that no statement lands inside somebody else's transaction.
+   */
   pglite?: PGlite;
+  /** The gate of the embedded database's one session (see {@link PgliteGate}). */
+  gate?: PgliteGate;
   /** A plain `pg` pool for bulk loads (COPY), when `kind` is `postgres`. */
   pool?: Pool;
   close(): Promise<void>;
@@ -55,7 +64,10 @@ export function baseOptions(opts: { snapshot?: boolean } = {}): Options<any> {
 }
 
 /** Opens PostgreSQL at `url`. Throws when it cannot connect. */
-export async function openPostgres(url: string, opts: { poolSize?: number; snapshot?: boolean } = {}): Promise<Database> {
+export async function openPostgres(
+  url: string,
+  opts: { poolSize?: number; sqlPoolSize?: number; snapshot?: boolean } = {},
+): Promise<Database> {
   const orm = (await MikroORM.init({
     ...baseOptions({ snapshot: opts.snapshot }),
     driver: PostgreSqlDriver,
@@ -63,12 +75,24 @@ export async function openPostgres(url: string, opts: { poolSize?: number; snaps
     pool: { min: 0, max: opts.poolSize ?? 10 },
   })) as Orm;
   const pool = new Pool({ connectionString: url, max: 4 });
+  // bigint columns (log sequence numbers) fit in a double: read them as numbers.
+  const sqlPool = new Pool({
+    connectionString: url,
+    max: opts.sqlPoolSize ?? 10,
+    types: {
+      getTypeParser: (oid: number, format?: string) => (oid === types.builtins.INT8 ? Number : types.getTypeParser(oid, format as never)),
+    } as never,
+  });
+  // An idle connection that dies (server restart) must not crash the process.
+  sqlPool.on('error', () => undefined);
+  pool.on('error', () => undefined);
   return {
     orm,
     kind: 'postgres',
     pool,
+    sql: makePgSql(sqlPool),
     async close() {
-      await Promise.allSettled([orm.close(true), pool.end()]);
+      await Promise.allSettled([orm.close(true), pool.end(), sqlPool.end()]);
     },
   };
 }
@@ -78,16 +102,19 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = new PGlite(dataDir ? path.join(dataDir, 'pgdata') : undefined);
   await pglite.waitReady;
+  const gate = new PgliteGate(pglite);
   const orm = (await MikroORM.init({
     ...baseOptions(),
     driver: PGliteDriver,
     dbName: 'postgres',
-    driverOptions: { connection: { pglite: () => pglite } },
+    driverOptions: { connection: { pglite: () => gate.facade() } },
   })) as unknown as Orm;
   return {
     orm,
     kind: 'pglite',
-    pglite,
+    sql: makePgliteSql(gate),
+    pglite: gate.facade(),
+    gate,
     async close() {
       await orm.close(true).catch(() => undefined);
       await pglite.close();

@@ -8,6 +8,7 @@ import type {
   ProcessingMode,
   RunStatus,
   SourceType,
+  StallAction,
 } from '../domain';
 
 /**
@@ -65,6 +66,8 @@ export interface CreateJobInput {
   compute?: ComputeConfigInput | null;
   schedule?: ScheduleConfigInput | null;
   maxAttempts?: number | null;
+  stallTimeoutSeconds?: number | null;
+  onStall?: StallAction | null;
 }
 export interface UpdateJobInput {
   name?: string | null;
@@ -76,6 +79,8 @@ export interface UpdateJobInput {
   /** `null` removes the schedule; absent leaves it as it is. */
   schedule?: ScheduleConfigInput | null;
   maxAttempts?: number | null;
+  stallTimeoutSeconds?: number | null;
+  onStall?: StallAction | null;
 }
 export interface JobFilter {
   status?: JobStatus | null;

@@ -11,6 +11,7 @@ import {
   InstanceType,
   ProcessingMode,
   SourceType,
+  StallAction,
   type ComputeConfig,
   type Destination,
   type JsonObject,
@@ -19,6 +20,7 @@ import {
   type SourceConfig,
 } from '../domain';
 import { badInput } from '../errors';
+import type { SourceCapability } from '../backends/backend';
 import { isValidObjectName } from '../backends/local/ingest/identifiers';
 import { validateCron } from './cron';
 import type {
@@ -44,7 +46,11 @@ export interface JobDraft {
   processing: ProcessingConfig;
   compute: ComputeConfig;
   schedule: ScheduleConfig | null;
-  maxAttempts: number;
+  /** Null: RETRY_MAX_ATTEMPTS when a run is created. */
+  maxAttempts: number | null;
+  /** Null: STALL_THRESHOLD_MS. */
+  stallTimeoutSeconds: number | null;
+  onStall: StallAction;
 }
 
 export const LIMITS = {
@@ -54,11 +60,14 @@ export const LIMITS = {
   tag: 100,
   filePattern: 500,
   maxAttempts: 100,
+  stallTimeoutSeconds: 30 * 24 * 3600,
   maxWorkers: 1000,
   batchSize: 10_000_000,
   retryDelaySeconds: 7 * 24 * 3600,
   sparkConfEntries: 500,
 } as const;
+
+const stallTimeout = (v: unknown) => int(v, 'input.stallTimeoutSeconds', 1, LIMITS.stallTimeoutSeconds);
 
 const given = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
 
@@ -228,17 +237,36 @@ export function validateSchedule(input: ScheduleConfigInput, path: string): Sche
   };
 }
 
-/** What the chosen backend cannot do: the LOCAL executor reads neither PARQUET nor streams. */
-function checkBackend(job: JobDraft, path: string): void {
-  if (job.backend !== ExecutionBackend.LOCAL) return;
-  if (job.processing.format === DataFormat.PARQUET) {
+/** What each backend can execute here (see Backend.sources): creating a job its backend cannot run is refused. */
+export type Capabilities = (backend: ExecutionBackend) => readonly SourceCapability[];
+
+/**
+ * Refuses a job its backend cannot execute, naming the field: the source type
+ * (`input.source.type`), the format (`input.processing.format`) or the mode (`input.processing.mode`).
+ */
+function checkSourceType(backend: ExecutionBackend, type: unknown, capabilities: Capabilities, path: string): SourceCapability | null {
+  const sources = capabilities(backend);
+  const cap = sources.find((c) => c.type === type);
+  if (!cap && Object.values(SourceType).includes(type as SourceType)) {
+    const can = sources.map((c) => c.type).join(', ') || 'nothing';
+    throw badInput(`${path}.source.type`, `the ${backend} backend cannot execute ${type} sources; it executes ${can}`);
+  }
+  return cap ?? null;
+}
+
+function checkExecutable(job: JobDraft, capabilities: Capabilities, path: string): void {
+  const cap = checkSourceType(job.backend, job.source.type, capabilities, path)!;
+  if (!cap.formats.includes(job.processing.format)) {
     throw badInput(
       `${path}.processing.format`,
-      'the LOCAL backend cannot read PARQUET; use CSV, JSON, NDJSON or AUTO, or the SPARK backend',
+      `the ${job.backend} backend cannot read ${job.source.type} sources as ${job.processing.format}; use ${cap.formats.join(', ')}`,
     );
   }
-  if (job.processing.mode === ProcessingMode.STREAMING) {
-    throw badInput(`${path}.processing.mode`, 'the LOCAL backend runs BATCH jobs only; use the SPARK or KAFKA backend for STREAMING');
+  if (!cap.modes.includes(job.processing.mode)) {
+    throw badInput(
+      `${path}.processing.mode`,
+      `the ${job.backend} backend runs ${job.source.type} sources in ${cap.modes.join(', ')} mode only`,
+    );
   }
 }
 
@@ -246,21 +274,26 @@ function checkBackend(job: JobDraft, path: string): void {
  * Validates a whole CreateJobInput and fills in defaults: tags [], backend LOCAL, processing
  * BATCH/AUTO/10000, compute = the "small" preset, maxAttempts = `defaultMaxAttempts`.
  */
-export function validateCreateJob(input: CreateJobInput, defaultMaxAttempts: number): JobDraft {
+export function validateCreateJob(input: CreateJobInput, capabilities: Capabilities): JobDraft {
   if (!isPlainObject(input as unknown)) throw badInput('input', 'is required');
+  const backend = given(input.backend) ? oneOf(input.backend, ExecutionBackend, 'input.backend') : ExecutionBackend.LOCAL;
+  // Whether the backend runs this kind of source at all comes before the details of its params.
+  if (isPlainObject(input.source as unknown)) checkSourceType(backend, input.source.type, capabilities, 'input');
   const job: JobDraft = {
     name: name(input.name, 'input.name'),
     description: description(input.description, 'input.description'),
     tags: tags(input.tags, 'input.tags'),
-    backend: given(input.backend) ? oneOf(input.backend, ExecutionBackend, 'input.backend') : ExecutionBackend.LOCAL,
+    backend,
     source: validateSource(input.source, 'input.source'),
     destination: destination(input.destination, 'input.destination'),
     processing: processing(input.processing, DEFAULT_PROCESSING, 'input.processing'),
     compute: validateCompute(input.compute, defaultCompute(), 'input.compute'),
     schedule: given(input.schedule) ? validateSchedule(input.schedule, 'input.schedule') : null,
-    maxAttempts: given(input.maxAttempts) ? int(input.maxAttempts, 'input.maxAttempts', 1, LIMITS.maxAttempts) : defaultMaxAttempts,
+    maxAttempts: given(input.maxAttempts) ? int(input.maxAttempts, 'input.maxAttempts', 1, LIMITS.maxAttempts) : null,
+    stallTimeoutSeconds: given(input.stallTimeoutSeconds) ? stallTimeout(input.stallTimeoutSeconds) : null,
+    onStall: given(input.onStall) ? oneOf(input.onStall, StallAction, 'input.onStall') : StallAction.NONE,
   };
-  checkBackend(job, 'input');
+  checkExecutable(job, capabilities, 'input');
   return job;
 }
 
@@ -268,13 +301,14 @@ export function validateCreateJob(input: CreateJobInput, defaultMaxAttempts: num
  * Applies a partial update to `current` and validates the result. Absent fields keep their value;
  * `schedule: null` removes the schedule; a source param sent back as `"***"` keeps the stored secret.
  */
-export function validateJobUpdate(input: UpdateJobInput, current: JobDraft): JobDraft {
+export function validateJobUpdate(input: UpdateJobInput, current: JobDraft, capabilities: Capabilities): JobDraft {
   if (!isPlainObject(input as unknown)) throw badInput('input', 'is required');
   const job: JobDraft = structuredClone(current);
   if (input.name !== undefined) job.name = name(input.name, 'input.name');
   if (input.description !== undefined) job.description = description(input.description, 'input.description');
   if (input.tags !== undefined) job.tags = tags(input.tags, 'input.tags');
   if (given(input.source)) {
+    if (isPlainObject(input.source as unknown)) checkSourceType(job.backend, input.source.type, capabilities, 'input');
     const params = isPlainObject(input.source.params)
       ? mergeMaskedParams(current.source.params, input.source.params as JsonObject, 'input.source.params')
       : input.source.params;
@@ -285,6 +319,8 @@ export function validateJobUpdate(input: UpdateJobInput, current: JobDraft): Job
   if (input.schedule === null) job.schedule = null;
   else if (input.schedule !== undefined) job.schedule = validateSchedule(input.schedule, 'input.schedule');
   if (given(input.maxAttempts)) job.maxAttempts = int(input.maxAttempts, 'input.maxAttempts', 1, LIMITS.maxAttempts);
-  checkBackend(job, 'input');
+  if (given(input.stallTimeoutSeconds)) job.stallTimeoutSeconds = stallTimeout(input.stallTimeoutSeconds);
+  if (given(input.onStall)) job.onStall = oneOf(input.onStall, StallAction, 'input.onStall');
+  checkExecutable(job, capabilities, 'input');
   return job;
 }

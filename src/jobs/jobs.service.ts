@@ -1,64 +1,122 @@
-import { LockMode } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
 import type { ComputePresetView, ConnectionTestResultView, JobsApi, SourceTypeInfoView } from '../api';
+import type { BackendRegistry } from '../backends/backend';
 import type { Config } from '../config';
-import { JobEntity, RunEntity } from '../db/entities';
-import type { Orm } from '../db/orm';
-import { ACTIVE_RUN_STATUSES, type JobView } from '../domain';
+import { claimIdempotencyKey } from '../db/idempotency-keys';
+import type { Sql, SqlExecutor } from '../db/sql';
+import { ACTIVE_RUN_STATUSES, JobStatus, type JobView } from '../domain';
 import { badInput, conflict, notFound } from '../errors';
 import type { Logger } from '../logger';
 import { decodeTimeCursor, encodeTimeCursor, escapeLike, isUuid, pageSize, toConnection } from '../pagination';
+import type { RunEventsService } from '../runs/run-events.service';
+import { checkIdempotencyKey } from '../runs/runs.service';
+import { sqlList } from '../runs/run-sql';
 import { testSourceConnection } from './connection-test';
-import { checkLocalRoots } from './local-roots';
 import { nextRunAt } from './cron';
 import type { ComputeConfigInput, Connection, CreateJobInput, JobFilter, PageArgs, SourceConfigInput, UpdateJobInput } from './job-input';
-import { validateCompute, validateCreateJob, validateJobUpdate } from './job-validation';
-import { toJobDraft, toJobView } from './job-view';
+import { validateCompute, validateCreateJob, validateJobUpdate, type Capabilities, type JobDraft } from './job-validation';
+import { JOB_COLUMNS, toJobDraft, toJobView, type JobDefaults, type JobRow } from './job-view';
+import { checkLocalRoots } from './local-roots';
 import { computePresets, findPreset, presetNames } from './presets';
 import { sourceTypes } from './source-types';
 
 export interface JobsServiceDeps {
-  orm: Orm;
+  sql: Sql;
+  /** Deleting a job deletes its runs: through the one writer of run state. */
+  runEvents: RunEventsService;
+  backends: BackendRegistry;
   config: Readonly<Config>;
   logger: Logger;
   now?: () => Date;
 }
 
+const ACTIVE = sqlList(ACTIVE_RUN_STATUSES);
+
+const WRITE_COLUMNS = `name, description, tags, backend, source, destination, processing, compute, schedule, next_run_at, max_attempts,
+  stall_timeout_seconds, on_stall`;
+
+/** The values of {@link WRITE_COLUMNS} for a draft, from `$first` on. */
+function writeValues(draft: JobDraft, nextRun: Date | null): unknown[] {
+  return [
+    draft.name,
+    draft.description,
+    JSON.stringify(draft.tags),
+    draft.backend,
+    JSON.stringify(draft.source),
+    JSON.stringify(draft.destination),
+    JSON.stringify(draft.processing),
+    JSON.stringify(draft.compute),
+    draft.schedule ? JSON.stringify(draft.schedule) : null,
+    nextRun,
+    draft.maxAttempts,
+    draft.stallTimeoutSeconds,
+    draft.onStall,
+  ];
+}
+
 /**
  * Job definitions: create, change, delete, list. Every input is validated in full before anything
- * is written, and every write is one transaction. Every JobView returned has its secrets masked.
+ * is written (including whether the job's backend can execute its source here), and every write is
+ * one transaction. Every JobView returned has its secrets masked.
  */
 export class JobsService implements JobsApi {
   private readonly logger: Logger;
+  private readonly defaults: JobDefaults;
+  private readonly capabilities: Capabilities;
 
   /** `logger` should carry the component (`component: 'jobs'`): the composition root binds it. */
   constructor(private readonly deps: JobsServiceDeps) {
     this.logger = deps.logger;
+    this.defaults = {
+      maxAttempts: deps.config.retryMaxAttempts,
+      stallTimeoutSeconds: Math.round(deps.config.stallThresholdMs / 1000),
+    };
+    this.capabilities = (kind) => deps.backends.get(kind)?.sources ?? [];
   }
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
 
-  private em(): EntityManager {
-    return this.deps.orm.em.fork() as EntityManager;
+  private view(row: JobRow): JobView {
+    return toJobView(row, this.defaults);
   }
 
-  /** Creates a job; BAD_USER_INPUT (nothing written) when any field is invalid. */
-  async create(input: CreateJobInput): Promise<JobView> {
-    const draft = validateCreateJob(input, this.deps.config.retryMaxAttempts);
+  /**
+   * Creates a job; BAD_USER_INPUT (nothing written) when any field is invalid or its backend cannot
+   * execute its source. The same `idempotencyKey` within 24 h returns the job the first call made
+   * and creates nothing, also when the calls run at the same time.
+   */
+  async create(input: CreateJobInput, opts: { idempotencyKey?: string | null } = {}): Promise<JobView> {
+    const key = checkIdempotencyKey(opts.idempotencyKey);
+    const draft = validateCreateJob(input, this.capabilities);
     checkLocalRoots(draft.source, this.deps.config.localSourceRoots, 'input.source.params.path');
     const now = this.now();
-    const em = this.em();
-    const job = em.create(JobEntity, {
-      ...draft,
-      nextRunAt: draft.schedule ? nextRunAt(draft.schedule, now) : null,
-      createdAt: now,
-      updatedAt: now,
+    const id = randomUUID();
+    const result = await this.deps.sql.transaction(async (tx) => {
+      if (key) {
+        const claim = await claimIdempotencyKey(tx, { scope: 'createJob', key, resultId: id, now });
+        if (!claim.fresh) {
+          const first = await this.read(tx, claim.resultId);
+          if (first) return { row: first, created: false };
+          // The job the key made was deleted since: the key now names the new one.
+          await tx.query("update idempotency_keys set result_id = $2, created_at = $3 where scope = 'createJob' and key = $1", [
+            key,
+            id,
+            now,
+          ]);
+        }
+      }
+      const rows = await tx.query<JobRow>(
+        `insert into jobs (id, ${WRITE_COLUMNS}, status, run_counter, created_at, updated_at)
+         values ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, 0, $16, $16)
+         returning ${JOB_COLUMNS}`,
+        [id, ...writeValues(draft, draft.schedule ? nextRunAt(draft.schedule, now) : null), JobStatus.CREATED, now],
+      );
+      return { row: rows[0], created: true };
     });
-    await em.flush();
-    this.logger.info({ jobId: job.id, backend: job.backend, sourceType: job.source.type }, 'job created');
-    return toJobView(job);
+    if (result.created) this.logger.info({ jobId: id, backend: draft.backend, sourceType: draft.source.type }, 'job created');
+    return this.view(result.row);
   }
 
   /**
@@ -69,16 +127,14 @@ export class JobsService implements JobsApi {
    * NOT_FOUND for an unknown id; BAD_USER_INPUT (nothing written) for invalid input.
    */
   async update(id: string, input: UpdateJobInput): Promise<JobView> {
-    return this.em().transactional(async (em) => {
-      const job = await this.lockJob(em, id);
-      const draft = validateJobUpdate(input, toJobDraft(job));
+    const row = await this.deps.sql.transaction(async (tx) => {
+      const job = await this.lock(tx, id);
+      const draft = validateJobUpdate(input, toJobDraft(job), this.capabilities);
       if (input.source) checkLocalRoots(draft.source, this.deps.config.localSourceRoots, 'input.source.params.path');
-      Object.assign(job, draft);
-      if (input.schedule !== undefined) job.nextRunAt = draft.schedule ? nextRunAt(draft.schedule, this.now()) : null;
-      job.updatedAt = this.now();
-      await em.flush();
-      return toJobView(job);
+      const next = input.schedule !== undefined ? (draft.schedule ? nextRunAt(draft.schedule, this.now()) : null) : job.nextRunAt;
+      return this.write(tx, id, draft, next);
     });
+    return this.view(row);
   }
 
   /**
@@ -86,59 +142,48 @@ export class JobsService implements JobsApi {
    * transaction. CONFLICT while a run is active; NOT_FOUND for an unknown id.
    */
   async delete(id: string): Promise<boolean> {
-    await this.em().transactional(async (em) => {
-      await this.lockJob(em, id);
-      await this.refuseWhileActive(em, id, 'deleted');
-      const runs = `select id from runs where job_id = ?`;
-      await em.execute(`delete from run_logs where run_id in (${runs})`, [id]);
-      await em.execute(`delete from run_stages where run_id in (${runs})`, [id]);
-      await em.execute(`delete from run_metric_samples where run_id in (${runs})`, [id]);
-      await em.execute('delete from idempotency_keys where job_id = ?', [id]);
-      await em.execute('delete from runs where job_id = ?', [id]);
-      await em.execute('delete from jobs where id = ?', [id]);
-    });
+    if (!isUuid(id)) throw notFound('Job', id);
+    await this.deps.runEvents.deleteJob(id);
     this.logger.info({ jobId: id }, 'job deleted');
     return true;
   }
 
   /** Merges `input` into the job's compute. CONFLICT while a run is active. */
   async updateCompute(jobId: string, input: ComputeConfigInput): Promise<JobView> {
-    return this.em().transactional(async (em) => {
-      const job = await this.lockJob(em, jobId);
+    const row = await this.deps.sql.transaction(async (tx) => {
+      const job = await this.lock(tx, jobId);
       const compute = validateCompute(input, structuredClone(job.compute), 'input');
-      await this.refuseWhileActive(em, jobId, 'given new compute');
-      job.compute = compute;
-      job.updatedAt = this.now();
-      await em.flush();
-      return toJobView(job);
+      await this.refuseWhileActive(tx, jobId, 'given new compute');
+      return this.write(tx, jobId, { ...toJobDraft(job), compute }, job.nextRunAt);
     });
+    return this.view(row);
   }
 
   /** Replaces the job's compute with a preset's. BAD_USER_INPUT (`preset`) for an unknown name; CONFLICT while a run is active. */
   async applyComputePreset(jobId: string, preset: string): Promise<JobView> {
     const found = findPreset(preset);
     if (!found) throw badInput('preset', `unknown preset ${JSON.stringify(preset)}; one of ${presetNames().join(', ')}`);
-    return this.em().transactional(async (em) => {
-      const job = await this.lockJob(em, jobId);
-      await this.refuseWhileActive(em, jobId, 'given new compute');
-      job.compute = found.compute;
-      job.updatedAt = this.now();
-      await em.flush();
-      return toJobView(job);
+    const row = await this.deps.sql.transaction(async (tx) => {
+      const job = await this.lock(tx, jobId);
+      await this.refuseWhileActive(tx, jobId, 'given new compute');
+      return this.write(tx, jobId, { ...toJobDraft(job), compute: found.compute }, job.nextRunAt);
     });
+    return this.view(row);
   }
 
   async get(id: string): Promise<JobView | null> {
     if (!isUuid(id)) return null;
-    const job = await this.em().findOne(JobEntity, { id });
-    return job ? toJobView(job) : null;
+    const row = await this.read(this.deps.sql, id);
+    return row ? this.view(row) : null;
   }
 
   /** One query for all `ids`; the result follows their order, null where a job does not exist. */
   async getMany(ids: readonly string[]): Promise<(JobView | null)[]> {
     const valid = [...new Set(ids.filter(isUuid))];
-    const jobs = valid.length ? await this.em().find(JobEntity, { id: { $in: valid } }) : [];
-    const byId = new Map(jobs.map((j) => [j.id, toJobView(j)]));
+    const rows = valid.length
+      ? await this.deps.sql.query<JobRow>(`select ${JOB_COLUMNS} from jobs where id = any($1::uuid[])`, [valid], 'jobwire_read_jobs')
+      : [];
+    const byId = new Map(rows.map((j) => [j.id, this.view(j)]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
@@ -152,27 +197,31 @@ export class JobsService implements JobsApi {
     const after = decodeTimeCursor(page.after);
     const where: string[] = [];
     const params: unknown[] = [];
-    const add = (sql: string, ...values: unknown[]) => {
-      where.push(sql);
+    const add = (sql: (n: number) => string, ...values: unknown[]) => {
+      const n = params.length + 1;
       params.push(...values);
+      where.push(sql(n));
     };
-    if (filter?.status) add('status = ?', filter.status);
-    if (filter?.backend) add('backend = ?', filter.backend);
-    // `@>` rather than `?`: same meaning for a list of strings, and `?` is the driver's placeholder.
-    if (filter?.tag) add('tags @> ?::jsonb', JSON.stringify([filter.tag]));
+    if (filter?.status) add((n) => `status = $${n}`, filter.status);
+    if (filter?.backend) add((n) => `backend = $${n}`, filter.backend);
+    if (filter?.tag) add((n) => `tags @> $${n}::jsonb`, JSON.stringify([filter.tag]));
     if (filter?.search) {
       const like = `%${escapeLike(filter.search)}%`;
-      add('(name ilike ? or description ilike ?)', like, like);
+      add((n) => `(name ilike $${n} or description ilike $${n + 1})`, like, like);
     }
-    const em = this.em();
     const cond = (extra: string[]) => (extra.length ? `where ${extra.join(' and ')}` : '');
-    const pageWhere = after ? [...where, '(created_at, id) < (?, ?)'] : where;
-    const pageParams = after ? [...params, after.createdAt, after.id] : params;
+    const countSql = `select count(*)::int as n from jobs ${cond(where)}`;
+    const countParams = [...params];
+    if (after) add((n) => `(created_at, id) < ($${n}, $${n + 1})`, after.createdAt, after.id);
+    params.push(limit + 1);
     const [rows, count] = await Promise.all([
-      em.execute(`select * from jobs ${cond(pageWhere)} order by created_at desc, id desc limit ?`, [...pageParams, limit + 1]),
-      em.execute<{ n: number }[]>(`select count(*)::int as n from jobs ${cond(where)}`, params),
+      this.deps.sql.query<JobRow>(
+        `select ${JOB_COLUMNS} from jobs ${cond(where)} order by created_at desc, id desc limit $${params.length}`,
+        params,
+      ),
+      this.deps.sql.query<{ n: number }>(countSql, countParams),
     ]);
-    const jobs = rows.map((r) => toJobView(em.map(JobEntity, r)));
+    const jobs = rows.map((r) => this.view(r));
     const conn = toConnection(jobs, limit, (j) => encodeTimeCursor({ createdAt: new Date(j.createdAt), id: j.id }));
     return { ...conn, totalCount: count[0].n };
   }
@@ -182,7 +231,7 @@ export class JobsService implements JobsApi {
   }
 
   sourceTypes(): SourceTypeInfoView[] {
-    return sourceTypes();
+    return sourceTypes(this.deps.backends.all());
   }
 
   /** See {@link testSourceConnection}: BAD_USER_INPUT for malformed params, `ok: false` for an unreachable source. */
@@ -190,23 +239,37 @@ export class JobsService implements JobsApi {
     return testSourceConnection(input, { logger: this.logger, localSourceRoots: this.deps.config.localSourceRoots });
   }
 
-  /** The job, locked until the transaction ends (createRun takes the same lock, so checks hold). */
-  private async lockJob(em: EntityManager, id: string): Promise<JobEntity> {
-    const job = isUuid(id) ? await em.findOne(JobEntity, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
-    if (!job) throw notFound('Job', id);
-    return job;
+  private async read(ex: SqlExecutor, id: string): Promise<JobRow | null> {
+    const rows = await ex.query<JobRow>(`select ${JOB_COLUMNS} from jobs where id = $1`, [id], 'jobwire_read_job');
+    return rows[0] ?? null;
   }
 
-  private async refuseWhileActive(em: EntityManager, jobId: string, what: string): Promise<void> {
-    const active = await em.findOne(
-      RunEntity,
-      { jobId, status: { $in: [...ACTIVE_RUN_STATUSES] } },
-      { fields: ['id', 'number', 'status'] },
+  /** The job, locked until the transaction ends (run creation takes the same lock, so checks hold). */
+  private async lock(tx: SqlExecutor, id: string): Promise<JobRow> {
+    const rows = isUuid(id)
+      ? await tx.query<JobRow>(`select ${JOB_COLUMNS} from jobs where id = $1 for update`, [id], 'jobwire_lock_job_row')
+      : [];
+    if (!rows.length) throw notFound('Job', id);
+    return rows[0];
+  }
+
+  private async write(tx: SqlExecutor, id: string, draft: JobDraft, nextRun: Date | null): Promise<JobRow> {
+    const rows = await tx.query<JobRow>(
+      `update jobs set (${WRITE_COLUMNS}, updated_at) = ($2, $3, $4::jsonb, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15)
+       where id = $1 returning ${JOB_COLUMNS}`,
+      [id, ...writeValues(draft, nextRun), this.now()],
     );
-    if (active) {
-      throw conflict(
-        `Job ${jobId} cannot be ${what} while run #${active.number} (${active.id}) is ${active.status}; stop it or wait until it ends`,
-      );
+    return rows[0];
+  }
+
+  private async refuseWhileActive(tx: SqlExecutor, jobId: string, what: string): Promise<void> {
+    const rows = await tx.query<{ id: string; number: number; status: string }>(
+      `select id, number, status from runs where job_id = $1 and status in ${ACTIVE} limit 1`,
+      [jobId],
+    );
+    if (rows.length) {
+      const a = rows[0];
+      throw conflict(`Job ${jobId} cannot be ${what} while run #${a.number} (${a.id}) is ${a.status}; stop it or wait until it ends`);
     }
   }
 }

@@ -3,35 +3,29 @@
  * (shared/design/DESIGN.md, "Source parameters"). Error messages never echo a param's value:
  * any of them may be a secret.
  */
-import { DataFormat, SourceType, type JsonObject } from '../domain';
+import type { SourceTypeInfoView } from '../api';
+import type { Backend } from '../backends/backend';
+import { DataFormat, ProcessingMode, SourceType, type JsonObject } from '../domain';
 import { badInput } from '../errors';
 
-export interface SourceTypeInfo {
-  type: SourceType;
-  formats: DataFormat[];
-  batch: boolean;
-  streaming: boolean;
-}
-
-const FILE_FORMATS = [DataFormat.AUTO, DataFormat.CSV, DataFormat.JSON, DataFormat.NDJSON];
-
 /**
- * What each source type supports across the backends of this gateway. Honest about the limits:
- * the LOCAL executor reads LOCAL and HTTP files as CSV, JSON or NDJSON (AUTO detects which);
- * PARQUET needs the SPARK backend; only KAFKA streams (and reads as a bounded batch on SPARK).
+ * What each source type can do in this gateway: the union over the backends that are available
+ * here and execute it (its formats, batch and/or streaming), and which backends those are. A type
+ * no backend here executes is listed with nothing.
  */
-const SOURCE_TYPES: readonly SourceTypeInfo[] = [
-  { type: SourceType.LOCAL, formats: [...FILE_FORMATS, DataFormat.PARQUET], batch: true, streaming: false },
-  { type: SourceType.HTTP, formats: FILE_FORMATS, batch: true, streaming: false },
-  { type: SourceType.POSTGRES, formats: [DataFormat.AUTO], batch: true, streaming: false },
-  { type: SourceType.KAFKA, formats: [DataFormat.AUTO, DataFormat.JSON], batch: true, streaming: true },
-  { type: SourceType.S3, formats: [...FILE_FORMATS, DataFormat.PARQUET], batch: true, streaming: false },
-  { type: SourceType.SFTP, formats: FILE_FORMATS, batch: true, streaming: false },
-];
-
-/** Every source type and what it supports (copies). */
-export function sourceTypes(): SourceTypeInfo[] {
-  return SOURCE_TYPES.map((s) => ({ ...s, formats: [...s.formats] }));
+export function sourceTypes(backends: readonly Pick<Backend, 'kind' | 'sources' | 'unavailableReason'>[]): SourceTypeInfoView[] {
+  const here = backends.filter((b) => b.unavailableReason() === null);
+  return Object.values(SourceType).map((type) => {
+    const caps = here.flatMap((b) => b.sources.filter((c) => c.type === type).map((c) => ({ backend: b.kind, cap: c })));
+    const formats = Object.values(DataFormat).filter((f) => caps.some(({ cap }) => cap.formats.includes(f)));
+    return {
+      type,
+      formats,
+      batch: caps.some(({ cap }) => cap.modes.includes(ProcessingMode.BATCH)),
+      streaming: caps.some(({ cap }) => cap.modes.includes(ProcessingMode.STREAMING)),
+      backends: [...new Set(caps.map((c) => c.backend))],
+    };
+  });
 }
 
 /** Largest accepted `params` (serialised JSON). */

@@ -29,6 +29,8 @@ export interface StagePayload {
   failedItems?: number;
   status?: StageStatus;
   message?: string;
+  /** `totalItems` is an estimate that may still be corrected. */
+  totalIsEstimate?: boolean;
 }
 export interface MetricsPayload {
   recordsProcessed: number;
@@ -54,6 +56,8 @@ export interface RetryPayload {
 export interface CancelPayload {
   force: boolean;
   reason?: string;
+  /** A run already finished is refused with CONFLICT (and nothing in the transaction is written). */
+  refuseFinished?: boolean;
 }
 
 interface Envelope<T extends RunEventType, P> {

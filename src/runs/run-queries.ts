@@ -1,25 +1,54 @@
 /**
- * The read-side SQL of runs: pages, log lines, monitoring counts. Each query is shaped for an index
- * of src/db/entities (runs-service.test.ts checks the plans with EXPLAIN on a few thousand rows):
+ * The read side of runs: views straight from rows, one statement each (a run comes with its stages
+ * in the same statement). Each query is shaped for an index of src/db/entities
+ * (runs-service.test.ts checks the plans with EXPLAIN):
  *
  * - run pages: `runs_job_created_idx` (job_id, created_at, id), `runs_status_created_idx`
  *   (status, created_at, id) or `runs_created_idx` (created_at, id), walked backwards from the
  *   keyset `(created_at, id) < cursor`, so a deep page costs what the first one does;
  * - log lines: the primary key (run_id, seq);
  * - dead letters: `runs_status_created_idx` (only FAILED runs are ever dead-lettered);
- * - stuck runs: the partial `runs_active_updated_idx`, which holds only active runs.
- *
- * Builders (`…Query`) return the SQL with `?` placeholders and its parameters; the functions run them.
+ * - stuck runs, stalled runs, due stalls and due retries: small partial indexes that hold only the
+ *   runs concerned (`runs_alive_until_idx`, `runs_stalled_idx`, `runs_stall_at_idx`,
+ *   `runs_next_retry_idx`), so their cost does not grow with idle or finished runs.
  */
-import { stuckRunsQuery, type StuckReason } from './run-leases';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { RunEntity, StageEntity } from '../db/entities';
-import { LOG_LEVEL_RANK, LogLevel, RunStatus, type LogLineView } from '../domain';
+import type { SqlExecutor } from '../db/sql';
+import { LOG_LEVEL_RANK, LogLevel, RunStatus, type LogLineView, type RunView, type StageView } from '../domain';
 import { escapeLike, type TimeKey } from '../pagination';
+import { RUN_COLUMNS, STAGES_JSON, stagesFromJson, toRunView, toStageView, type RunRow } from './run-rows';
 
-export interface SqlQuery {
-  sql: string;
-  params: unknown[];
+type RunWithStages = RunRow & { stages: unknown };
+
+const RUN_SELECT = `select ${RUN_COLUMNS('r')}, ${STAGES_JSON('r')} as stages from runs r`;
+
+function toViews(rows: RunWithStages[]): RunView[] {
+  return rows.map(({ stages, ...row }) => {
+    row.logSeq = Number(row.logSeq);
+    return toRunView(row, stagesFromJson(stages));
+  });
+}
+
+/** A run with its stages, or null. */
+export async function readRunView(ex: SqlExecutor, id: string): Promise<RunView | null> {
+  const rows = await ex.query<RunWithStages>(`${RUN_SELECT} where r.id = $1`, [id], 'jobwire_read_run');
+  return toViews(rows)[0] ?? null;
+}
+
+/** Several runs with their stages, in one statement; by id. */
+export async function readRunViews(ex: SqlExecutor, ids: readonly string[]): Promise<Map<string, RunView>> {
+  if (ids.length === 0) return new Map();
+  const rows = await ex.query<RunWithStages>(`${RUN_SELECT} where r.id = any($1::uuid[])`, [ids], 'jobwire_read_runs');
+  return new Map(toViews(rows).map((v) => [v.id, v]));
+}
+
+/** The stages of a run in the order the work flows. */
+export async function readStages(ex: SqlExecutor, runId: string): Promise<StageView[]> {
+  const rows = await ex.query<{ stages: unknown }>(
+    `select ${STAGES_JSON('r')} as stages from runs r where r.id = $1`,
+    [runId],
+    'jobwire_read_stages',
+  );
+  return rows.length ? stagesFromJson(rows[0].stages).map(toStageView) : [];
 }
 
 export interface RunFilterValues {
@@ -27,51 +56,40 @@ export interface RunFilterValues {
   status?: RunStatus | null;
 }
 
-function runWhere(filter: RunFilterValues, after: TimeKey | null = null): SqlQuery {
+function runWhere(filter: RunFilterValues, after: TimeKey | null, params: unknown[]): string {
   const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.jobId) {
-    where.push('job_id = ?');
-    params.push(filter.jobId);
-  }
-  if (filter.status) {
-    where.push('status = ?');
-    params.push(filter.status);
-  }
-  if (after) {
-    // A row comparison, which a btree on (…, created_at, id) answers as one range.
-    where.push('(created_at, id) < (?, ?)');
-    params.push(after.createdAt, after.id);
-  }
-  return { sql: where.length ? `where ${where.join(' and ')}` : '', params };
+  const add = (sql: (n: number) => string, ...values: unknown[]) => {
+    const first = params.length + 1;
+    params.push(...values);
+    where.push(sql(first));
+  };
+  if (filter.jobId) add((n) => `r.job_id = $${n}`, filter.jobId);
+  if (filter.status) add((n) => `r.status = $${n}`, filter.status);
+  // A row comparison, which a btree on (…, created_at, id) answers as one range.
+  if (after) add((n) => `(r.created_at, r.id) < ($${n}, $${n + 1})`, after.createdAt, after.id);
+  return where.length ? `where ${where.join(' and ')}` : '';
 }
 
-export function runsPageQuery(filter: RunFilterValues, after: TimeKey | null, limit: number): SqlQuery {
-  const w = runWhere(filter, after);
-  return { sql: `select * from runs ${w.sql} order by created_at desc, id desc limit ?`, params: [...w.params, limit] };
+/** The SQL of a page of runs (createdAt desc, id desc), for the EXPLAIN checks. */
+export function runsPageQuery(filter: RunFilterValues, after: TimeKey | null, limit: number): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const where = runWhere(filter, after, params);
+  params.push(limit);
+  return { sql: `${RUN_SELECT} ${where} order by r.created_at desc, r.id desc limit $${params.length}`, params };
 }
 
 /** One page of runs (createdAt desc, id desc) after `after`, `limit` rows at most. */
-export async function findRunsPage(em: EntityManager, filter: RunFilterValues, after: TimeKey | null, limit: number): Promise<RunEntity[]> {
+export async function findRunsPage(ex: SqlExecutor, filter: RunFilterValues, after: TimeKey | null, limit: number): Promise<RunView[]> {
   const q = runsPageQuery(filter, after, limit);
-  const rows = await em.execute(q.sql, q.params);
-  return rows.map((r) => em.map(RunEntity, r));
+  return toViews(await ex.query<RunWithStages>(q.sql, q.params));
 }
 
 /** How many runs match `filter` (for `totalCount`). */
-export async function countRuns(em: EntityManager, filter: RunFilterValues): Promise<number> {
-  const w = runWhere(filter);
-  const rows = await em.execute<{ n: number }[]>(`select count(*)::int as n from runs ${w.sql}`, w.params);
+export async function countRuns(ex: SqlExecutor, filter: RunFilterValues): Promise<number> {
+  const params: unknown[] = [];
+  const where = runWhere(filter, null, params);
+  const rows = await ex.query<{ n: number }>(`select count(*)::int as n from runs r ${where}`, params);
   return rows[0].n;
-}
-
-/** The stages of several runs in one query, by run id, in the order the work flows. */
-export async function stagesOf(em: EntityManager, runIds: string[]): Promise<Map<string, StageEntity[]>> {
-  const out = new Map<string, StageEntity[]>(runIds.map((id) => [id, []]));
-  if (runIds.length === 0) return out;
-  const stages = await em.find(StageEntity, { runId: { $in: runIds } }, { orderBy: { runId: 'asc', position: 'asc', name: 'asc' } });
-  for (const s of stages) out.get(s.runId)?.push(s);
-  return out;
 }
 
 export interface LogQueryValues {
@@ -83,38 +101,41 @@ export interface LogQueryValues {
   contains?: string | null;
 }
 
-export function logLinesQuery(runId: string, q: LogQueryValues): SqlQuery {
-  const where = ['run_id = ?', 'seq > ?'];
+export function logLinesQuery(runId: string, q: LogQueryValues): { sql: string; params: unknown[] } {
+  const where = ['run_id = $1', 'seq > $2'];
   const params: unknown[] = [runId, q.afterSeq];
   if (q.minLevel && q.minLevel !== LogLevel.DEBUG) {
     const levels = Object.values(LogLevel).filter((l) => LOG_LEVEL_RANK[l] >= LOG_LEVEL_RANK[q.minLevel!]);
-    where.push(`level in (${levels.map(() => '?').join(', ')})`);
-    params.push(...levels);
+    params.push(levels);
+    where.push(`level = any($${params.length}::text[])`);
   }
   if (q.contains) {
-    where.push('message ilike ?');
     params.push(`%${escapeLike(q.contains)}%`);
+    where.push(`message ilike $${params.length}`);
   }
-  return { sql: `select * from run_logs where ${where.join(' and ')} order by seq limit ?`, params: [...params, q.limit] };
-}
-
-interface LogRow {
-  run_id: string;
-  seq: string | number;
-  attempt: number;
-  timestamp: Date;
-  level: LogLevel;
-  message: string;
-  source: string | null;
+  params.push(q.limit);
+  return {
+    sql: `select run_id as "runId", seq::float8 as seq, attempt, "timestamp", level, message, source from run_logs
+      where ${where.join(' and ')} order by seq limit $${params.length}`,
+    params,
+  };
 }
 
 /** Log lines of a run in seq order: a range scan of the primary key (run_id, seq). */
-export async function findLogLines(em: EntityManager, runId: string, q: LogQueryValues): Promise<LogLineView[]> {
+export async function findLogLines(ex: SqlExecutor, runId: string, q: LogQueryValues): Promise<LogLineView[]> {
   const query = logLinesQuery(runId, q);
-  const rows = await em.execute<LogRow[]>(query.sql, query.params);
+  const rows = await ex.query<{
+    runId: string;
+    seq: number;
+    attempt: number;
+    timestamp: Date;
+    level: LogLevel;
+    message: string;
+    source: string | null;
+  }>(query.sql, query.params);
   return rows.map((r) => ({
     seq: String(r.seq),
-    runId: r.run_id,
+    runId: r.runId,
     attempt: r.attempt,
     timestamp: new Date(r.timestamp).toISOString(),
     level: r.level,
@@ -125,34 +146,58 @@ export async function findLogLines(em: EntityManager, runId: string, q: LogQuery
 
 export const STATUS_COUNTS_SQL = 'select status, count(*)::int as n from runs group by status';
 export const DEAD_LETTERED_SQL = `select count(*)::int as n from runs where status = '${RunStatus.FAILED}' and dead_lettered`;
+export const STALLED_SQL = 'select count(*)::int as n from runs where stalled_since is not null';
 
 /**
  * Runs per status, every status present (0 when none). It reads every run (an index-only scan of
  * runs_status_created_idx once the table is vacuumed, else a sequential scan): a dashboard
  * query, not one to run per event.
  */
-export async function countRunsByStatus(em: EntityManager): Promise<Record<RunStatus, number>> {
+export async function countRunsByStatus(ex: SqlExecutor): Promise<Record<RunStatus, number>> {
   const out = Object.fromEntries(Object.values(RunStatus).map((s) => [s, 0])) as Record<RunStatus, number>;
-  const rows = await em.execute<{ status: RunStatus; n: number }[]>(STATUS_COUNTS_SQL);
+  const rows = await ex.query<{ status: RunStatus; n: number }>(STATUS_COUNTS_SQL, [], 'jobwire_status_counts');
   for (const r of rows) out[r.status] = r.n;
   return out;
 }
 
-export async function countDeadLettered(em: EntityManager): Promise<number> {
-  const rows = await em.execute<{ n: number }[]>(DEAD_LETTERED_SQL);
-  return rows[0].n;
+export async function countDeadLettered(ex: SqlExecutor): Promise<number> {
+  return (await ex.query<{ n: number }>(DEAD_LETTERED_SQL, [], 'jobwire_dead_lettered'))[0].n;
 }
 
-export { stuckRunsQuery };
+export async function countStalled(ex: SqlExecutor): Promise<number> {
+  return (await ex.query<{ n: number }>(STALLED_SQL, [], 'jobwire_stalled'))[0].n;
+}
 
-/** See {@link stuckRunsQuery}: the runs, with why each looks stuck. */
-export async function findStuckRuns(
-  em: EntityManager,
-  thresholdMs: number,
-  limit: number,
-  now?: Date,
-): Promise<{ run: RunEntity; reason: StuckReason }[]> {
-  const q = stuckRunsQuery(thresholdMs, limit, now);
-  const rows: (Record<string, unknown> & { stuck_reason: StuckReason })[] = await em.execute(q.sql, q.params);
-  return rows.map(({ stuck_reason, ...row }) => ({ run: em.map(RunEntity, row), reason: stuck_reason }));
+/**
+ * The SQL of "runs that look dead now": past their liveness deadline (a LOCAL run's lease expired,
+ * any other run silent for longer than the stuck threshold), longest overdue first.
+ */
+export function stuckRunsQuery(now: Date, limit: number): { sql: string; params: unknown[] } {
+  return { sql: `${RUN_SELECT} where r.alive_until < $1 order by r.alive_until, r.id limit $2`, params: [now, limit] };
+}
+
+/** See {@link stuckRunsQuery}: the one definition of a stuck run, for the monitor and `jobStats.stuckRuns`. */
+export async function findStuckRuns(ex: SqlExecutor, now: Date, limit: number): Promise<RunView[]> {
+  const q = stuckRunsQuery(now, limit);
+  return toViews(await ex.query<RunWithStages>(q.sql, q.params, 'jobwire_stuck_runs'));
+}
+
+/** Ids of RUNNING runs past their stall deadline (not yet flagged), longest overdue first. */
+export async function findDueStalls(ex: SqlExecutor, now: Date, limit: number): Promise<string[]> {
+  const rows = await ex.query<{ id: string }>(
+    'select id from runs where stall_at <= $1 order by stall_at limit $2',
+    [now, limit],
+    'jobwire_due_stalls',
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Ids of FAILED runs whose automatic retry is due, earliest first. */
+export async function findDueRetries(ex: SqlExecutor, now: Date, limit: number): Promise<string[]> {
+  const rows = await ex.query<{ id: string }>(
+    `select id from runs where next_retry_at <= $1 and status = '${RunStatus.FAILED}' order by next_retry_at limit $2`,
+    [now, limit],
+    'jobwire_due_retries',
+  );
+  return rows.map((r) => r.id);
 }

@@ -1,25 +1,34 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JobStatsView, LogQuery, RunsApi } from '../api';
 import type { BackendRegistry } from '../backends/backend';
 import type { Config } from '../config';
-import { JobEntity, RunEntity } from '../db/entities';
-import type { Orm } from '../db/orm';
+import type { Sql } from '../db/sql';
 import { ExecutionBackend, RunStatus, RunTrigger, type LogLineView, type MetricsView, type RunView, type StageView } from '../domain';
-import { badInput, conflict, notFound, unavailable, withContext } from '../errors';
+import { badInput, notFound, unavailable, withContext } from '../errors';
 import type { Connection, PageArgs, RunFilter } from '../jobs/job-input';
 import type { Logger } from '../logger';
 import { decodeTimeCursor, encodeTimeCursor, isUuid, pageSize, toConnection } from '../pagination';
 import type { RunEventsService } from './run-events.service';
 import { submitRun } from './submit-run';
-import { countDeadLettered, countRuns, countRunsByStatus, findLogLines, findRunsPage, findStuckRuns, stagesOf } from './run-queries';
-import { toRunView, toStageView } from './run-view';
+import {
+  countDeadLettered,
+  countRuns,
+  countRunsByStatus,
+  countStalled,
+  findLogLines,
+  findRunsPage,
+  findStuckRuns,
+  readRunView,
+  readRunViews,
+  readStages,
+} from './run-queries';
 
 export interface RunsServiceDeps {
-  orm: Orm;
+  sql: Sql;
   runEvents: RunEventsService;
   backends: BackendRegistry;
   config: Readonly<Config>;
   logger: Logger;
+  now?: () => Date;
 }
 
 export const MAX_IDEMPOTENCY_KEY = 200;
@@ -27,9 +36,19 @@ export const DEFAULT_LOG_PAGE = 100;
 /** Most stuck runs `stats()` lists. */
 export const MAX_STUCK_RUNS = 100;
 
+/** Validates an idempotency key: a non-empty string of at most {@link MAX_IDEMPOTENCY_KEY} characters, or nothing. */
+export function checkIdempotencyKey(key: string | null | undefined): string | undefined {
+  if (key === undefined || key === null) return undefined;
+  if (typeof key !== 'string' || key.trim() === '' || key.length > MAX_IDEMPOTENCY_KEY) {
+    throw badInput('idempotencyKey', `must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`);
+  }
+  return key;
+}
+
 /**
  * Starting, stopping and retrying runs, and reading them. Every change goes through the run-event
- * service; this service only decides what to ask for and talks to the backends.
+ * service; this service only decides what to ask for and talks to the backends. Reads are plain
+ * SQL made into views, one statement per run with its stages.
  */
 export class RunsService implements RunsApi {
   private readonly logger: Logger;
@@ -37,10 +56,6 @@ export class RunsService implements RunsApi {
   /** `logger` should carry the component (`component: 'runs'`): the composition root binds it. */
   constructor(private readonly deps: RunsServiceDeps) {
     this.logger = deps.logger;
-  }
-
-  private em(): EntityManager {
-    return this.deps.orm.em.fork() as EntityManager;
   }
 
   /**
@@ -51,83 +66,77 @@ export class RunsService implements RunsApi {
    * run is returned FAILED with a TRANSIENT error, so it is retried like any other failure.
    */
   async start(jobId: string, opts: { idempotencyKey?: string | null; trigger?: RunTrigger } = {}): Promise<RunView> {
-    const key = opts.idempotencyKey ?? undefined;
-    if (key !== undefined && (typeof key !== 'string' || key.trim() === '' || key.length > MAX_IDEMPOTENCY_KEY)) {
-      throw badInput('idempotencyKey', `must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`);
-    }
-    const job = isUuid(jobId) ? await this.em().findOne(JobEntity, { id: jobId }, { fields: ['id', 'backend'] }) : null;
-    if (!job) throw notFound('Job', jobId);
-    this.assertAvailable(job.backend);
+    const key = checkIdempotencyKey(opts.idempotencyKey);
+    const rows = isUuid(jobId)
+      ? await this.deps.sql.query<{ backend: ExecutionBackend }>('select backend from jobs where id = $1', [jobId], 'jobwire_job_backend')
+      : [];
+    if (!rows.length) throw notFound('Job', jobId);
+    this.assertAvailable(rows[0].backend);
     const { run, created } = await this.deps.runEvents.createRun(jobId, opts.trigger ?? RunTrigger.MANUAL, { idempotencyKey: key });
     if (!created) return run;
     this.logger.info({ runId: run.id, jobId, number: run.number, backend: run.backend, trigger: run.trigger }, 'run created');
-    return this.submit(run);
+    return submitRun({ ...this.deps, logger: this.logger }, run);
   }
 
   /**
    * Stops a run. A run no engine has picked up yet, or any run with `force`, ends CANCELLED at
-   * once; a started one moves to CANCELLING and its backend is asked to kill it (the run ends when
-   * the engine confirms; if that request fails the stuck monitor reconciles later). Stopping a
-   * FAILED run that waits for an automatic retry cancels the retry. NOT_FOUND for an unknown run;
-   * CONFLICT for a run already finished.
+   * once (every unfinished stage with it); a started one moves to CANCELLING and its backend is
+   * asked to kill it (the run ends when the engine confirms; if that request fails the stuck
+   * monitor reconciles later). Stopping a FAILED run that waits for an automatic retry cancels the
+   * retry. The same `idempotencyKey` within 24 h returns the run as it is and does nothing again.
+   * NOT_FOUND for an unknown run; CONFLICT for a run already finished.
    */
-  async stop(runId: string, force: boolean): Promise<RunView> {
+  async stop(runId: string, force: boolean, opts: { idempotencyKey?: string | null } = {}): Promise<RunView> {
+    const key = checkIdempotencyKey(opts.idempotencyKey);
     const before = await this.requireRun(runId);
-    const finished = (r: { status: RunStatus; nextRetryAt: unknown }) =>
-      r.status === RunStatus.SUCCEEDED || r.status === RunStatus.CANCELLED || (r.status === RunStatus.FAILED && !r.nextRetryAt);
-    if (finished(before)) throw conflict(`run ${runId} already ${before.status}`);
-    const result = await this.deps.runEvents.apply({ type: 'run.cancel', runId, payload: { force: force === true } });
-    // It may have finished between the check and the event.
-    if (result.outcome === 'ignored' && finished(result.run)) throw conflict(`run ${runId} already ${result.run.status}`);
+    const claim = key ? { scope: `stopRun:${runId}`, key } : undefined;
+    // A finished run is refused inside the event's transaction, so a refused call records no key.
+    const cancel = { type: 'run.cancel' as const, runId, payload: { force: force === true, refuseFinished: true } };
+    const result = await this.deps.runEvents.apply(cancel, { key: claim });
+    if (result.outcome === 'duplicate') return result.run;
     const run = result.run;
     const handedOver = before.externalId !== null || before.status === RunStatus.RUNNING || before.status === RunStatus.CANCELLING;
-    if (run.status === RunStatus.CANCELLING || (run.status === RunStatus.CANCELLED && handedOver)) {
-      const backend = this.deps.backends.get(run.backend);
-      try {
-        await backend?.cancel(run);
-      } catch (err) {
-        const e = withContext(err, `cancel of run ${run.id} on the ${run.backend} backend`);
-        this.logger.error(
-          { err: e, runId: run.id, jobId: run.jobId, backend: run.backend },
-          'backend cancel failed; the stuck monitor will reconcile',
-        );
-      }
-    }
+    if (run.status === RunStatus.CANCELLING || (run.status === RunStatus.CANCELLED && handedOver)) await this.cancelOnBackend(run);
     return run;
   }
 
   /**
    * Starts a new attempt of a FAILED run (dead-lettered ones too), with fresh stages and the
-   * attempt history kept. NOT_FOUND for an unknown run; UNAVAILABLE when its backend is not
-   * configured (checked first); CONFLICT when the run is not FAILED.
+   * attempt history kept. The same `idempotencyKey` within 24 h returns the run and starts nothing
+   * again. NOT_FOUND for an unknown run; UNAVAILABLE when its backend is not configured (checked
+   * first); CONFLICT when the run is not FAILED.
    */
-  async retry(runId: string): Promise<RunView> {
+  async retry(runId: string, opts: { idempotencyKey?: string | null } = {}): Promise<RunView> {
+    const key = checkIdempotencyKey(opts.idempotencyKey);
     const before = await this.requireRun(runId);
     this.assertAvailable(before.backend);
-    const result = await this.deps.runEvents.apply({ type: 'run.retry', runId, payload: { manual: true } });
+    const claim = key ? { scope: `retryRun:${runId}`, key } : undefined;
+    const result = await this.deps.runEvents.apply({ type: 'run.retry', runId, payload: { manual: true } }, { key: claim });
+    if (result.outcome === 'duplicate') return result.run;
     this.logger.info({ runId, jobId: before.jobId, attempt: result.run.attempt }, 'run retried by hand');
-    return this.submit(result.run);
+    return submitRun({ ...this.deps, logger: this.logger }, result.run);
   }
 
-  async get(id: string): Promise<RunView | null> {
-    if (!isUuid(id)) return null;
-    const em = this.em();
-    const run = await em.findOne(RunEntity, { id });
-    if (!run) return null;
-    return toRunView(run, (await stagesOf(em, [id])).get(id)!);
+  /** Asks the run's backend to stop it; a failure is logged (the stuck monitor reconciles later). */
+  async cancelOnBackend(run: RunView): Promise<void> {
+    try {
+      await this.deps.backends.get(run.backend)?.cancel(run);
+    } catch (err) {
+      const e = withContext(err, `cancel of run ${run.id} on the ${run.backend} backend`);
+      this.logger.error(
+        { err: e, runId: run.id, jobId: run.jobId, backend: run.backend },
+        'backend cancel failed; the stuck monitor will reconcile',
+      );
+    }
   }
 
-  /** Several runs with their stages in two queries, in the order of `ids` (null where unknown). */
+  get(id: string): Promise<RunView | null> {
+    return isUuid(id) ? readRunView(this.deps.sql, id) : Promise.resolve(null);
+  }
+
+  /** Several runs with their stages in one statement, in the order of `ids` (null where unknown). */
   async getMany(ids: readonly string[]): Promise<(RunView | null)[]> {
-    const valid = [...new Set(ids.filter(isUuid))];
-    if (valid.length === 0) return ids.map(() => null);
-    const em = this.em();
-    const runs = await em.find(RunEntity, { id: { $in: valid } });
-    const stages = await stagesOf(
-      em,
-      runs.map((r) => r.id),
-    );
-    const byId = new Map(runs.map((r) => [r.id, toRunView(r, stages.get(r.id) ?? [])]));
+    const byId = await readRunViews(this.deps.sql, [...new Set(ids.filter(isUuid))]);
     return ids.map((id) => byId.get(id) ?? null);
   }
 
@@ -137,13 +146,8 @@ export class RunsService implements RunsApi {
     const after = decodeTimeCursor(page.after);
     const values = { jobId: filter?.jobId, status: filter?.status };
     if (values.jobId && !isUuid(values.jobId)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
-    const em = this.em();
-    const [runs, totalCount] = await Promise.all([findRunsPage(em, values, after, limit + 1), countRuns(em, values)]);
-    const stages = await stagesOf(
-      em,
-      runs.slice(0, limit).map((r) => r.id),
-    );
-    const views = runs.map((r) => toRunView(r, stages.get(r.id) ?? []));
+    const sql = this.deps.sql;
+    const [views, totalCount] = await Promise.all([findRunsPage(sql, values, after, limit + 1), countRuns(sql, values)]);
     return { ...toConnection(views, limit, (r) => encodeTimeCursor({ createdAt: new Date(r.createdAt), id: r.id })), totalCount };
   }
 
@@ -159,24 +163,26 @@ export class RunsService implements RunsApi {
       if (!/^\d{1,15}$/.test(query.after)) throw badInput('after', 'must be the seq of a log line (a non-negative integer)');
       afterSeq = Number(query.after);
     }
-    const em = this.em();
     const [, lines] = await Promise.all([
-      this.requireRun(runId, em),
-      findLogLines(em, runId, { afterSeq, limit: limit + 1, minLevel: query.minLevel, contains: query.contains }),
+      this.requireExists(runId),
+      findLogLines(this.deps.sql, runId, { afterSeq, limit: limit + 1, minLevel: query.minLevel, contains: query.contains }),
     ]);
     return toConnection(lines, limit, (l) => l.seq);
   }
 
   /** The stages of a run's current attempt. NOT_FOUND for an unknown run. */
   async stages(runId: string): Promise<StageView[]> {
-    const em = this.em();
-    await this.requireRun(runId, em);
-    return (await stagesOf(em, [runId])).get(runId)!.map(toStageView);
+    await this.requireExists(runId);
+    return readStages(this.deps.sql, runId);
   }
 
   /** The latest metric sample of the run's current attempt, null before the first. NOT_FOUND for an unknown run. */
   async latestMetrics(runId: string): Promise<MetricsView | null> {
-    return (await this.requireRun(runId)).metrics;
+    const rows = isUuid(runId)
+      ? await this.deps.sql.query<{ metrics: MetricsView | null }>('select metrics from runs where id = $1', [runId], 'jobwire_run_metrics')
+      : [];
+    if (!rows.length) throw notFound('Run', runId);
+    return rows[0].metrics;
   }
 
   /**
@@ -184,41 +190,37 @@ export class RunsService implements RunsApi {
    * runs_status_created_idx), so callers that refresh it on every change should throttle.
    */
   async stats(): Promise<JobStatsView> {
-    const em = this.em();
-    const [byStatus, deadLettered, stuck] = await Promise.all([
-      countRunsByStatus(em),
-      countDeadLettered(em),
-      findStuckRuns(em, this.deps.config.stuckThresholdMs, MAX_STUCK_RUNS),
+    const sql = this.deps.sql;
+    const [byStatus, deadLettered, stalled, stuck] = await Promise.all([
+      countRunsByStatus(sql),
+      countDeadLettered(sql),
+      countStalled(sql),
+      findStuckRuns(sql, this.deps.now?.() ?? new Date(), MAX_STUCK_RUNS),
     ]);
-    const stages = await stagesOf(
-      em,
-      stuck.map((s) => s.run.id),
-    );
-    const finished = byStatus.SUCCEEDED + byStatus.FAILED;
+    const finishedRuns = byStatus.SUCCEEDED + byStatus.FAILED;
     return {
       runsByStatus: Object.values(RunStatus).map((status) => ({ status, count: byStatus[status] })),
-      successRate: finished > 0 ? byStatus.SUCCEEDED / finished : null,
+      successRate: finishedRuns > 0 ? byStatus.SUCCEEDED / finishedRuns : null,
       running: byStatus.RUNNING,
       deadLettered,
-      stuckRuns: stuck.map(({ run }) => toRunView(run, stages.get(run.id) ?? [])),
+      stalled,
+      stuckRuns: stuck,
     };
   }
 
-  private async requireRun(runId: string, em = this.em()): Promise<RunEntity> {
-    const run = isUuid(runId) ? await em.findOne(RunEntity, { id: runId }) : null;
+  private async requireRun(runId: string): Promise<RunView> {
+    const run = await this.get(runId);
     if (!run) throw notFound('Run', runId);
     return run;
+  }
+
+  private async requireExists(runId: string): Promise<void> {
+    const rows = isUuid(runId) ? await this.deps.sql.query('select 1 from runs where id = $1', [runId], 'jobwire_run_exists') : [];
+    if (!rows.length) throw notFound('Run', runId);
   }
 
   private assertAvailable(kind: ExecutionBackend): void {
     const reason = this.deps.backends.unavailableReason(kind);
     if (reason) throw unavailable(`The ${kind} backend is not available: ${reason}`);
-  }
-
-  /** Hands a new attempt to its backend; a refusal fails the attempt TRANSIENT (it will be retried). */
-  private async submit(run: RunView): Promise<RunView> {
-    const refused = await submitRun({ ...this.deps, logger: this.logger }, run);
-    // The backend may already have moved the run on (QUEUED with an external id …): return that.
-    return refused ?? (await this.get(run.id)) ?? run;
   }
 }

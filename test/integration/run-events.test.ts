@@ -1,4 +1,3 @@
-import { loadConfig } from '../../src/config';
 import { LogLineEntity, RunEntity, StageEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
 import { ErrorKind, ExecutionBackend, LogLevel, RunStatus, RunTrigger, SourceType, type RunView } from '../../src/domain';
@@ -8,6 +7,7 @@ import { Topic } from '../../src/events/topics';
 import { JobsService } from '../../src/jobs/jobs.service';
 import { makeLogger } from '../../src/logger';
 import { RunEventsService } from '../../src/runs/run-events.service';
+import { testCore } from '../helpers/core';
 import { createTestDatabase } from '../helpers/db';
 import { Disposables } from '../helpers/disposables';
 
@@ -22,8 +22,7 @@ beforeAll(async () => {
   database = disposables.add(await openPostgres(db.url, { poolSize: 6 }), (d) => d.close());
   bus = makeMemoryBus('test:');
   const logger = makeLogger('silent');
-  runEvents = new RunEventsService({ orm: database.orm, bus, logger, retry: { baseDelayMs: 60_000, maxDelayMs: 3_600_000 } });
-  jobs = new JobsService({ orm: database.orm, config: loadConfig({}), logger });
+  ({ runEvents, jobs } = testCore(database, bus, { logger, config: { retryBaseDelayMs: 60_000, retryMaxDelayMs: 3_600_000 } }));
 });
 afterAll(() => disposables.disposeAll());
 
@@ -111,12 +110,14 @@ describe('applying run events', () => {
     const run = await newRun();
     const sub = await bus.subscribe(Topic.RUN, run.id);
     try {
+      // A batch the database refuses (a log line of a run that exists, then a status that breaks a
+      // constraint) rolls back whole: nothing of it is written or published.
       await expect(
-        runEvents.transact(async (tx) => {
-          await tx.apply({ type: 'run.status', runId: run.id, payload: { status: RunStatus.RUNNING } });
-          throw new Error('fails after apply');
-        }),
-      ).rejects.toThrow('fails after apply');
+        runEvents.applyBatch([
+          { type: 'run.status', runId: run.id, payload: { status: RunStatus.RUNNING } },
+          { type: 'run.log', runId: run.id, payload: { lines: [{ level: 'LOUD' as LogLevel, message: 'not a level' }] } },
+        ]),
+      ).rejects.toThrow(/check constraint|violates/);
       expect((await stored(run.id)).status).toBe(RunStatus.QUEUED);
 
       await status(run.id, RunStatus.RUNNING);
@@ -196,13 +197,7 @@ describe('applying run events', () => {
   });
 
   it('prunes the logs and metric samples of runs finished before the retention period, and keeps the rest', async () => {
-    const pruning = new RunEventsService({
-      orm: database.orm,
-      bus,
-      logger: makeLogger('silent'),
-      retry: { baseDelayMs: 60_000, maxDelayMs: 3_600_000 },
-      logRetentionMs: 24 * 3600_000,
-    });
+    const pruning = testCore(database, bus, { config: { logRetentionMs: 24 * 3600_000 } }).runEvents;
     const line = { level: LogLevel.INFO, message: 'x' };
     const metrics = { recordsProcessed: 1, recordsFailed: 0, throughputRps: 1, bytesProcessed: 1, activeWorkers: 1 };
     const make = async (finish: RunStatus | null) => {
@@ -230,13 +225,7 @@ describe('applying run events', () => {
   it('makes a new run for an idempotency key older than 24 h', async () => {
     const first = await newRun();
     const again = await runEvents.createRun(first.jobId, RunTrigger.API, { idempotencyKey: 'nightly' });
-    const later = new RunEventsService({
-      orm: database.orm,
-      bus,
-      logger: makeLogger('silent'),
-      retry: { baseDelayMs: 1000, maxDelayMs: 1000 },
-      now: () => new Date(Date.now() + 25 * 3600_000),
-    });
+    const later = testCore(database, bus, { now: () => new Date(Date.now() + 25 * 3600_000) }).runEvents;
     const next = await later.createRun(first.jobId, RunTrigger.API, { idempotencyKey: 'nightly' });
     expect(next.created).toBe(true);
     expect(next.run.id).not.toBe(again.run.id);

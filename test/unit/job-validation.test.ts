@@ -3,6 +3,18 @@ import { AppError, ErrorCode } from '../../src/errors';
 import type { CreateJobInput } from '../../src/jobs/job-input';
 import { validateCompute, validateCreateJob, validateJobUpdate, validateSchedule, validateSource } from '../../src/jobs/job-validation';
 import { defaultCompute } from '../../src/jobs/presets';
+import { ENGINE_SOURCES, SPARK_SOURCES, type SourceCapability } from '../../src/backends/backend';
+import type { Capabilities } from '../../src/jobs/job-validation';
+
+/** Every backend executes everything: for tests of the parameter rules alone. */
+const ANY: Capabilities = () =>
+  Object.values(SourceType).map((type): SourceCapability => ({
+    type,
+    formats: Object.values(DataFormat),
+    modes: Object.values(ProcessingMode),
+  }));
+/** What jobwire's backends execute (LOCAL and KAFKA run the ingestion engine, SPARK its application). */
+const REAL: Capabilities = (b) => (b === ExecutionBackend.SPARK ? SPARK_SOURCES : ENGINE_SOURCES);
 
 const input = (extra: Partial<CreateJobInput> = {}): CreateJobInput => ({
   name: 'orders',
@@ -24,24 +36,24 @@ function thrown(fn: () => unknown): AppError {
 
 describe('validateCreateJob', () => {
   it('normalises names and tags: trimmed, tags de-duplicated in order', () => {
-    const job = validateCreateJob(input({ name: '  orders  ', tags: ['b', ' a ', 'b'] }), 3);
+    const job = validateCreateJob(input({ name: '  orders  ', tags: ['b', ' a ', 'b'] }), ANY);
     expect(job.name).toBe('orders');
     expect(job.tags).toEqual(['b', 'a']);
   });
 
   it('names the field and the rule in its message', () => {
-    const e = thrown(() => validateCreateJob(input({ compute: { minWorkers: 4, maxWorkers: 2 } }), 3));
+    const e = thrown(() => validateCreateJob(input({ compute: { minWorkers: 4, maxWorkers: 2 } }), ANY));
     expect(e).toMatchObject({ code: ErrorCode.BAD_USER_INPUT, field: 'input.compute.minWorkers' });
     expect(e.message).toBe('input.compute.minWorkers: must not exceed maxWorkers (4 > 2)');
-    expect(thrown(() => validateCreateJob(input({ name: '' }), 3)).message).toBe('input.name: must not be empty');
-    expect(thrown(() => validateCreateJob(input({ maxAttempts: 0 }), 3)).message).toBe('input.maxAttempts: must be between 1 and 100');
+    expect(thrown(() => validateCreateJob(input({ name: '' }), ANY)).message).toBe('input.name: must not be empty');
+    expect(thrown(() => validateCreateJob(input({ maxAttempts: 0 }), ANY)).message).toBe('input.maxAttempts: must be between 1 and 100');
   });
 
   it('never echoes a param value in a message', () => {
     const e = thrown(() =>
       validateCreateJob(
         input({ source: { type: SourceType.POSTGRES, params: { connectionString: 'mysql://u:topsecret@h/d', table: 't' } } }),
-        3,
+        ANY,
       ),
     );
     expect(e.field).toBe('input.source.params.connectionString');
@@ -54,13 +66,43 @@ describe('validateCreateJob', () => {
   });
 
   it('refuses formats and modes the LOCAL backend cannot run, and allows them elsewhere', () => {
-    expect(thrown(() => validateCreateJob(input({ processing: { format: DataFormat.PARQUET } }), 3)).field).toBe('input.processing.format');
-    expect(thrown(() => validateCreateJob(input({ processing: { mode: ProcessingMode.STREAMING } }), 3)).field).toBe(
+    expect(thrown(() => validateCreateJob(input({ processing: { format: DataFormat.PARQUET } }), REAL)).field).toBe(
+      'input.processing.format',
+    );
+    expect(thrown(() => validateCreateJob(input({ processing: { mode: ProcessingMode.STREAMING } }), REAL)).field).toBe(
       'input.processing.mode',
     );
     expect(
-      validateCreateJob(input({ backend: ExecutionBackend.SPARK, processing: { format: DataFormat.PARQUET } }), 3).processing.format,
+      validateCreateJob(input({ backend: ExecutionBackend.SPARK, processing: { format: DataFormat.PARQUET } }), REAL).processing.format,
     ).toBe('PARQUET');
+  });
+
+  it('refuses a source type the backend cannot execute, naming input.source.type (S3, POSTGRES and KAFKA on LOCAL)', () => {
+    const sources: [SourceType, unknown][] = [
+      [SourceType.S3, { bucket: 'b', prefix: 'in/', region: 'eu-west-1' }],
+      [SourceType.POSTGRES, { connectionString: 'postgresql://u:p@h:5432/db', table: 't' }],
+      [SourceType.KAFKA, { brokers: ['h:9092'], topic: 't' }],
+    ];
+    for (const [type, params] of sources) {
+      const e = thrown(() => validateCreateJob(input({ source: { type, params } }), REAL));
+      expect(e.field).toBe('input.source.type');
+      expect(e.message).toBe(`input.source.type: the LOCAL backend cannot execute ${type} sources; it executes LOCAL, HTTP`);
+    }
+    // The SPARK application reads PostgreSQL over JDBC.
+    const spark = validateCreateJob(
+      input({ backend: ExecutionBackend.SPARK, source: sources[1] && { type: sources[1][0], params: sources[1][1] } }),
+      REAL,
+    );
+    expect(spark.source.type).toBe(SourceType.POSTGRES);
+  });
+
+  it('leaves maxAttempts and stallTimeoutSeconds unset when not given (the gateway defaults then apply), onStall NONE', () => {
+    const job = validateCreateJob(input(), REAL);
+    expect([job.maxAttempts, job.stallTimeoutSeconds, job.onStall]).toEqual([null, null, 'NONE']);
+    const set = validateCreateJob(input({ maxAttempts: 5, stallTimeoutSeconds: 60, onStall: 'RETRY' as never }), REAL);
+    expect([set.maxAttempts, set.stallTimeoutSeconds, set.onStall]).toEqual([5, 60, 'RETRY']);
+    expect(thrown(() => validateCreateJob(input({ stallTimeoutSeconds: 0 }), REAL)).field).toBe('input.stallTimeoutSeconds');
+    expect(thrown(() => validateCreateJob(input({ onStall: 'LATER' as never }), REAL)).field).toBe('input.onStall');
   });
 
   it('accepts each source type in its documented shapes', () => {
@@ -158,25 +200,28 @@ describe('validateJobUpdate', () => {
       source: { type: SourceType.POSTGRES, params: { connectionString: 'postgres://u:pw@h/db', table: 't' } },
       backend: ExecutionBackend.SPARK,
     }),
-    3,
+    REAL,
   );
 
   it('leaves absent fields as they are and validates the merged job', () => {
-    const next = validateJobUpdate({ description: 'new' }, current);
+    const next = validateJobUpdate({ description: 'new' }, current, REAL);
     expect(next).toEqual({ ...current, description: 'new' });
-    expect(thrown(() => validateJobUpdate({ processing: { batchSize: -5 } }, current)).field).toBe('input.processing.batchSize');
+    expect(thrown(() => validateJobUpdate({ processing: { batchSize: -5 } }, current, REAL)).field).toBe('input.processing.batchSize');
   });
 
   it('restores masked source secrets before validating', () => {
     const next = validateJobUpdate(
       { source: { type: SourceType.POSTGRES, params: { connectionString: 'postgres://u:***@h/db', table: 't2' } } },
       current,
+      REAL,
     );
     expect(next.source.params).toEqual({ connectionString: 'postgres://u:pw@h/db', table: 't2' });
   });
 
   it('refuses a format the backend cannot read, on the processing path', () => {
-    const local = validateCreateJob(input(), 3);
-    expect(thrown(() => validateJobUpdate({ processing: { format: DataFormat.PARQUET } }, local)).field).toBe('input.processing.format');
+    const local = validateCreateJob(input(), REAL);
+    expect(thrown(() => validateJobUpdate({ processing: { format: DataFormat.PARQUET } }, local, REAL)).field).toBe(
+      'input.processing.format',
+    );
   });
 });

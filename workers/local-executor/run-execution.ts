@@ -1,25 +1,22 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../src/config';
 import { ErrorKind, LogLevel, RunStatus, isTerminal } from '../../src/domain';
-import type { Destination, ProcessingConfig, RunErrorView, RunView, SourceConfig } from '../../src/domain';
+import type { RunErrorView, RunView } from '../../src/domain';
 import { coerceError } from '../../src/errors';
 import { ingest, IngestError, type IngestResult, type IngestSpec, type IngestStats, type LoadSink } from '../../src/backends/local/ingest';
+import type { JobSpec, LocalQueueService } from '../../src/backends/local/local-queue.service';
 import type { Logger } from '../../src/logger';
-import { checkLease, type LeaseCheck } from '../../src/runs/run-leases';
-import type { ApplyResult, RunEventsService } from '../../src/runs/run-events.service';
+import type { BatchResult, RunEventsService } from '../../src/runs/run-events.service';
 import type { RunEvent, StatusPayload } from '../../src/runs/run-event';
 import { MetricsSampler } from './metrics-sampler';
 import { RunReporter } from './run-reporter';
 
-/** What the executor needs of a job to run it (`source.params` unmasked: never log it). */
-export interface JobSpec {
-  source: SourceConfig;
-  processing: ProcessingConfig;
-  destination: Destination;
-}
+export type { JobSpec };
 
 export interface RunExecutionDeps {
-  runEvents: RunEventsService;
-  config: Pick<Config, 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots'>;
+  runEvents: Pick<RunEventsService, 'applyBatch'>;
+  localQueue: Pick<LocalQueueService, 'handBack'>;
+  config: Pick<Config, 'maxFailedRowRatio' | 'localSourceRoots'>;
   logger: Logger;
   instanceId: string;
   producer: string;
@@ -28,15 +25,13 @@ export interface RunExecutionDeps {
 
 /** A metrics sample is written this often while a run executes, in ms. */
 export const METRICS_INTERVAL_MS = 1000;
-/** The run's status is checked at least this often, so a stop request ends it within about a second. */
-export const WATCH_INTERVAL_MS = 500;
 /** Attempts at writing the final status before leaving the run to the stuck monitor. */
 const FINAL_STATUS_TRIES = 4;
 
 /** Why an execution was aborted before its ingest ended by itself. */
 type AbortReason = 'cancel' | 'shutdown' | 'lost';
 
-/** Builds the ingest spec from the job row. */
+/** Builds the ingest spec from the job's definition. */
 export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, allowedRoots?: readonly string[]): IngestSpec {
   return {
     source: { type: job.source.type, params: job.source.params, filePattern: job.source.filePattern },
@@ -51,9 +46,10 @@ export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, allowedRo
 }
 
 /**
- * One claimed LOCAL run executing in this process: runs the ingest, reports stages, logs, metrics
- * and lease renewals through the run-event service, watches for a stop request, and applies the
- * final status. `done` never rejects.
+ * One claimed LOCAL run executing in this process: runs the ingest, reports stages, logs and
+ * metrics through the run-event service, stops when told (a stop request, the lease lost, the
+ * gateway stopping), and applies the final status — or, when the gateway stops, hands the run back
+ * to the queue without spending an attempt. The executor renews its lease. `done` never rejects.
  */
 export class RunExecution {
   readonly done: Promise<void>;
@@ -66,7 +62,7 @@ export class RunExecution {
   private readonly log: Logger;
 
   constructor(
-    private readonly run: RunView,
+    readonly run: RunView,
     private readonly job: JobSpec,
     private readonly deps: RunExecutionDeps,
   ) {
@@ -86,19 +82,24 @@ export class RunExecution {
   }
 
   /**
-   * Looks at the run as someone else left it (a bus message, an apply result, a lease check) and
-   * stops when asked to. Bus messages can arrive late: one of an earlier attempt, or older than the
-   * claim (lower `version`), says nothing about this execution and is ignored.
+   * Looks at the run as someone else left it (a bus message, a write's result, a lease renewal)
+   * and stops when asked to. Bus messages can arrive late: one of an earlier attempt, or older than
+   * the claim (lower `version`), says nothing about this execution and is ignored.
    */
   observe(view: Pick<RunView, 'id' | 'attempt' | 'status'> & { version?: number }): void {
     if (view.id !== this.run.id || this.finished || view.attempt < this.run.attempt) return;
     if (view.attempt > this.run.attempt) return this.abort('lost');
     if (view.version !== undefined && view.version < this.run.version) return;
     if (view.status === RunStatus.CANCELLING || view.status === RunStatus.CANCELLED) this.abort('cancel');
-    else if (isTerminal(view.status)) this.abort('lost');
+    else if (isTerminal(view.status) || view.status === RunStatus.QUEUED) this.abort('lost');
   }
 
-  /** The gateway is stopping: abort; the run ends FAILED (TRANSIENT) so that it is retried. */
+  /** The lease is no longer this gateway's (another took the run over, or it is gone). */
+  leaseLost(): void {
+    if (!this.finished) this.abort('lost');
+  }
+
+  /** The gateway is stopping: abort; the run goes back to the queue (same attempt) to run again, here or elsewhere. */
   shutdown(): void {
     this.abort('shutdown');
   }
@@ -124,7 +125,6 @@ export class RunExecution {
     });
     const sampler = new MetricsSampler();
     const metricsTimer = setInterval(() => this.reporter.metrics(sampler.sample(stats)), METRICS_INTERVAL_MS);
-    const stopWatching = this.watch();
 
     let result: IngestResult | null = null;
     let failure: unknown = null;
@@ -141,60 +141,41 @@ export class RunExecution {
       { abortedMsAgo: this.abortedAt ? Date.now() - this.abortedAt : null },
       `local executor: ingest of run ${this.run.id} ended`,
     );
-    try {
-      if (this.abortReason === 'lost') {
-        this.reporter.discard();
-        this.log.warn(`local executor: run ${this.run.id} attempt ${this.run.attempt} was taken over or ended elsewhere; dropped`);
-        return;
-      }
-      const outcome = this.outcome(result, failure, stats, started);
-      this.reporter.log(outcome.level, outcome.summary);
-      const pending = await this.reporter.takePending(sampler.sample(stats));
-      await this.applyFinal([...pending, this.reporter.event('run.status', outcome.status)]);
-    } finally {
-      // The lease is renewed until the final status is written, however long that takes.
-      await stopWatching();
+    if (this.abortReason === 'lost') {
+      this.reporter.discard();
+      this.log.warn(`local executor: run ${this.run.id} attempt ${this.run.attempt} was taken over or ended elsewhere; dropped`);
+      return;
     }
+    if (!result && !this.cancelling && this.abortReason === 'shutdown') return this.handBack(started);
+    const outcome = this.outcome(result, failure, stats, started);
+    this.reporter.log(outcome.level, outcome.summary);
+    const pending = await this.reporter.takePending(sampler.sample(stats));
+    await this.applyFinal([...pending, this.reporter.event('run.status', outcome.status)]);
   }
 
   /**
-   * Checks the run every {@link WATCH_INTERVAL_MS} (a stop request, another gateway taking over)
-   * and renews the lease every `localLeaseMs / 3`. Returns a function that stops it and waits for
-   * a check in flight.
+   * The gateway stops while the run executes (its load was rolled back): back to the queue, same
+   * attempt, with its log lines kept. If that cannot be written the lease runs out and the stuck
+   * monitor fails the attempt TRANSIENT, like a crash.
    */
-  private watch(): () => Promise<void> {
-    const renewEvery = Math.max(1, Math.floor(this.deps.config.localLeaseMs / 3));
-    let lastRenewal = Date.now();
-    let inFlight: Promise<void> | null = null;
-    const check = async () => {
-      const renew = Date.now() - lastRenewal >= renewEvery - WATCH_INTERVAL_MS / 2;
-      try {
-        const seen: LeaseCheck | null = await this.deps.runEvents.transact((tx) =>
-          checkLease(tx.em, {
-            runId: this.run.id,
-            instanceId: this.deps.instanceId,
-            renewMs: renew ? this.deps.config.localLeaseMs : undefined,
-          }),
-        );
-        if (renew && seen?.owned) lastRenewal = Date.now();
-        if (!seen) return this.abort('lost');
-        this.observe({ id: this.run.id, attempt: seen.attempt, status: seen.status });
-        if (!seen.owned && !this.finished) this.abort('lost');
-      } catch (err) {
-        const e = coerceError(err);
-        this.log.warn({ err: e }, `local executor: lease check of run ${this.run.id} failed: ${e.message}`);
-      }
-    };
-    const timer = setInterval(
-      () => {
-        inFlight ??= check().finally(() => (inFlight = null));
-      },
-      Math.min(WATCH_INTERVAL_MS, renewEvery),
+  private async handBack(started: number) {
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    this.reporter.log(
+      LogLevel.WARN,
+      `gateway ${this.deps.instanceId} stopping after ${secs} s: handed back to the queue (attempt ${this.run.attempt} not spent)`,
     );
-    return async () => {
-      clearInterval(timer);
-      await inFlight;
-    };
+    const lines = await this.reporter.takeLines();
+    try {
+      const n = await this.deps.localQueue.handBack(
+        this.deps.instanceId,
+        [{ runId: this.run.id, attempt: this.run.attempt, lines }],
+        'gateway stopping',
+      );
+      this.log.info({ handedBack: n === 1 }, `local executor: run ${this.run.id} handed back to the queue`);
+    } catch (err) {
+      const e = coerceError(err);
+      this.log.error({ err: e }, `local executor: handing run ${this.run.id} back failed (${e.message}); the stuck monitor takes it`);
+    }
   }
 
   private outcome(result: IngestResult | null, failure: unknown, stats: IngestStats, started: number) {
@@ -216,13 +197,7 @@ export class RunExecution {
       };
     }
     let error: RunErrorView;
-    if (this.abortReason === 'shutdown') {
-      error = {
-        message: 'gateway shutting down',
-        kind: ErrorKind.TRANSIENT,
-        details: `${this.deps.instanceId} stopped while the run executed`,
-      };
-    } else if (failure instanceof IngestError && failure.kind !== 'CANCELLED') {
+    if (failure instanceof IngestError && failure.kind !== 'CANCELLED') {
       error = { message: failure.message, kind: failure.kind as ErrorKind, details: failure.details ?? null };
     } else {
       error = { message: coerceError(failure).message, kind: ErrorKind.TRANSIENT, details: null };
@@ -232,18 +207,15 @@ export class RunExecution {
   }
 
   /**
-   * Applies the last progress and the final status in one transaction (subscribers get them in
-   * that order after the commit), trying a few times before leaving the run to the stuck monitor.
+   * Applies the last progress and the final status in one batch (subscribers get them in that
+   * order after the commit), trying a few times before leaving the run to the stuck monitor.
    */
   private async applyFinal(events: RunEvent[]): Promise<void> {
     const status = (events.at(-1)!.payload as StatusPayload).status;
     for (let i = 1; ; i++) {
       try {
-        const r = await this.deps.runEvents.transact(async (tx) => {
-          let last!: ApplyResult;
-          for (const e of events) last = await tx.apply(e);
-          return last;
-        });
+        const results: BatchResult[] = await this.deps.runEvents.applyBatch(events);
+        const r = results.at(-1)!;
         this.log.info({ status, outcome: r.outcome, reason: r.reason }, `local executor: run ${this.run.id} ${status}`);
         return;
       } catch (err) {
@@ -254,7 +226,7 @@ export class RunExecution {
           return;
         }
         this.log.warn({ err: e, try: i }, `local executor: writing the final status of run ${this.run.id} failed: ${e.message}`);
-        await new Promise((r) => setTimeout(r, 250 * 2 ** i));
+        await sleep(250 * 2 ** i);
       }
     }
   }

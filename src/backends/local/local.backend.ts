@@ -1,19 +1,23 @@
-import { ExecutionBackend } from '../../domain';
-import type { Backend, Reconciliation } from '../backend';
+import { ExecutionBackend, RunStatus } from '../../domain';
+import { ENGINE_SOURCES, type Backend, type Reconciliation } from '../backend';
 
 /**
- * The LOCAL backend: runs execute in a gateway process (workers/local-executor). Submitting is a
- * no-op (the executor claims QUEUED runs from PostgreSQL) and so is cancelling (the executor sees
- * CANCELLING on its next heartbeat and aborts). Liveness is the executor's lease on the run.
+ * The LOCAL backend: runs wait QUEUED in jobwire's own queue and execute in a gateway process
+ * (workers/local-executor, through the local-queue service). Submitting hands nothing to an engine
+ * (an executor claims the run) and cancelling needs nothing (the executor sees CANCELLING and
+ * aborts). Liveness is the executor's lease on the run: a run whose lease ran out was lost with
+ * its gateway.
  */
 export function makeLocalBackend(): Backend {
   return {
     kind: ExecutionBackend.LOCAL,
+    policy: { liveness: 'lease', initialStatus: RunStatus.QUEUED },
+    sources: ENGINE_SOURCES,
     unavailableReason: () => null,
-    submit: async () => undefined,
+    submit: async () => ({}),
     cancel: async () => undefined,
     reconcile: async (run): Promise<Reconciliation> =>
-      run.status === 'RUNNING' || run.status === 'CANCELLING'
+      run.status === RunStatus.RUNNING || run.status === RunStatus.CANCELLING
         ? { state: 'lost', message: 'the gateway executing this LOCAL run stopped renewing its lease' }
         : { state: 'alive' },
   };

@@ -1,6 +1,6 @@
 import { Entity, Enum, Index, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { ExecutionBackend, JobStatus } from '../../domain';
+import { ExecutionBackend, JobStatus, StallAction } from '../../domain';
 import type { ComputeConfig, Destination, ProcessingConfig, ScheduleConfig, SourceConfig } from '../../domain';
 
 /** A job definition. `source.params` is stored whole (secrets included: the executor needs them). */
@@ -15,7 +15,19 @@ import type { ComputeConfig, Destination, ProcessingConfig, ScheduleConfig, Sour
 })
 export class JobEntity {
   [OptionalProps]?:
-    'description' | 'tags' | 'backend' | 'schedule' | 'nextRunAt' | 'status' | 'latestRunId' | 'runCounter' | 'createdAt' | 'updatedAt';
+    | 'description'
+    | 'tags'
+    | 'backend'
+    | 'schedule'
+    | 'nextRunAt'
+    | 'maxAttempts'
+    | 'stallTimeoutSeconds'
+    | 'onStall'
+    | 'status'
+    | 'latestRunId'
+    | 'runCounter'
+    | 'createdAt'
+    | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -51,8 +63,16 @@ export class JobEntity {
   @Property({ columnType: 'timestamptz(3)', type: 'datetime', nullable: true })
   nextRunAt: Date | null = null;
 
-  @Property({ type: 'integer' })
-  maxAttempts!: number;
+  /** Automatic attempts per run; null: the gateway's RETRY_MAX_ATTEMPTS when the run is created. */
+  @Property({ type: 'integer', nullable: true })
+  maxAttempts: number | null = null;
+
+  /** Seconds a RUNNING run may go without a counter moving before it is stalled; null: STALL_THRESHOLD_MS. */
+  @Property({ type: 'integer', nullable: true })
+  stallTimeoutSeconds: number | null = null;
+
+  @Enum({ items: () => StallAction, default: StallAction.NONE })
+  onStall: StallAction = StallAction.NONE;
 
   /** Derived from the latest run, kept here (updated in the run's transaction) so filters can index it. */
   @Enum({ items: () => JobStatus })

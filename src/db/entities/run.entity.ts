@@ -9,10 +9,24 @@ import type { MetricsView, RunAttemptView, RunErrorView } from '../../domain';
 @Index({ name: 'runs_job_created_idx', properties: ['jobId', 'createdAt', 'id'] })
 @Index({ name: 'runs_status_created_idx', properties: ['status', 'createdAt', 'id'] })
 @Index({ name: 'runs_created_idx', properties: ['createdAt', 'id'] })
-// The stuck monitor and the executor read only active runs: keep that index small.
+// The stuck monitor reads only runs past their liveness deadline, the stall check only runs past
+// their stall deadline, the LOCAL executor only claimable runs: each answered by a small partial index
+// whose size does not grow with idle or finished runs.
 @Index({
-  name: 'runs_active_updated_idx',
-  expression: `create index "runs_active_updated_idx" on "runs" ("backend", "updated_at") where "status" in ('PENDING', 'QUEUED', 'RUNNING', 'CANCELLING')`,
+  name: 'runs_alive_until_idx',
+  expression: 'create index "runs_alive_until_idx" on "runs" ("alive_until") where "alive_until" is not null',
+})
+@Index({
+  name: 'runs_stall_at_idx',
+  expression: 'create index "runs_stall_at_idx" on "runs" ("stall_at") where "stall_at" is not null',
+})
+@Index({
+  name: 'runs_stalled_idx',
+  expression: 'create index "runs_stalled_idx" on "runs" ("stalled_since") where "stalled_since" is not null',
+})
+@Index({
+  name: 'runs_local_queue_idx',
+  expression: `create index "runs_local_queue_idx" on "runs" ("queued_at", "created_at") where "status" = 'QUEUED' and "backend" = 'LOCAL' and "lease_owner" is null`,
 })
 // Retention (RunEventsService.prune) reads finished runs by finish time.
 @Index({
@@ -30,6 +44,10 @@ export class RunEntity {
     | 'externalId'
     | 'engineState'
     | 'lastProgressAt'
+    | 'stalledSince'
+    | 'stallTimeoutS'
+    | 'aliveUntil'
+    | 'stallAt'
     | 'progress'
     | 'metrics'
     | 'error'
@@ -77,8 +95,29 @@ export class RunEntity {
   @Property({ type: 'text', nullable: true })
   engineState: string | null = null;
 
+  /** Last time a stage count or a record counter moved. */
   @Property({ columnType: 'timestamptz(3)', type: 'datetime', nullable: true })
   lastProgressAt: Date | null = null;
+
+  /** Set while the run is stalled (RUNNING, no counter moved for `stallTimeoutS`). */
+  @Property({ columnType: 'timestamptz(3)', type: 'datetime', nullable: true })
+  stalledSince: Date | null = null;
+
+  /** The job's stall timeout when the run was created, in seconds. */
+  @Property({ type: 'integer', default: 300 })
+  stallTimeoutS: number = 300;
+
+  /**
+   * Liveness deadline: after this the run looks dead and the stuck monitor reconciles it. Kept by
+   * the backend's liveness rule: a LOCAL run's lease while it executes (never while it waits in the
+   * queue), the last sign of life plus STUCK_THRESHOLD_MS for the others. Null once finished.
+   */
+  @Property({ columnType: 'timestamptz(3)', type: 'datetime', nullable: true })
+  aliveUntil: Date | null = null;
+
+  /** Stall deadline: `lastProgressAt` (or the start) plus the stall timeout, while RUNNING and not stalled. */
+  @Property({ columnType: 'timestamptz(3)', type: 'datetime', nullable: true })
+  stallAt: Date | null = null;
 
   @Property({ type: 'double' })
   progress: number = 0;

@@ -5,7 +5,17 @@ import { StageStatus } from '../../domain';
 @Entity({ tableName: 'run_stages' })
 export class StageEntity {
   [OptionalProps]?:
-    'position' | 'status' | 'totalItems' | 'completedItems' | 'failedItems' | 'message' | 'startedAt' | 'finishedAt' | 'updatedAt';
+    | 'position'
+    | 'status'
+    | 'totalItems'
+    | 'completedItems'
+    | 'failedItems'
+    | 'totalIsEstimate'
+    | 'progress'
+    | 'message'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   runId!: string;
@@ -28,6 +38,14 @@ export class StageEntity {
 
   @Property({ type: 'integer' })
   failedItems: number = 0;
+
+  /** `totalItems` is an estimate that may still be corrected. */
+  @Property({ type: 'boolean', default: false })
+  totalIsEstimate: boolean = false;
+
+  /** 0..1, kept so that it never moves backwards within the attempt (an estimate corrected upwards does not make it regress). */
+  @Property({ type: 'double', default: 0 })
+  progress: number = 0;
 
   @Property({ type: 'text', nullable: true })
   message: string | null = null;
