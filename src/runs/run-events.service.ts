@@ -220,12 +220,12 @@ export class RunEventsService {
         const a = active[0];
         throw conflict(`Job ${jobId} cannot be deleted while run #${a.number} (${a.id}) is ${a.status}; stop it or wait until it ends`);
       }
-      const runs = 'select id from runs where job_id = $1';
+      const runs = 'select id from runs where job_id = $1::uuid';
       await tx.query(`delete from run_logs where run_id in (${runs})`, [jobId]);
       await tx.query(`delete from run_stages where run_id in (${runs})`, [jobId]);
       await tx.query(`delete from run_metric_samples where run_id in (${runs})`, [jobId]);
       await tx.query(`delete from applied_events where run_id in (${runs})`, [jobId]);
-      await tx.query(`delete from idempotency_keys where scope = 'startJob:' || $1::text or result_id in (${runs})`, [jobId]);
+      await tx.query(`delete from idempotency_keys where scope = $2 or result_id in (${runs})`, [jobId, `startJob:${jobId}`]);
       await tx.query('delete from runs where job_id = $1', [jobId]);
       await tx.query('delete from jobs where id = $1', [jobId]);
     });

@@ -27,12 +27,16 @@ export type CreateJobInput = {
   compute?: ComputeConfigInput | null | undefined;
   description?: string | null | undefined;
   destination: DestinationInput;
-  /** Automatic attempts per run before it is dead-lettered */
+  /** Automatic attempts per run before it is dead-lettered; null: RETRY_MAX_ATTEMPTS */
   maxAttempts?: number | null | undefined;
   name: string;
+  /** What happens to a stalled run */
+  onStall?: StallAction | null | undefined;
   processing?: ProcessingConfigInput | null | undefined;
   schedule?: ScheduleConfigInput | null | undefined;
   source: SourceConfigInput;
+  /** Seconds without a counter moving before a RUNNING run is stalled; null: STALL_THRESHOLD_MS */
+  stallTimeoutSeconds?: number | null | undefined;
   tags?: Array<string> | null | undefined;
 };
 
@@ -154,14 +158,24 @@ export type StageStatus =
   | 'RUNNING'
   | 'SKIPPED';
 
+export type StallAction =
+  /** Only the flag (Run.stalledSince) and the count in jobStats */
+  | 'NONE'
+  /** Fail the attempt TRANSIENT, so it retries */
+  | 'RETRY'
+  /** Stop the run (CANCELLED) */
+  | 'STOP';
+
 export type UpdateJobInput = {
   description?: string | null | undefined;
   destination?: DestinationInput | null | undefined;
   maxAttempts?: number | null | undefined;
   name?: string | null | undefined;
+  onStall?: StallAction | null | undefined;
   processing?: ProcessingConfigInput | null | undefined;
   schedule?: ScheduleConfigInput | null | undefined;
   source?: SourceConfigInput | null | undefined;
+  stallTimeoutSeconds?: number | null | undefined;
   tags?: Array<string> | null | undefined;
 };
 

@@ -3,8 +3,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BackendRegistry } from '../../src/backends/backend';
-import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig, type Config } from '../../src/config';
 import { JobEntity, LogLineEntity, MetricSampleEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
@@ -24,7 +22,9 @@ import { makeRedisBus, type EventBus } from '../../src/events/bus';
 import { Topic } from '../../src/events/topics';
 import { makePgSink } from '../../src/backends/local/ingest';
 import { makeLogger } from '../../src/logger';
-import { RunEventsService } from '../../src/runs/run-events.service';
+import type { RunEventsService } from '../../src/runs/run-events.service';
+import type { Core } from '../../src/core';
+import { testCore } from '../helpers/core';
 import { makeWorkers, type Workers } from '../../workers';
 import { makeLocalExecutor } from '../../workers/local-executor';
 import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from '../helpers/db';
@@ -38,6 +38,7 @@ let bus: EventBus;
 /** What the executor watches (the live service's backend status feed), over the test's bus. */
 const live = { backendStatus: (kind: string) => bus.subscribe(Topic.BACKEND_RUN_STATUS, kind) };
 let runEvents: RunEventsService;
+let core: Core;
 let config: Readonly<Config>;
 let workers: Workers;
 let dir: string;
@@ -171,12 +172,8 @@ beforeAll(async () => {
       localConcurrency: 2,
     },
   );
-  runEvents = new RunEventsService({
-    orm: db.orm,
-    bus,
-    logger,
-    retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
-  });
+  core = testCore(db, bus, { logger, config });
+  runEvents = core.runEvents;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-executor-'));
   disposables.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
   server = http.createServer((req, res) => {
@@ -189,13 +186,13 @@ beforeAll(async () => {
   disposables.defer(() => server.closeAllConnections());
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   workers = makeWorkers({
-    runEvents,
+    ...core,
+    retention: core.runEvents,
     live,
     config,
     logger,
     instanceId: 'executor-test',
     makeSink: () => makePgSink(db.pool!),
-    backends: new BackendRegistry([makeLocalBackend()]),
   });
   disposables.defer(() => workers.stop());
   await workers.start();
@@ -221,7 +218,7 @@ describe('LOCAL executor', () => {
       expect(done.progress).toBe(1);
       expect(done.leaseOwner).toBeNull();
 
-      const stages = (await runEvents.transact(async (tx) => tx.view(await tx.em.findOneOrFail(RunEntity, { id: run.id })))).stages;
+      const stages = (await core.runs.get(run.id))!.stages;
       const byName = Object.fromEntries(stages.map((s) => [s.name, s]));
       expect(stages.map((s) => s.name)).toEqual(['extract', 'transform', 'load']);
       expect(stages.every((s) => s.status === 'COMPLETED')).toBe(true);
@@ -388,31 +385,42 @@ describe('LOCAL executor', () => {
     expect(c.startedAt!.getTime()).toBeGreaterThanOrEqual(Math.min(a.finishedAt!.getTime(), b.finishedAt!.getTime()));
   });
 
-  it('on stop(), aborts its runs as FAILED TRANSIENT "gateway shutting down" so they are retried', async () => {
+  it('on stop(), hands its runs back to the queue without spending an attempt: three restarts, still attempt 1', async () => {
     trickle('/forever.csv', { rowsPerChunk: 100, everyMs: 20, chunks: Infinity });
     // A second gateway's executor, without a scheduler of its own, so the run's fate is visible.
     await workers.stop();
-    const other = makeLocalExecutor({
-      runEvents,
-      live,
-      config,
-      logger,
-      instanceId: 'executor-test-2',
-      makeSink: () => makePgSink(db.pool!),
-    });
+    const other = makeLocalExecutor({ ...core, live, config, logger, instanceId: 'executor-test-2', makeSink: () => makePgSink(db.pool!) });
     try {
-      await other.start();
-      const { jobId } = await createJob({ type: SourceType.HTTP, params: { url: `${baseUrl}/forever.csv` } });
+      const { jobId, table } = await createJob({ type: SourceType.HTTP, params: { url: `${baseUrl}/forever.csv` } });
       const { run } = await runEvents.createRun(jobId, RunTrigger.MANUAL);
-      await waitFor(async () => (await readRun(run.id)).status === RunStatus.RUNNING, 'the run to start');
-      expect(other.activeRunIds()).toEqual([run.id]);
-      await other.stop();
-      const failed = await readRun(run.id);
-      expect(failed.status).toBe(RunStatus.FAILED);
-      expect(failed.error).toMatchObject({ message: 'gateway shutting down', kind: ErrorKind.TRANSIENT });
-      expect(failed.nextRetryAt).not.toBeNull();
-      expect(failed.leaseOwner).toBeNull();
-      expect(other.activeRunIds()).toEqual([]);
+      for (let restart = 1; restart <= 3; restart++) {
+        await other.start();
+        await waitFor(async () => (await readRun(run.id)).status === RunStatus.RUNNING, `the run to start (${restart})`);
+        expect(other.activeRunIds()).toEqual([run.id]);
+        await waitFor(
+          async () => ((await core.runs.get(run.id))!.stages.find((s) => s.name === 'load')?.completedItems ?? 0) > 0,
+          'rows to load',
+        );
+        await other.stop();
+        const back = await readRun(run.id);
+        expect(back).toMatchObject({
+          status: RunStatus.QUEUED,
+          attempt: 1,
+          error: null,
+          nextRetryAt: null,
+          leaseOwner: null,
+          deadLettered: false,
+        });
+        expect(back.attempts).toHaveLength(1);
+        expect(back.progress).toBe(0);
+        expect((await core.runs.get(run.id))!.stages).toEqual([]);
+        expect(other.activeRunIds()).toEqual([]);
+        // The load was rolled back: no rows, and no table this attempt created.
+        const exists = await db.orm.em.fork().execute(`select to_regclass('public.${table}') as t`);
+        expect(exists[0].t).toBeNull();
+      }
+      const lines = (await core.runs.logs(run.id, { first: 1000 })).edges.map((e) => e.node.message);
+      expect(lines.filter((m) => m.includes('handed back to the queue (attempt 1 not spent)'))).toHaveLength(3);
     } finally {
       await other.stop();
       await workers.start();

@@ -16,7 +16,6 @@ import { LogLevel, RunStatus, type LogLineView } from '../../src/domain';
 import { makeMemoryBus } from '../../src/events/bus';
 import { Topic } from '../../src/events/topics';
 import { makeLogger } from '../../src/logger';
-import { RunEventsService } from '../../src/runs/run-events.service';
 import type { LogInput } from '../../src/runs/run-event';
 import { startServer } from '../../src/server/server';
 import { runLogsStream, type LogChunkView } from '../../src/live/log-stream';
@@ -46,6 +45,7 @@ import {
   type CreateJobInput,
 } from '../generated/graphql';
 import { startTestApp } from '../helpers/app';
+import { testCore } from '../helpers/core';
 import { REDIS_URL, createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { Disposables } from '../helpers/disposables';
 import { gql, ok, onlyError } from '../helpers/http';
@@ -128,6 +128,7 @@ describe('jobs over HTTP', () => {
     expect(job.schedule!.nextRunAt).toBe('2030-01-01T03:00:00.000Z');
 
     const pg = await createJob({
+      backend: 'SPARK' as never,
       source: { type: 'POSTGRES', params: { host: 'db', database: 'shop', user: 'etl', password: 'hunter2', table: 'orders' } },
     });
     expect(pg.source.params).toEqual({ host: 'db', database: 'shop', user: 'etl', password: '***', table: 'orders' });
@@ -150,6 +151,12 @@ describe('jobs over HTTP', () => {
       field: 'input.schedule.startAt',
     },
     { what: 'zero attempts', over: { maxAttempts: 0 }, field: 'input.maxAttempts' },
+    {
+      what: 'a source its backend cannot execute',
+      over: { source: { type: 'S3' as never, params: { bucket: 'b' } } },
+      field: 'input.source.type',
+    },
+    { what: 'a zero stall timeout', over: { stallTimeoutSeconds: 0 }, field: 'input.stallTimeoutSeconds' },
     { what: 'params that are not an object', over: { source: { type: 'LOCAL', params: 'path=/x' } }, field: 'input.source.params' },
     {
       what: 'params missing what the source needs',
@@ -574,7 +581,7 @@ describe('runLogs', () => {
 
     it('reports lines shed for a slow client in droppedLines, with the cursor to fetch them from', async () => {
       const bus = makeMemoryBus(uniqueRedisPrefix('mem'));
-      const runEvents = new RunEventsService({ orm: app.db.orm, bus, logger, retry: { baseDelayMs: 1000, maxDelayMs: 1000 } });
+      const { runEvents } = testCore(app.db, bus, { logger });
       const { run } = await startRun();
       const stream = await runLogsStream({ runs: app.runs, bus }, { runId: run.id }, { highWaterMark: 2 });
       const pending = stream.next(); // replay (nothing stored), then waits for live lines
@@ -594,12 +601,7 @@ describe('runLogs', () => {
 
     it('fills a gap from the store when publishes arrive out of order', async () => {
       const bus = makeMemoryBus(uniqueRedisPrefix('mem'));
-      const silent = new RunEventsService({
-        orm: app.db.orm,
-        bus: makeMemoryBus('nobody:'),
-        logger,
-        retry: { baseDelayMs: 1000, maxDelayMs: 1000 },
-      });
+      const silent = testCore(app.db, makeMemoryBus('nobody:'), { logger }).runEvents;
       const { run } = await startRun();
       const stream = await runLogsStream({ runs: app.runs, bus }, { runId: run.id });
       const pending = stream.next(); // replay finds nothing; the writes below come after it

@@ -24,6 +24,7 @@ import { JobsService } from '../../src/jobs/jobs.service';
 import { computePresets } from '../../src/jobs/presets';
 import { makeLogger } from '../../src/logger';
 import { RunEventsService } from '../../src/runs/run-events.service';
+import { testCore } from '../helpers/core';
 import { createTestDatabase } from '../helpers/db';
 import { Disposables } from '../helpers/disposables';
 
@@ -39,8 +40,7 @@ beforeAll(async () => {
   dbUrl = db.url;
   database = disposables.add(await openPostgres(db.url, { poolSize: 6 }), (d) => d.close());
   const logger = makeLogger('silent');
-  jobs = new JobsService({ orm: database.orm, config, logger });
-  runEvents = new RunEventsService({ orm: database.orm, bus: makeMemoryBus(), logger, retry: { baseDelayMs: 1000, maxDelayMs: 60_000 } });
+  ({ jobs, runEvents } = testCore(database, makeMemoryBus(), { logger, config }));
 });
 afterAll(() => disposables.disposeAll());
 
@@ -58,6 +58,8 @@ function baseInput(overrides: Partial<CreateJobInput> = {}): CreateJobInput {
 }
 
 const source = (type: SourceType, params: unknown) => ({ source: { type, params } });
+/** A source for the SPARK backend, which reads PostgreSQL (the LOCAL one does not). */
+const spark = (type: SourceType, params: unknown) => ({ backend: ExecutionBackend.SPARK, source: { type, params } });
 
 /** [what, input changes, field named by the error] */
 const INVALID: [string, Partial<CreateJobInput>, string][] = [
@@ -92,23 +94,23 @@ const INVALID: [string, Partial<CreateJobInput>, string][] = [
     source(SourceType.HTTP, { url: 'https://example.com/x.csv', headers: { 'X-Api-Key': 42 } }),
     'input.source.params.headers.X-Api-Key',
   ],
-  ['POSTGRES without a connection', source(SourceType.POSTGRES, { table: 'orders' }), 'input.source.params.connectionString'],
+  ['POSTGRES without a connection', spark(SourceType.POSTGRES, { table: 'orders' }), 'input.source.params.connectionString'],
   [
     'POSTGRES with a mysql URL',
-    source(SourceType.POSTGRES, { connectionString: 'mysql://u:hunter22@h/db', table: 't' }),
+    spark(SourceType.POSTGRES, { connectionString: 'mysql://u:hunter22@h/db', table: 't' }),
     'input.source.params.connectionString',
   ],
   [
     'POSTGRES port not an integer',
-    source(SourceType.POSTGRES, { host: 'h', database: 'd', port: '5432', table: 't' }),
+    spark(SourceType.POSTGRES, { host: 'h', database: 'd', port: '5432', table: 't' }),
     'input.source.params.port',
   ],
-  ['POSTGRES without table or query', source(SourceType.POSTGRES, { connectionString: 'postgres://h/db' }), 'input.source.params.table'],
-  ['KAFKA without brokers', source(SourceType.KAFKA, { brokers: [], topic: 'orders' }), 'input.source.params.brokers'],
-  ['KAFKA broker without port', source(SourceType.KAFKA, { brokers: ['kafka-1'], topic: 'orders' }), 'input.source.params.brokers[0]'],
-  ['KAFKA without topic', source(SourceType.KAFKA, { brokers: ['kafka-1:9092'] }), 'input.source.params.topic'],
-  ['S3 without bucket', source(SourceType.S3, { prefix: 'in/' }), 'input.source.params.bucket'],
-  ['SFTP without password or key', source(SourceType.SFTP, { host: 'h', user: 'u', path: '/in' }), 'input.source.params.password'],
+  ['POSTGRES without table or query', spark(SourceType.POSTGRES, { connectionString: 'postgres://h/db' }), 'input.source.params.table'],
+  // No backend of this gateway executes these source types: refused before their params are looked at.
+  ['a KAFKA source on LOCAL', source(SourceType.KAFKA, { brokers: ['kafka-1:9092'], topic: 'orders' }), 'input.source.type'],
+  ['an S3 source on LOCAL', source(SourceType.S3, { bucket: 'b', prefix: 'in/' }), 'input.source.type'],
+  ['an SFTP source on SPARK', spark(SourceType.SFTP, { host: 'h', user: 'u', password: 'p', path: '/in' }), 'input.source.type'],
+  ['a POSTGRES source on LOCAL', source(SourceType.POSTGRES, { connectionString: 'postgres://h/db', table: 't' }), 'input.source.type'],
   ['PARQUET on the LOCAL backend', { processing: { format: DataFormat.PARQUET } }, 'input.processing.format'],
   ['STREAMING on the LOCAL backend', { processing: { mode: ProcessingMode.STREAMING } }, 'input.processing.mode'],
 ];
@@ -144,15 +146,13 @@ describe('JobsService.create', () => {
     expect(job.source).toEqual({ type: 'LOCAL', params: { path: '/data/in/orders.csv' }, filePattern: null, schemaInference: true });
   });
 
-  it('accepts PARQUET and STREAMING on backends that support them', async () => {
-    const job = await jobs.create(
-      baseInput({
-        backend: ExecutionBackend.SPARK,
-        ...source(SourceType.KAFKA, { brokers: ['k:9092'], topic: 'o' }),
-        processing: { format: DataFormat.PARQUET, mode: ProcessingMode.STREAMING },
-      }),
-    );
-    expect(job.processing).toMatchObject({ format: 'PARQUET', mode: 'STREAMING' });
+  it('accepts PARQUET on the backend that reads it (SPARK), and refuses STREAMING where no backend streams', async () => {
+    const job = await jobs.create(baseInput({ backend: ExecutionBackend.SPARK, processing: { format: DataFormat.PARQUET } }));
+    expect(job.processing).toMatchObject({ format: 'PARQUET', mode: 'BATCH' });
+    const err = await jobs
+      .create(baseInput({ backend: ExecutionBackend.SPARK, processing: { mode: ProcessingMode.STREAMING } }))
+      .catch((e) => e);
+    expect(err).toMatchObject({ code: ErrorCode.BAD_USER_INPUT, field: 'input.processing.mode' });
   });
 
   it('computes nextRunAt from the schedule, and none when the schedule is disabled', async () => {
@@ -208,12 +208,11 @@ describe('secrets', () => {
     const created = await jobs.create(
       baseInput({
         name: 'no secret yet',
-        backend: ExecutionBackend.SPARK,
-        ...source(SourceType.SFTP, { host: 'h', user: 'u', path: '/in', privateKey: 'KEYDATA-xyz' }),
+        ...spark(SourceType.POSTGRES, { host: 'h', database: 'd', user: 'u', table: 't' }),
       }),
     );
     const err = await jobs
-      .update(created.id, { source: { type: SourceType.SFTP, params: { ...created.source.params, password: '***' } } })
+      .update(created.id, { source: { type: SourceType.POSTGRES, params: { ...created.source.params, password: '***' } } })
       .catch((e) => e);
     expect(err).toMatchObject({ code: ErrorCode.BAD_USER_INPUT, field: 'input.source.params.password' });
   });
@@ -299,7 +298,7 @@ describe('compute and deletion while a run is active', () => {
       ['run_stages', 'run_id', runId],
       ['run_logs', 'run_id', runId],
       ['run_metric_samples', 'run_id', runId],
-      ['idempotency_keys', 'job_id', job.id],
+      ['idempotency_keys', 'scope', `startJob:${job.id}`],
     ]) {
       const [{ n }] = await sql<{ n: number }>(`select count(*)::int as n from ${table} where ${column} = ?`, [id]);
       expect([table, n]).toEqual([table, 0]);
@@ -377,9 +376,22 @@ describe('presets and source types', () => {
   it('describes every source type', () => {
     const types = jobs.sourceTypes();
     expect(types.map((t) => t.type).sort()).toEqual(Object.values(SourceType).sort());
-    expect(types.find((t) => t.type === SourceType.KAFKA)!.streaming).toBe(true);
-    expect(types.find((t) => t.type === SourceType.HTTP)).toMatchObject({ streaming: false, batch: true });
-    expect(types.find((t) => t.type === SourceType.HTTP)!.formats).not.toContain(DataFormat.PARQUET);
+    // What this gateway can execute: the LOCAL engine reads LOCAL and HTTP files; SPARK and KAFKA are not configured here.
+    expect(types.find((t) => t.type === SourceType.LOCAL)).toEqual({
+      type: SourceType.LOCAL,
+      formats: [DataFormat.AUTO, DataFormat.CSV, DataFormat.JSON, DataFormat.NDJSON],
+      batch: true,
+      streaming: false,
+      backends: [ExecutionBackend.LOCAL],
+    });
+    expect(types.find((t) => t.type === SourceType.HTTP)).toMatchObject({
+      streaming: false,
+      batch: true,
+      backends: [ExecutionBackend.LOCAL],
+    });
+    for (const type of [SourceType.POSTGRES, SourceType.KAFKA, SourceType.S3, SourceType.SFTP]) {
+      expect(types.find((t) => t.type === type)).toEqual({ type, formats: [], batch: false, streaming: false, backends: [] });
+    }
   });
 });
 
@@ -512,7 +524,7 @@ describe('LOCAL_SOURCE_ROOTS', () => {
     fs.writeFileSync(path.join(dir, 'secret.csv'), 'password,token\nx,y\n');
     fs.symlinkSync(path.join(dir, 'secret.csv'), path.join(dir, 'allowed', 'link.csv'));
     const rootsConfig = loadConfig({ LOCAL_SOURCE_ROOTS: path.join(dir, 'allowed') });
-    restricted = new JobsService({ orm: database.orm, config: rootsConfig, logger: makeLogger('silent') });
+    restricted = testCore(database, makeMemoryBus(), { config: rootsConfig }).jobs;
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

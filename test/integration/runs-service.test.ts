@@ -1,5 +1,6 @@
 import { RunEntity } from '../../src/db/entities';
-import { BackendRegistry, unconfiguredBackend, type Backend } from '../../src/backends/backend';
+import type { Backend } from '../../src/backends/backend';
+import { defaultBackends } from '../../src/core';
 import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig } from '../../src/config';
 import { openPostgres, type Database } from '../../src/db/orm';
@@ -9,8 +10,9 @@ import { makeMemoryBus } from '../../src/events/bus';
 import { JobsService } from '../../src/jobs/jobs.service';
 import { makeLogger } from '../../src/logger';
 import { RunEventsService } from '../../src/runs/run-events.service';
-import { DEAD_LETTERED_SQL, logLinesQuery, runsPageQuery, stuckRunsQuery, type SqlQuery } from '../../src/runs/run-queries';
+import { DEAD_LETTERED_SQL, logLinesQuery, runsPageQuery, stuckRunsQuery } from '../../src/runs/run-queries';
 import { RunsService } from '../../src/runs/runs.service';
+import { testCore } from '../helpers/core';
 import { createTestDatabase } from '../helpers/db';
 import { Disposables } from '../helpers/disposables';
 
@@ -36,25 +38,14 @@ async function makeWorld(label: string, opts: { now?: () => Date; submit?: Backe
     cancel: async (run) => void cancels.push(run),
     ...(opts.submit ? { submit: opts.submit } : {}),
   };
-  const backends = new BackendRegistry([
-    local,
-    unconfiguredBackend(ExecutionBackend.SPARK, 'SPARK_MASTER_URL is not set'),
-    unconfiguredBackend(ExecutionBackend.KAFKA, 'KAFKA_BROKERS is not set'),
-  ]);
-  const runEvents = new RunEventsService({
-    orm: database.orm,
-    bus: makeMemoryBus(),
+  const [, ...others] = defaultBackends();
+  const core = testCore(database, makeMemoryBus(), {
     logger,
-    retry: { baseDelayMs: 1000, maxDelayMs: 60_000 },
+    config: { ...config, retryBaseDelayMs: 1000, retryMaxDelayMs: 60_000 },
     now: opts.now,
+    backends: [local, ...others],
   });
-  return {
-    database,
-    runEvents,
-    cancels,
-    jobs: new JobsService({ orm: database.orm, config, logger }),
-    runs: new RunsService({ orm: database.orm, runEvents, backends, config, logger }),
-  };
+  return { database, runEvents: core.runEvents, cancels, jobs: core.jobs, runs: core.runs };
 }
 
 const jobInput = (name: string, extra: Record<string, unknown> = {}) => ({
@@ -285,13 +276,7 @@ describe('RunsService.stats', () => {
     // Events applied through this service are stamped ten minutes ago: their runs look silent.
     old = {
       ...w,
-      runEvents: new RunEventsService({
-        orm: w.database.orm,
-        bus: makeMemoryBus(),
-        logger,
-        retry: { baseDelayMs: 1000, maxDelayMs: 60_000 },
-        now: () => new Date(Date.now() - silentFor),
-      }),
+      runEvents: testCore(w.database, makeMemoryBus(), { config, now: () => new Date(Date.now() - silentFor) }).runEvents,
     };
   });
 
@@ -309,6 +294,7 @@ describe('RunsService.stats', () => {
       successRate: null,
       running: 0,
       deadLettered: 0,
+      stalled: 0,
       stuckRuns: [],
     });
     for (const name of ['ok1', 'ok2']) await status(w.runEvents, (await startRun(name)).id, RunStatus.SUCCEEDED);
@@ -323,7 +309,11 @@ describe('RunsService.stats', () => {
     // An executor holds the busy run's lease (a LOCAL run RUNNING with no live lease is stuck).
     await w.database.orm.em
       .fork()
-      .nativeUpdate(RunEntity, { id: busy.id }, { leaseOwner: 'gw-1', leaseExpiresAt: new Date(Date.now() + 60_000) });
+      .nativeUpdate(
+        RunEntity,
+        { id: busy.id },
+        { leaseOwner: 'gw-1', leaseExpiresAt: new Date(Date.now() + 60_000), aliveUntil: new Date(Date.now() + 60_000) },
+      );
 
     const stats = await w.runs.stats();
     expect(Object.fromEntries(stats.runsByStatus.map((s) => [s.status, s.count]))).toEqual({
@@ -358,8 +348,8 @@ describe('RunsService.stats', () => {
     await em.execute('analyze runs');
     await em.execute('analyze run_logs');
 
-    const plan = async (q: SqlQuery) => {
-      const rows = await em.execute<{ 'QUERY PLAN': string }[]>(`explain ${q.sql}`, q.params);
+    const plan = async (q: { sql: string; params: unknown[] }) => {
+      const rows = await w.database.sql.query<{ 'QUERY PLAN': string }>(`explain ${q.sql}`, q.params);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     };
     const after = { createdAt: new Date(Date.now() - 100 * 60_000), id: '00000000-0000-4000-8000-000000000000' };
@@ -367,7 +357,7 @@ describe('RunsService.stats', () => {
     expect(await plan(runsPageQuery({ jobId: '00000000-0000-4000-8000-000000000007' }, after, 21))).toContain('runs_job_created_idx');
     expect(await plan(runsPageQuery({ status: RunStatus.FAILED }, null, 21))).toContain('runs_status_created_idx');
     expect(await plan({ sql: DEAD_LETTERED_SQL, params: [] })).toContain('runs_status_created_idx');
-    expect(await plan(stuckRunsQuery(5 * 60_000, 100))).toContain('runs_active_updated_idx');
+    expect(await plan(stuckRunsQuery(new Date(), 100))).toContain('runs_alive_until_idx');
     expect(await plan(logLinesQuery(logRun, { afterSeq: 100, limit: 101, minLevel: LogLevel.WARN }))).toContain('run_logs_pkey');
   });
 });

@@ -1,27 +1,31 @@
-import { BackendRegistry, type Backend } from '../../src/backends/backend';
+/**
+ * The scheduler of two gateways on one PostgreSQL and Redis: cron schedules, retries and stalls.
+ * The tests drive each scheduler's `tick()` (both at once, several times) instead of sleeping and
+ * hoping nothing happened: every assertion follows passes that really ran.
+ */
+import type { Backend } from '../../src/backends/backend';
 import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig, type Config } from '../../src/config';
+import type { Core } from '../../src/core';
 import { JobEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
 import {
-  ClusterMode,
-  DataFormat,
   ErrorKind,
   ExecutionBackend,
-  InstanceType,
-  ProcessingMode,
   RunStatus,
   RunTrigger,
   SourceType,
+  StallAction,
   type RunView,
   type ScheduleConfig,
 } from '../../src/domain';
 import { makeRedisBus, type EventBus } from '../../src/events/bus';
 import { Topic } from '../../src/events/topics';
 import { makeLogger } from '../../src/logger';
-import { RunEventsService } from '../../src/runs/run-events.service';
-import type { Loop } from '../../workers/loop';
+import { DEFAULT_POLICIES } from '../../src/runs/run-apply';
+import { ENGINE_SOURCES } from '../../src/backends/backend';
 import { makeScheduler } from '../../workers/scheduler';
+import { testCore } from '../helpers/core';
 import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';
 import { Disposables } from '../helpers/disposables';
@@ -30,23 +34,28 @@ const disposables = new Disposables();
 const logger = makeLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent');
 let config: Readonly<Config>;
 
-/** One gateway: its own ORM (connection pool) and run-event service on the shared database and Redis. */
+/** One gateway: its own pools and services on the shared database and Redis, and its scheduler (not started). */
 interface Gateway {
   db: Database;
-  runEvents: RunEventsService;
-  scheduler: Loop;
+  core: Core;
+  scheduler: ReturnType<typeof makeScheduler>;
 }
 let gateways: Gateway[];
 let bus: EventBus;
 let db: Database;
-let runEvents: RunEventsService;
+let core: Core;
 
 /** A KAFKA backend that records what it was asked to run. */
 const submitted: RunView[] = [];
 const kafkaBackend: Backend = {
   kind: ExecutionBackend.KAFKA,
+  policy: DEFAULT_POLICIES.KAFKA,
+  sources: ENGINE_SOURCES,
   unavailableReason: () => null,
-  submit: async (run) => void submitted.push(run),
+  submit: async (run) => {
+    submitted.push(run);
+    return {};
+  },
   cancel: async () => undefined,
   reconcile: async () => ({ state: 'alive' }),
 };
@@ -54,38 +63,19 @@ const kafkaBackend: Backend = {
 const everyMinute: ScheduleConfig = { cron: '* * * * *', timezone: 'UTC', startAt: null, endAt: null, retryDelaySeconds: 0, enabled: true };
 const yearly: ScheduleConfig = { ...everyMinute, cron: '0 0 1 1 *' };
 
-async function createJob(opts: { schedule?: ScheduleConfig; nextRunAt?: Date; backend?: ExecutionBackend } = {}) {
-  const em = db.orm.em.fork();
-  const job = em.create(JobEntity, {
+async function createJob(
+  opts: { schedule?: ScheduleConfig; nextRunAt?: Date; backend?: ExecutionBackend; stall?: [number, StallAction] } = {},
+) {
+  const job = await core.jobs.create({
     name: 'scheduled',
     backend: opts.backend ?? ExecutionBackend.LOCAL,
-    source: { type: SourceType.LOCAL, params: { path: '/nowhere.csv' }, filePattern: null, schemaInference: true },
+    source: { type: SourceType.LOCAL, params: { path: '/nowhere.csv' } },
     destination: { schema: 'public', table: 'scheduled' },
-    processing: {
-      mode: ProcessingMode.BATCH,
-      format: DataFormat.CSV,
-      batchSize: 100,
-      checkpointEnabled: false,
-      watermarkSeconds: null,
-      triggerIntervalSeconds: null,
-    },
-    compute: {
-      clusterMode: ClusterMode.SINGLE_NODE,
-      instanceType: InstanceType.STANDARD,
-      minWorkers: 1,
-      maxWorkers: 1,
-      autoscaling: false,
-      photon: false,
-      adaptiveQueryExecution: false,
-      dynamicPartitionPruning: false,
-      costBasedOptimizer: false,
-      sparkConf: null,
-    },
-    schedule: opts.schedule ?? null,
-    nextRunAt: opts.nextRunAt ?? null,
     maxAttempts: 3,
+    ...(opts.stall ? { stallTimeoutSeconds: opts.stall[0], onStall: opts.stall[1] } : {}),
   });
-  await em.flush();
+  // The due time is set by hand: the tests decide when a schedule is due.
+  await db.orm.em.fork().nativeUpdate(JobEntity, { id: job.id }, { schedule: opts.schedule ?? null, nextRunAt: opts.nextRunAt ?? null });
   return job.id;
 }
 
@@ -97,83 +87,56 @@ async function makeDue(jobId: string) {
   await db.orm.em.fork().nativeUpdate(JobEntity, { id: jobId }, { nextRunAt: new Date(Date.now() - 1000) });
 }
 
+/** Both gateways' schedulers pass `times` times, at the same moment each time. */
+async function passes(times = 3) {
+  for (let i = 0; i < times; i++) await Promise.all(gateways.map((g) => g.scheduler.tick()));
+}
+
+/** Stops (CANCELLED) every QUEUED run of a job, so its next fire time is not skipped for an active run. */
+async function finishRunsOf(jobId: string) {
+  for (const r of await runsOf(jobId)) {
+    if (r.status === RunStatus.QUEUED) await core.runEvents.apply({ runId: r.id, type: 'run.cancel', payload: { force: true } });
+  }
+}
+
 beforeAll(async () => {
   const database = await createTestDatabase('scheduler');
   disposables.defer(() => database.drop());
   bus = disposables.add(await makeRedisBus(REDIS_URL, uniqueRedisPrefix('scheduler')), (b) => b.close());
-  config = loadConfig({}, { schedulerIntervalMs: 20, retryBaseDelayMs: 100, retryMaxDelayMs: 200 });
+  config = loadConfig({}, { retryBaseDelayMs: 100, retryMaxDelayMs: 200 });
   gateways = [];
   for (const name of ['gw-a', 'gw-b']) {
     const gdb = disposables.add(await openPostgres(database.url, { poolSize: 4 }), (d) => d.close());
-    const gRunEvents = new RunEventsService({
-      orm: gdb.orm,
-      bus,
-      logger,
-      retry: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
-    });
-    const scheduler = makeScheduler({
-      runEvents: gRunEvents,
-      backends: new BackendRegistry([makeLocalBackend(), kafkaBackend]),
-      config,
-      logger,
-      instanceId: name,
-    });
-    gateways.push({ db: gdb, runEvents: gRunEvents, scheduler });
+    const gcore = testCore(gdb, bus, { logger, config, backends: [makeLocalBackend(), kafkaBackend] });
+    gateways.push({ db: gdb, core: gcore, scheduler: makeScheduler({ ...gcore, config, logger, instanceId: name }) });
   }
-  db = gateways[0].db;
-  runEvents = gateways[0].runEvents;
-  for (const g of gateways) {
-    disposables.defer(() => g.scheduler.stop());
-    await g.scheduler.start();
-  }
+  ({ db, core } = gateways[0]);
 });
 
 afterAll(() => disposables.disposeAll());
 
-/** Cancels every QUEUED run of `jobId` as soon as it appears, so the next fire time is not skipped. */
-function finishRunsOf(jobId: string): () => void {
-  let on = true;
-  void (async () => {
-    while (on) {
-      for (const r of await runsOf(jobId)) {
-        if (r.status === RunStatus.QUEUED) await runEvents.apply({ runId: r.id, type: 'run.cancel', payload: { force: true } });
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  return () => (on = false);
-}
-
 describe('scheduler', () => {
   it('with two gateways, starts exactly one run per fire time', async () => {
     const jobId = await createJob({ schedule: yearly, nextRunAt: new Date(Date.now() - 1000) });
-    const stop = finishRunsOf(jobId);
-    try {
-      for (let fire = 1; fire <= 5; fire++) {
-        if (fire > 1) await makeDue(jobId);
-        await waitFor(async () => (await jobRow(jobId)).nextRunAt!.getTime() > Date.now(), `fire ${fire} to be handled`);
-        // Both gateways get several more passes at the same fire time.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(await runsOf(jobId)).toHaveLength(fire);
-      }
-      const runs = await runsOf(jobId);
-      expect(runs.map((r) => r.number)).toEqual([1, 2, 3, 4, 5]);
-      expect(runs.every((r) => r.trigger === RunTrigger.SCHEDULE)).toBe(true);
-      const next = (await jobRow(jobId)).nextRunAt!;
-      expect(next.toISOString()).toMatch(/-01-01T00:00:00.000Z$/);
-    } finally {
-      stop();
+    for (let fire = 1; fire <= 5; fire++) {
+      if (fire > 1) await makeDue(jobId);
+      await passes();
+      expect(await runsOf(jobId)).toHaveLength(fire);
+      expect((await jobRow(jobId)).nextRunAt!.getTime()).toBeGreaterThan(Date.now());
+      await finishRunsOf(jobId);
     }
+    const runs = await runsOf(jobId);
+    expect(runs.map((r) => r.number)).toEqual([1, 2, 3, 4, 5]);
+    expect(runs.every((r) => r.trigger === RunTrigger.SCHEDULE)).toBe(true);
+    expect((await jobRow(jobId)).nextRunAt!.toISOString()).toMatch(/-01-01T00:00:00.000Z$/);
   });
 
   it('with two gateways, fires each of many due jobs once', async () => {
     const jobIds: string[] = [];
     for (let i = 0; i < 20; i++) jobIds.push(await createJob({ schedule: yearly, nextRunAt: new Date(Date.now() - 1000) }));
-    await waitFor(async () => {
-      const jobs = await db.orm.em.fork().find(JobEntity, { id: { $in: jobIds } });
-      return jobs.every((j) => j.nextRunAt!.getTime() > Date.now());
-    }, 'every job to be fired');
-    await new Promise((r) => setTimeout(r, 100));
+    await passes();
+    const jobs = await db.orm.em.fork().find(JobEntity, { id: { $in: jobIds } });
+    expect(jobs.every((j) => j.nextRunAt!.getTime() > Date.now())).toBe(true);
     const runs = await db.orm.em.fork().find(RunEntity, { jobId: { $in: jobIds } });
     expect(runs).toHaveLength(20);
     expect(new Set(runs.map((r) => r.jobId)).size).toBe(20);
@@ -181,8 +144,7 @@ describe('scheduler', () => {
 
   it('fires a schedule that missed fire times once, then moves on to the next future time', async () => {
     const jobId = await createJob({ schedule: everyMinute, nextRunAt: new Date(Date.now() - 3600_000) });
-    await waitFor(async () => (await runsOf(jobId)).length > 0, 'the catch-up run');
-    await new Promise((r) => setTimeout(r, 150));
+    await passes();
     expect(await runsOf(jobId)).toHaveLength(1);
     const next = (await jobRow(jobId)).nextRunAt!;
     expect(next.getTime()).toBeGreaterThan(Date.now());
@@ -191,20 +153,19 @@ describe('scheduler', () => {
 
   it('skips a fire time while the job still has an active run, and still advances the schedule', async () => {
     const jobId = await createJob({ schedule: yearly });
-    const { run: active } = await runEvents.createRun(jobId, RunTrigger.MANUAL);
+    const { run: active } = await core.runEvents.createRun(jobId, RunTrigger.MANUAL);
     expect(active.status).toBe(RunStatus.QUEUED);
     await makeDue(jobId);
-    await waitFor(async () => (await jobRow(jobId)).nextRunAt!.getTime() > Date.now(), 'the fire time to be handled');
-    await new Promise((r) => setTimeout(r, 100));
-    const runs = await runsOf(jobId);
-    expect(runs.map((r) => r.id)).toEqual([active.id]);
+    await passes();
+    expect((await jobRow(jobId)).nextRunAt!.getTime()).toBeGreaterThan(Date.now());
+    expect((await runsOf(jobId)).map((r) => r.id)).toEqual([active.id]);
   });
 
   it('hands scheduled runs of other backends to their backend, once', async () => {
     const jobId = await createJob({ schedule: yearly, nextRunAt: new Date(Date.now() - 1000), backend: ExecutionBackend.KAFKA });
-    await waitFor(async () => (await runsOf(jobId)).length > 0, 'the scheduled run');
-    await new Promise((r) => setTimeout(r, 100));
-    const [run] = await runsOf(jobId);
+    await passes();
+    const [run, ...more] = await runsOf(jobId);
+    expect(more).toHaveLength(0);
     expect(run.status).toBe(RunStatus.PENDING);
     expect(submitted.filter((r) => r.id === run.id)).toHaveLength(1);
   });
@@ -212,27 +173,25 @@ describe('scheduler', () => {
   it('starts a due retry once, with two gateways', async () => {
     const jobIds = [await createJob(), await createJob(), await createJob({ backend: ExecutionBackend.KAFKA })];
     const runIds: string[] = [];
-    for (const jobId of jobIds) runIds.push((await runEvents.createRun(jobId, RunTrigger.MANUAL)).run.id);
+    for (const jobId of jobIds) runIds.push((await core.runEvents.createRun(jobId, RunTrigger.MANUAL)).run.id);
     const queued: RunView[] = [];
     const sub = await bus.subscribe(Topic.RUN_STATUS);
-    void (async () => {
+    const seen = (async () => {
       for await (const v of sub) if (runIds.includes(v.id) && v.attempt === 2) queued.push(v);
     })();
     try {
       for (const runId of runIds) {
-        await runEvents.apply({ runId, type: 'run.status', payload: { status: RunStatus.RUNNING } });
-        const failed = await runEvents.apply({
+        await core.runEvents.apply({ runId, type: 'run.status', payload: { status: RunStatus.RUNNING } });
+        const failed = await core.runEvents.apply({
           runId,
           type: 'run.status',
           payload: { status: RunStatus.FAILED, error: { message: 'connection reset', kind: ErrorKind.TRANSIENT, details: null } },
         });
         expect(failed.run.nextRetryAt).not.toBeNull();
       }
-      await waitFor(async () => {
-        const runs = await db.orm.em.fork().find(RunEntity, { id: { $in: runIds } });
-        return runs.every((r) => r.attempt === 2);
-      }, 'every retry to start');
-      await new Promise((r) => setTimeout(r, 200));
+      // Due now: the back-off (at most 200 ms) has run out.
+      await db.orm.em.fork().nativeUpdate(RunEntity, { id: { $in: runIds } }, { nextRetryAt: new Date(Date.now() - 1) });
+      await passes();
       const runs = await db.orm.em.fork().find(RunEntity, { id: { $in: runIds } });
       for (const r of runs) {
         expect(r.attempt).toBe(2);
@@ -240,12 +199,14 @@ describe('scheduler', () => {
         expect(r.status).toBe(r.backend === ExecutionBackend.LOCAL ? RunStatus.QUEUED : RunStatus.PENDING);
         expect(r.nextRetryAt).toBeNull();
       }
-      // One status change to attempt 2 per run, seen by subscribers.
-      expect(queued.map((v) => v.id).sort()).toEqual([...runIds].sort());
       const kafkaRun = runs.find((r) => r.backend === ExecutionBackend.KAFKA)!;
       expect(submitted.filter((r) => r.id === kafkaRun.id && r.attempt === 2)).toHaveLength(1);
+      // One status change to attempt 2 per run, seen by subscribers (published after each commit).
+      await waitFor(() => queued.length >= runIds.length, 'the three attempt-2 status messages');
+      expect(queued.map((v) => v.id).sort()).toEqual([...runIds].sort());
     } finally {
       sub.close();
+      await seen;
     }
   });
 });
