@@ -47,9 +47,14 @@ export interface GatewayProcess {
 /**
  * Spawns the built gateway (`dist/src/main.js`, see {@link builtEntry}: throws when it is missing or
  * older than the sources) with the given environment (PORT=0; the URL is read from its "jobwire
- * ready" log line). Rejects when it exits or takes longer than `timeoutMs` to be ready.
+ * ready" log line). `onSpawn` sees the process before it is ready (to signal it while it starts).
+ * Rejects when it exits or takes longer than `timeoutMs` (default 30 s) to be ready.
  */
-export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): Promise<GatewayProcess> {
+export function spawnGateway(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<GatewayProcess> {
   const root = path.resolve(__dirname, '../..');
   const child = spawn(process.execPath, [builtEntry('dist/src/main.js')], {
     cwd: root,
@@ -64,6 +69,7 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): P
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  onSpawn?.(child);
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -82,7 +88,8 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): P
           output: () => out,
           stop: () =>
             new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
+              // A process killed by a signal has no exit code, only a signal code.
+              if (child.exitCode !== null || child.signalCode !== null) return done();
               child.once('exit', () => done());
               child.kill('SIGTERM');
               setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
@@ -93,9 +100,9 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): P
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`gateway process exited with ${code} before it was ready:\n${out}`));
+      reject(new Error(`gateway process ${signal ? `was killed by ${signal}` : `exited with ${code}`} before it was ready:\n${out}`));
     });
   });
 }

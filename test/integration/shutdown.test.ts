@@ -1,9 +1,12 @@
 /**
  * A gateway process stops gracefully on one SIGTERM: it finishes with exit code 0, and a LOCAL run
  * it was executing is failed TRANSIENT ("gateway shutting down") so that it is retried elsewhere,
- * its lease released.
+ * its lease released. A signal that arrives while it is still starting stops it once it is up.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openPostgres, type Database } from '../../src/db/orm';
 import { RunEntity } from '../../src/db/entities';
@@ -67,5 +70,20 @@ describe('graceful shutdown', () => {
     expect(after.error).toMatchObject({ kind: 'TRANSIENT', message: expect.stringMatching(/shutting down/) });
     expect(after.nextRetryAt).not.toBeNull();
     expect(after.leaseOwner).toBeNull();
+  }, 60_000);
+
+  it('stops with exit code 0 on a SIGTERM that arrives while it is still starting', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-early-signal-'));
+    disposables.defer(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    let exited!: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+    const gateway = await spawnGateway({ JOBWIRE_DATA_DIR: dataDir }, 30_000, (child) => {
+      exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+      // The first log line ("database open") comes well before the gateway is ready.
+      child.stdout!.once('data', () => child.kill('SIGTERM'));
+    });
+    disposables.defer(() => gateway.stop());
+
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(gateway.output()).toContain('local executor stopped');
   }, 60_000);
 });
