@@ -11,6 +11,8 @@ const STOP_TIMEOUT_MS = 30 * SECOND;
  * Process entry: config, the app, and signals (first: graceful stop; second: forced exit, code 1).
  * The signal handlers are in place before start-up, so a signal while the gateway starts (or right
  * after it logged "jobwire ready") stops it gracefully once it is up instead of killing it half-way.
+ * A stdout nobody reads any more (`npm start | tee log`, then Ctrl-C) does not keep it from
+ * stopping: logging just ends (see `stdoutDestination` in logger.ts).
  */
 async function main(): Promise<void> {
   let config;
