@@ -2,15 +2,17 @@
  * `npm run demo`: the seed story, end to end, through the real API.
  *
  * Starts a gateway (embedded PGlite in a throw-away directory under the OS temp dir, so it never
- * collides with a running `npm start`; or `DATABASE_URL` / `REDIS_URL` when set) on a free port,
+ * collides with a running `npm start`; or `DATABASE_URL` / `REDIS_URL` when set) on `PORT`, or on a
+ * free port when `PORT` is unset (never the gateway's default 4000, which `npm start` may hold),
  * creates three LOCAL jobs over GraphQL HTTP — clean rows, a file with a few per cent of bad rows,
  * a missing file — starts them, follows them live over a graphql-ws `runUpdated` subscription, and
  * prints a report. Exits 0 when the outcomes are the expected ones (SUCCEEDED; SUCCEEDED with failed
  * rows counted; FAILED PERMANENT without retry), 1 otherwise, saying what differed.
  *
- * Options (env): `DEMO_ROWS` (default 20000), `DEMO_TIMEOUT_MS` (default 60000), `LOG_LEVEL`
- * (default `warn` here, so the report is readable). The app is always stopped and the temp dir removed.
- * Against PostgreSQL the jobs and destination tables are kept (schema `demo_<random>`) for inspection.
+ * Options (env): `PORT` (default: a free port), `DEMO_ROWS` (default 20000), `DEMO_TIMEOUT_MS`
+ * (default 60000), `LOG_LEVEL` (default `warn` here, so the report is readable). The app is always
+ * stopped and the temp dir removed. Against PostgreSQL the jobs and destination tables are kept
+ * (schema `demo_<random>`) for inspection.
  */
 import 'reflect-metadata';
 import crypto from 'node:crypto';
@@ -339,7 +341,8 @@ async function main(): Promise<number> {
 
   try {
     const config = loadConfig(process.env, {
-      port: 0,
+      // loadConfig's overrides win over the environment: ask for a free port only when PORT is unset.
+      ...(process.env.PORT ? {} : { port: 0 }),
       host: '127.0.0.1',
       dataDir: path.join(tmp, 'data'),
       redisPrefix: `jobwire:demo:${suffix}:`,

@@ -4,8 +4,35 @@ import type { LogLevelName } from './config';
 export type { Logger };
 
 /**
- * The gateway's own structured log (JSON lines on stdout). Paths that may hold secrets are redacted
- * as a second line of defence: code must never log job params in the first place.
+ * A log destination writing each line straight to `stdout` (default `process.stdout`), that goes
+ * quiet for good at the stream's first error instead of crashing or hanging the process. The usual
+ * one is EPIPE: `npm start | tee log`, then Ctrl-C, and tee is gone while the gateway still logs its
+ * shutdown; EIO when the terminal has closed. Either way nobody can read the lines any more.
+ *
+ * Nothing is buffered here (`process.stdout` writes files, and pipes and terminals on Linux,
+ * synchronously), so there is nothing to flush at exit. pino's default destination buffers, and
+ * flushes in an exit hook that retries a broken pipe forever: the process never exited.
+ */
+export function stdoutDestination(stdout: NodeJS.WriteStream = process.stdout): DestinationStream {
+  let broken = false;
+  stdout.on('error', () => {
+    broken = true;
+  });
+  return {
+    write(line: string) {
+      if (!broken && stdout.writable) stdout.write(line);
+    },
+  };
+}
+
+/** One stdout destination per process: every logger shares it (and its single error listener). */
+let processStdout: DestinationStream | undefined;
+
+/**
+ * The gateway's own structured log: JSON lines on `destination`, by default stdout through
+ * {@link stdoutDestination} (logging stops, the gateway carries on, when stdout breaks). Paths that
+ * may hold secrets are redacted as a second line of defence: code must never log job params in the
+ * first place.
  */
 export function makeLogger(level: LogLevelName, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
   const options = {
@@ -16,5 +43,5 @@ export function makeLogger(level: LogLevelName, bindings: Record<string, unknown
       censor: '***',
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? (processStdout ??= stdoutDestination()));
 }

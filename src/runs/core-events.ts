@@ -28,11 +28,9 @@ export type LostEvent = Own & { type: 'run.lost'; payload: { message: string; de
 export type AliveEvent = Own & { type: 'run.alive'; payload: { seenAliveUntil: string } };
 /** The stall check found a RUNNING run past its stall deadline: flag it, then the job's `onStall`. */
 export type StallEvent = Own & { type: 'run.stall'; payload: Record<string, never> };
-/** A worker says it is alive while nothing else moves: liveness, not progress. */
-export type HeartbeatEvent = Own & { type: 'run.heartbeat'; payload: Record<string, unknown> };
 
 /**
  * Everything the run-event service applies: the public events (Kafka contract, `run-event.ts`)
  * and the ones jobwire issues about its own runs (leases, hand-backs, the monitors' findings).
  */
-export type CoreEvent = RunEvent | ClaimEvent | LeaseEvent | RequeueEvent | LostEvent | AliveEvent | StallEvent | HeartbeatEvent;
+export type CoreEvent = RunEvent | ClaimEvent | LeaseEvent | RequeueEvent | LostEvent | AliveEvent | StallEvent;

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createApp, type App } from '../../src/app';
 import type { Logger } from '../../src/logger';
 import { loadConfig, type Config } from '../../src/config';
+import { builtEntry } from './build';
 import { REDIS_URL } from './db';
 
 /**
@@ -35,7 +36,7 @@ export async function startTestApp(overrides: Partial<Config> & { databaseUrl?: 
 export const wsUrl = (app: App) => `${app.url.replace(/^http/, 'ws')}/graphql`;
 export const httpUrl = (app: App) => `${app.url}/graphql`;
 
-/** A gateway in a process of its own (`src/main.ts` under ts-node/swc), as a second replica would run. */
+/** A gateway in a process of its own (the built `dist/src/main.js`), as a second replica would run. */
 export interface GatewayProcess {
   url: string;
   child: ChildProcess;
@@ -44,17 +45,22 @@ export interface GatewayProcess {
 }
 
 /**
- * Spawns `src/main.ts` with the given environment (PORT=0; the URL is read from its "jobwire ready"
- * log line). Rejects when it exits or takes longer than `timeoutMs` to be ready.
+ * Spawns the built gateway (`dist/src/main.js`, see {@link builtEntry}: throws when it is missing or
+ * older than the sources) with the given environment (PORT=0; the URL is read from its "jobwire
+ * ready" log line). `onSpawn` sees the process before it is ready (to signal it while it starts).
+ * Rejects when it exits or takes longer than `timeoutMs` (default 30 s) to be ready.
  */
-export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): Promise<GatewayProcess> {
+export function spawnGateway(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<GatewayProcess> {
   const root = path.resolve(__dirname, '../..');
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', path.join(root, 'src/main.ts')], {
+  const child = spawn(process.execPath, [builtEntry('dist/src/main.js')], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
-      TS_NODE_SWC: 'true',
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
@@ -63,6 +69,7 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): P
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  onSpawn?.(child);
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -81,7 +88,8 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): P
           output: () => out,
           stop: () =>
             new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
+              // A process killed by a signal has no exit code, only a signal code.
+              if (child.exitCode !== null || child.signalCode !== null) return done();
               child.once('exit', () => done());
               child.kill('SIGTERM');
               setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
@@ -92,9 +100,9 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): P
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`gateway process exited with ${code} before it was ready:\n${out}`));
+      reject(new Error(`gateway process ${signal ? `was killed by ${signal}` : `exited with ${code}`} before it was ready:\n${out}`));
     });
   });
 }

@@ -1,9 +1,12 @@
 /**
  * A gateway process stops gracefully on one SIGTERM: it finishes with exit code 0, and a LOCAL run
- * it was executing is failed TRANSIENT ("gateway shutting down") so that it is retried elsewhere,
- * its lease released.
+ * it was executing goes back to the queue on the same attempt (a graceful stop spends none), its
+ * lease released, ready for any gateway to take. A signal that arrives while it is still starting stops it once it is up.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openPostgres, type Database } from '../../src/db/orm';
 import { RunEntity } from '../../src/db/entities';
@@ -18,7 +21,7 @@ describe('graceful shutdown', () => {
   const disposables = new Disposables();
   afterAll(() => disposables.disposeAll());
 
-  it('stops on one SIGTERM with exit code 0, handing its running LOCAL run back for a retry', async () => {
+  it('stops on one SIGTERM with exit code 0, handing its running LOCAL run back to the queue without spending an attempt', async () => {
     // A source that sends a header row, then trickles rows forever: the run stays RUNNING.
     const server = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/csv' });
@@ -63,9 +66,22 @@ describe('graceful shutdown', () => {
     expect(gateway.output()).not.toContain('second signal');
 
     const after = await db.orm.em.fork().findOneOrFail(RunEntity, { id: run.id });
-    expect(after.status).toBe('FAILED');
-    expect(after.error).toMatchObject({ kind: 'TRANSIENT', message: expect.stringMatching(/shutting down/) });
-    expect(after.nextRetryAt).not.toBeNull();
-    expect(after.leaseOwner).toBeNull();
+    expect(after).toMatchObject({ status: 'QUEUED', attempt: 1, error: null, nextRetryAt: null, leaseOwner: null });
+    expect(after.attempts).toHaveLength(1);
+  }, 60_000);
+
+  it('stops with exit code 0 on a SIGTERM that arrives while it is still starting', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-early-signal-'));
+    disposables.defer(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    let exited!: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+    const gateway = await spawnGateway({ JOBWIRE_DATA_DIR: dataDir }, 30_000, (child) => {
+      exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+      // The first log line ("database open") comes well before the gateway is ready.
+      child.stdout!.once('data', () => child.kill('SIGTERM'));
+    });
+    disposables.defer(() => gateway.stop());
+
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(gateway.output()).toContain('local executor stopped');
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { ErrorKind, ExecutionBackend, RunStatus, RunTrigger, StageStatus, StallAction } from '../../src/domain';
+import { ErrorKind, ExecutionBackend, LogLevel, RunStatus, RunTrigger, StageStatus, StallAction } from '../../src/domain';
 import { AppError } from '../../src/errors';
 import type { CoreEvent } from '../../src/runs/core-events';
 import {
@@ -116,7 +116,7 @@ describe('lastProgressAt', () => {
     clock += 5000;
     metrics(s, 100, 0); // the same count, throughput 0
     stage(s, { totalItems: 500 });
-    apply(s, { type: 'run.log', payload: { lines: [{ level: 'INFO', message: 'still here' }] } });
+    apply(s, { type: 'run.log', payload: { lines: [{ level: LogLevel.INFO, message: 'still here' }] } });
     expect(s.row.lastProgressAt!.getTime()).toBe(T0);
     clock += 5000;
     stage(s, { increment: 1 });
