@@ -83,6 +83,8 @@ export async function openPostgres(
       getTypeParser: (oid: number, format?: string) => (oid === types.builtins.INT8 ? Number : types.getTypeParser(oid, format as never)),
     } as never,
   });
+  // Transactions send literals (src/db/sql.ts): quotes are the only thing they escape.
+  sqlPool.on('connect', (client) => void client.query('set standard_conforming_strings = on').catch(() => undefined));
   // An idle connection that dies (server restart) must not crash the process.
   sqlPool.on('error', () => undefined);
   pool.on('error', () => undefined);

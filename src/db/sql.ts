@@ -8,6 +8,7 @@
  * MikroORM stays the schema's owner (entities, migrations) and serves the rest of the code.
  */
 import type { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import type { PgliteGate } from './pglite-gate';
 
@@ -18,7 +19,39 @@ export interface SqlExecutor {
    * connection and reused (give each distinct text its own name). Rejects with the driver's error
    * (its `code` is the SQLSTATE).
    */
-  query<T = Record<string, unknown>>(text: string, values?: readonly unknown[], name?: string): Promise<T[]>;
+  query<T = Record<string, unknown>>(text: string, values?: readonly unknown[], name?: string, opts?: QueryOptions): Promise<T[]>;
+  /**
+   * Runs several statements, in order, and returns each one's rows. On PostgreSQL inside a
+   * transaction, statements prepared earlier travel together in one round trip.
+   */
+  queries(statements: readonly Statement[], opts?: QueryOptions): Promise<unknown[][]>;
+}
+
+/** One statement for {@link SqlExecutor.queries}. */
+export interface Statement {
+  text: string;
+  values?: readonly unknown[];
+  /** Its name, to prepare it once per connection (see {@link SqlExecutor.query}). */
+  name?: string;
+}
+
+/** `queries` for executors that run one statement at a time. */
+async function oneByOne(ex: Pick<SqlExecutor, 'query'>, statements: readonly Statement[], opts: QueryOptions = {}): Promise<unknown[][]> {
+  const out: unknown[][] = [];
+  for (let i = 0; i < statements.length; i++) {
+    const st = statements[i];
+    out.push(await ex.query(st.text, st.values, st.name, i === statements.length - 1 ? opts : {}));
+  }
+  return out;
+}
+
+/** Hints for one statement of a transaction. */
+export interface QueryOptions {
+  /**
+   * Nothing follows this statement in its transaction: the commit may travel with it (on
+   * PostgreSQL, in the same round trip). The transaction still commits only if `fn` resolves.
+   */
+  last?: boolean;
 }
 
 /** The database for plain SQL. */
@@ -32,12 +65,98 @@ export interface Sql extends SqlExecutor {
 }
 
 function pgExecutor(client: Pool | PoolClient): SqlExecutor {
-  return {
+  const ex: SqlExecutor = {
     async query<T>(text: string, values: readonly unknown[] = [], name?: string): Promise<T[]> {
       const r = await client.query(name ? { name, text, values: values as unknown[] } : { text, values: values as unknown[] });
       return r.rows as T[];
     },
+    queries: (statements, opts) => oneByOne(ex, statements, opts),
   };
+  return ex;
+}
+
+// How `pg` turns a parameter into text (arrays, dates, JSON); not in its type declarations.
+const { prepareValue } = require('pg/lib/utils') as { prepareValue(value: unknown): unknown };
+
+/**
+ * A SQL literal for a value, as PostgreSQL reads it with `standard_conforming_strings` on (the
+ * default, and set on every connection of the pool): only quotes are doubled. Arrays, dates and
+ * objects are first turned into text the way `pg` sends parameters.
+ */
+function literal(value: unknown): string {
+  const v = prepareValue(value);
+  if (v === null || v === undefined) return 'NULL';
+  const text = Buffer.isBuffer(v) ? `\\x${v.toString('hex')}` : String(v);
+  return `'${text.includes("'") ? text.replaceAll("'", "''") : text}'`;
+}
+
+/** Statements prepared (SQL `PREPARE`, apart from the driver's own named statements) on each connection. */
+const preparedOn = new WeakMap<PoolClient, Set<string>>();
+/** Every named statement a transaction has used, by name: prepared on each connection before its next transaction. */
+const known = new Map<string, string>();
+
+/**
+ * One transaction on one pooled connection, in as few round trips as the statements allow:
+ * statements known from earlier transactions run as `EXECUTE` of a plan prepared on the
+ * connection, and travel in one simple-protocol message with the `BEGIN` before them (the first)
+ * or the `COMMIT` after them (one marked `last`). A transaction of one read-and-lock and one write
+ * costs two round trips instead of four.
+ */
+class PgTransaction implements SqlExecutor {
+  private begun = false;
+  committed = false;
+
+  constructor(private readonly client: PoolClient) {}
+
+  /** Prepares, before the transaction, every known statement this connection lacks. */
+  async prepare(): Promise<void> {
+    let mine = preparedOn.get(this.client);
+    if (!mine) preparedOn.set(this.client, (mine = new Set()));
+    for (const [name, text] of known) {
+      if (mine.has(name)) continue;
+      // Prepared statements outlive transactions (they are not rolled back): one try each is enough.
+      await this.client.query(`PREPARE tx_${name} AS ${text}`);
+      mine.add(name);
+    }
+  }
+
+  async query<T>(text: string, values: readonly unknown[] = [], name?: string, opts: QueryOptions = {}): Promise<T[]> {
+    return (await this.queries([{ text, values, name }], opts))[0] as T[];
+  }
+
+  async queries(statements: readonly Statement[], opts: QueryOptions = {}): Promise<unknown[][]> {
+    if (this.committed) throw new Error('statement after the transaction committed');
+    const mine = preparedOn.get(this.client);
+    if (statements.every((st) => st.name && mine?.has(st.name))) {
+      const parts = statements.map((st) => `EXECUTE tx_${st.name}${st.values?.length ? `(${st.values.map(literal).join(', ')})` : ''}`);
+      const first = this.begun ? 0 : 1;
+      if (!this.begun) parts.unshift('BEGIN');
+      if (opts.last) parts.push('COMMIT');
+      const results = (await this.client.query(parts.join('; '))) as unknown as pg.QueryResult | pg.QueryResult[];
+      this.begun = true;
+      if (opts.last) this.committed = true;
+      const all = Array.isArray(results) ? results : [results];
+      return statements.map((_, i) => all[first + i].rows);
+    }
+    // Not prepared here yet: the extended protocol this time, and prepared before the next transaction.
+    if (!this.begun) {
+      await this.client.query('BEGIN');
+      this.begun = true;
+    }
+    const out: unknown[][] = [];
+    for (const st of statements) {
+      if (st.name) known.set(st.name, st.text);
+      out.push((await this.client.query({ text: st.text, values: (st.values ?? []) as unknown[] })).rows);
+    }
+    if (opts.last) await this.commit();
+    return out;
+  }
+
+  async commit(): Promise<void> {
+    if (this.committed) return;
+    if (this.begun) await this.client.query('COMMIT');
+    this.committed = true;
+  }
 }
 
 /** Plain SQL over a `pg` pool (its own connections, apart from the ORM's). */
@@ -46,17 +165,19 @@ export function makePgSql(pool: Pool): Sql {
   return {
     kind: 'postgres',
     query: direct.query,
+    queries: direct.queries,
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
       try {
-        await client.query('BEGIN');
+        const tx = new PgTransaction(client);
+        await tx.prepare();
         try {
-          const result = await fn(pgExecutor(client));
-          await client.query('COMMIT');
+          const result = await fn(tx);
+          await tx.commit();
           return result;
         } catch (err) {
-          await client.query('ROLLBACK').catch(() => (broken = true));
+          if (!tx.committed) await client.query('ROLLBACK').catch(() => (broken = true));
           throw err;
         }
       } finally {
@@ -68,12 +189,14 @@ export function makePgSql(pool: Pool): Sql {
 }
 
 function pgliteExecutor(db: Pick<PGlite, 'query'>): SqlExecutor {
-  return {
+  const ex: SqlExecutor = {
     async query<T>(text: string, values: readonly unknown[] = []): Promise<T[]> {
       const r = await db.query<T>(text, values as unknown[]);
       return r.rows;
     },
+    queries: (statements, opts) => oneByOne(ex, statements, opts),
   };
+  return ex;
 }
 
 /** Plain SQL over the embedded PGlite, through the gate it shares with the ORM. */
@@ -82,6 +205,7 @@ export function makePgliteSql(gate: PgliteGate): Sql {
   return {
     kind: 'pglite',
     query: (text, values) => gate.exclusive(() => raw.query(text, values)),
+    queries: (statements) => gate.exclusive(() => raw.queries(statements)),
     transaction: (fn) =>
       gate.exclusive(async () => {
         await gate.pglite.query('BEGIN');
