@@ -4,7 +4,7 @@
  */
 import { type CopyBatch, splitCsvRows } from './batch';
 import { IngestError, cancelled, fromDbError, isRowLevelPgError } from './errors';
-import { decodeCsvRows, type LoadSink } from './sinks';
+import type { LoadSink } from './sinks';
 
 /** What the loader reports back to the ingest. */
 export interface LoaderEvents {
@@ -77,8 +77,7 @@ export class BatchLoader {
   }
 
   private copy(columns: string[], pieces: readonly Buffer[], rowCount: number): Promise<number> {
-    if (this.sink.copyCsv) return this.sink.copyCsv(this.table, columns, pieces, rowCount);
-    return this.sink.copyRows(this.table, columns, decodeCsvRows(Buffer.concat(pieces).toString('utf8')));
+    return this.sink.copyCsv(this.table, columns, pieces, rowCount);
   }
 
   private async load(batch: CopyBatch): Promise<void> {

@@ -14,19 +14,13 @@ export interface LoadSink {
   /** Runs one statement (DDL, information_schema lookups). Rejects with the driver's error. */
   query<T = any>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
   /**
-   * Bulk-loads rows already converted to PostgreSQL text input format (null = NULL) into
-   * `table` (quoted `"schema"."table"`) `columns` (plain names; the sink quotes them). All-or-nothing
-   * per call. Resolves with the number of rows written; rejects with the driver's error (a SQLSTATE
-   * `code` of class 22/23 means a row's data was refused).
+   * Bulk-loads rows encoded as COPY CSV format (no header, NULL = unquoted empty field, complete
+   * lines as {@link csvQuote} and the engine produce), `rowCount` rows in all, into `table` (quoted
+   * `"schema"."table"`) `columns` (plain names; the sink quotes them). All-or-nothing per call.
+   * Resolves with the number of rows written; rejects with the driver's error (a SQLSTATE `code` of
+   * class 22/23 means a row's data was refused).
    */
-  copyRows(table: string, columns: string[], rows: (string | null)[][]): Promise<number>;
-  /**
-   * Optional fast path, used by the engine when present: the same as `copyRows` with the rows already
-   * encoded as COPY CSV format (no header, NULL = unquoted empty field, complete lines as
-   * {@link csvQuote} and the engine produce), `rowCount` rows in all. Without it the engine decodes
-   * its encoded batches back into rows for `copyRows`.
-   */
-  copyCsv?(table: string, columns: string[], data: readonly Buffer[], rowCount: number): Promise<number>;
+  copyCsv(table: string, columns: string[], data: readonly Buffer[], rowCount: number): Promise<number>;
   /**
    * Makes everything this sink wrote durable at once. The engine calls it when an ingest succeeds;
    * a transactional sink writes nothing visible before it. Absent: each copy is durable by itself.
@@ -36,59 +30,6 @@ export interface LoadSink {
   rollback?(): Promise<void>;
   /** Releases resources the sink owns (rolls back what was not committed); the pool/db stay the caller's. */
   close?(): Promise<void>;
-}
-
-/** Encoded text is handed to the driver in pieces of about this many characters. */
-const COPY_CHUNK_CHARS = 1 << 18;
-
-/**
- * Escapes one value for COPY text format: backslash, tab, newline and carriage return become
- * `\\`, `\t`, `\n`, `\r`. Returns `v` itself when nothing needs escaping (the common case).
- */
-export function escapeCopyValue(v: string): string {
-  // One pass of charCodeAt beats a regex test on the short values that dominate real data.
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 92 || c === 9 || c === 10 || c === 13) return escapeSlow(v);
-  }
-  return v;
-}
-
-function escapeSlow(v: string): string {
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    const rep = c === 92 ? '\\\\' : c === 9 ? '\\t' : c === 10 ? '\\n' : c === 13 ? '\\r' : null;
-    if (rep !== null) {
-      out += v.slice(from, i) + rep;
-      from = i + 1;
-    }
-  }
-  return out + v.slice(from);
-}
-
-/**
- * Encodes rows as COPY text format (tab-separated, `\\N` for NULL, one line per row), yielded in
- * pieces of about 256 K characters so that large batches never become one huge string.
- * Does not modify `rows`.
- */
-export function* encodeCopyText(rows: readonly (readonly (string | null)[])[]): Generator<string> {
-  let out = '';
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r];
-    for (let j = 0; j < row.length; j++) {
-      const v = row[j];
-      if (j > 0) out += '\t';
-      out += v === null ? '\\N' : escapeCopyValue(v);
-    }
-    out += '\n';
-    if (out.length >= COPY_CHUNK_CHARS) {
-      yield out;
-      out = '';
-    }
-  }
-  if (out.length > 0) yield out;
 }
 
 /**
@@ -105,49 +46,8 @@ export function csvQuote(v: string): string {
   return v;
 }
 
-/**
- * Decodes COPY CSV data as the engine encodes it (see {@link LoadSink.copyCsv}) back into rows,
- * unquoted empty fields becoming null: used to feed sinks that only implement `copyRows`.
- */
-export function decodeCsvRows(text: string): (string | null)[][] {
-  const rows: (string | null)[][] = [];
-  let row: (string | null)[] = [];
-  let i = 0;
-  while (i < text.length) {
-    let value: string | null;
-    if (text.charCodeAt(i) === 34) {
-      value = '';
-      for (i++; ;) {
-        const q = text.indexOf('"', i);
-        value += text.slice(i, q);
-        if (text.charCodeAt(q + 1) === 34) {
-          value += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-    } else {
-      let j = i;
-      while (j < text.length && text.charCodeAt(j) !== 44 && text.charCodeAt(j) !== 10) j++;
-      value = j === i ? null : text.slice(i, j);
-      i = j;
-    }
-    row.push(value);
-    // After a field: a comma (next field), a newline (next row) or the end.
-    if (text.charCodeAt(i) === 44) i++;
-    else {
-      rows.push(row);
-      row = [];
-      i++;
-    }
-  }
-  return rows;
-}
-
-function copyStatement(table: string, columns: string[], from: string, csv: boolean): string {
-  return `COPY ${table} (${columns.map(quoteIdent).join(', ')}) FROM ${from}${csv ? ' WITH (FORMAT csv)' : ''}`;
+function copyStatement(table: string, columns: string[], from: string): string {
+  return `COPY ${table} (${columns.map(quoteIdent).join(', ')}) FROM ${from} WITH (FORMAT csv)`;
 }
 
 /**
@@ -193,13 +93,13 @@ export function makePgSink(pool: Pool): LoadSink {
       broken = undefined;
     }
   };
-  const copy = async (table: string, columns: string[], data: Iterable<string | Buffer>, csv: boolean): Promise<number> => {
+  const copy = async (table: string, columns: string[], data: readonly Buffer[]): Promise<number> => {
     const c = await tx();
     const savepoint = `jobwire_batch_${++savepoints}`;
     await c.query(`SAVEPOINT ${savepoint}`);
     copying++;
     try {
-      const stream = c.query(copyFrom(copyStatement(table, columns, 'STDIN', csv)));
+      const stream = c.query(copyFrom(copyStatement(table, columns, 'STDIN')));
       // pipeline() waits for the socket to drain between pieces and sends CopyFail if anything breaks.
       await pipeline(Readable.from(data), stream);
       copying--;
@@ -223,8 +123,7 @@ export function makePgSink(pool: Pool): LoadSink {
       const res = await (await tx()).query(sql, params as unknown[] | undefined);
       return { rows: res.rows as T[] };
     },
-    copyRows: (table, columns, rows) => (rows.length === 0 ? Promise.resolve(0) : copy(table, columns, encodeCopyText(rows), false)),
-    copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data, true)),
+    copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data)),
     commit: () => end('COMMIT'),
     rollback: () => end('ROLLBACK').catch(() => undefined),
     close: () => end('ROLLBACK').catch(() => undefined),
@@ -234,11 +133,11 @@ export function makePgSink(pool: Pool): LoadSink {
 /**
  * A sink on an embedded PGlite database: each copy puts the encoded batch into a Blob and runs
  * `COPY ... FROM '/dev/blob'` with PGlite's `blob` query option (one statement per batch, never one
- * INSERT per row). Implements the `copyCsv` fast path. The database is not closed by the sink.
+ * INSERT per row). The database is not closed by the sink.
  */
 export function makePgliteSink(db: PGlite): LoadSink {
-  const copy = async (table: string, columns: string[], parts: (string | Buffer)[], rowCount: number, csv: boolean): Promise<number> => {
-    const res = await db.query(copyStatement(table, columns, `'/dev/blob'`, csv), [], { blob: new Blob(parts as BlobPart[]) });
+  const copy = async (table: string, columns: string[], parts: readonly Buffer[], rowCount: number): Promise<number> => {
+    const res = await db.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob: new Blob([...parts] as BlobPart[]) });
     return res.affectedRows ?? rowCount;
   };
   return {
@@ -246,8 +145,6 @@ export function makePgliteSink(db: PGlite): LoadSink {
       const res = await db.query<T>(sql, params as unknown[] | undefined);
       return { rows: res.rows };
     },
-    copyRows: (table, columns, rows) =>
-      rows.length === 0 ? Promise.resolve(0) : copy(table, columns, [...encodeCopyText(rows)], rows.length, false),
-    copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, [...data], rowCount, true)),
+    copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data, rowCount)),
   };
 }
