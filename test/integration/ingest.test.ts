@@ -311,6 +311,32 @@ describe('CSV', () => {
     expect(escaped.error?.message).toMatch(/outside the directories LOCAL sources may read/);
   });
 
+  it('fails PERMANENT on a header with an unterminated quote, creating no table', async () => {
+    const file = path.join(dir, 'open-header.csv');
+    fs.writeFileSync(file, 'id,"name,amount\n1,alpha,1.5\n2,beta,2.5\n');
+    const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'open_header' } });
+    expect(r.error?.kind).toBe('PERMANENT');
+    expect(r.error?.message).toBe('CSV header has an unterminated quote (line 1)');
+    expect((await pool.query(`select to_regclass('raw.open_header') as t`)).rows[0].t).toBeNull();
+  });
+
+  it('fails PERMANENT when an unterminated quote would swallow the rest of the file, loading nothing', async () => {
+    const file = path.join(dir, 'open-field.csv');
+    writeCsv(file, 3000, (i) =>
+      i === 1200 ? '1200,2.5,"Doe, J,2024-03-01T10:00:00Z,true' : `${i},1.5,name ${i},2024-03-01T10:00:00Z,true`,
+    );
+    const r = await run({
+      source: { type: 'LOCAL', params: { path: file } },
+      destination: { schema: 'raw', table: 'open_field' },
+      batchSize: 500,
+    });
+    expect(r.error?.kind).toBe('PERMANENT');
+    expect(r.error?.message).toBe(
+      'CSV record at line 1201 has an unterminated quote: its quoted field would run to the end of the input, taking in 1800 more lines',
+    );
+    expect((await pool.query(`select to_regclass('raw.open_field') as t`)).rows[0].t).toBeNull();
+  });
+
   it('fails PERMANENT on binary garbage', async () => {
     const file = path.join(dir, 'garbage.bin');
     fs.writeFileSync(file, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));

@@ -429,6 +429,60 @@ describe('CSV parser', () => {
     expect(() => p.push('x'.repeat(200))).toThrow(/longer than 100 characters/);
   });
 
+  /** What a parser fed `text` in pieces of `size` throws (an IngestError), or null. */
+  function csvFailure(text: string, size: number): IngestError | null {
+    const { handler } = collector<string[]>();
+    try {
+      feed(createCsvParser(handler), text, size);
+      return null;
+    } catch (err) {
+      expect(err).toBeInstanceOf(IngestError);
+      return err as IngestError;
+    }
+  }
+
+  it.each([1, 5, 1 << 16])('refuses a header with an unterminated quote as PERMANENT (pieces of %i)', (size) => {
+    const err = csvFailure('id,"name,amount\n1,a,2.5\n2,b,3\n', size);
+    expect(err?.kind).toBe('PERMANENT');
+    expect(err?.message).toBe('CSV header has an unterminated quote (line 1)');
+  });
+
+  it('refuses a header with garbage after a closing quote as PERMANENT', () => {
+    expect(csvFailure('id,"name"x,amount\n1,a,2\n', 4)?.message).toBe(
+      'CSV header is malformed (line 1): unexpected character after a closing quote',
+    );
+  });
+
+  it('names the header when an unterminated header quote runs past the record limit', () => {
+    const { handler } = collector<string[]>();
+    const p = createCsvParser(handler, 100);
+    p.push('id,"name\n');
+    expect(() => p.push('1,x\n'.repeat(50))).toThrow(
+      'CSV header has an unterminated quote (line 1): no closing quote within 100 characters',
+    );
+  });
+
+  it.each([1, 7, 1 << 16])('fails PERMANENT when an unterminated quote would swallow the rest of the input (pieces of %i)', (size) => {
+    const err = csvFailure('id,name\n1,a\n2,"b\n3,c\n4,d\n\n', size);
+    expect(err?.kind).toBe('PERMANENT');
+    expect(err?.message).toBe(
+      'CSV record at line 3 has an unterminated quote: its quoted field would run to the end of the input, taking in 2 more lines',
+    );
+  });
+
+  it('reports every line an unbalanced quote took in as a bad row, then resumes', () => {
+    const { out, handler } = collector<string[]>();
+    feed(createCsvParser(handler), 'a,b,c\n1,2,"x\n4,5,6\n\n7,8",9\n10,"y\n11,12"q,13\n14,15,16\n', 3);
+    expect(out.bad).toEqual([
+      { line: 2, reason: 'expected 3 columns, got 4; the record runs on to line 5 (unbalanced quote?)' },
+      { line: 3, reason: 'taken into the record at line 2 by an unbalanced quote' },
+      { line: 5, reason: 'taken into the record at line 2 by an unbalanced quote' },
+      { line: 6, reason: 'unexpected character after a closing quote; the record runs on to line 7 (unbalanced quote?)' },
+      { line: 7, reason: 'taken into the record at line 6 by an unbalanced quote' },
+    ]);
+    expect(out.rows).toEqual([{ rec: ['14', '15', '16'], line: 8 }]);
+  });
+
   it('hands valid lines to the fast path verbatim and the rest to the normal path, in order', () => {
     const { out, handler } = collector<string[]>();
     const runs: { text: string; first: number; count: number }[] = [];
