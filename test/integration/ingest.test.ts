@@ -337,6 +337,27 @@ describe('CSV', () => {
     expect((await pool.query(`select to_regclass('raw.open_field') as t`)).rows[0].t).toBeNull();
   });
 
+  it('lets two loads into the same new table at once both succeed', async () => {
+    const a = path.join(dir, 'race-a.csv');
+    const b = path.join(dir, 'race-b.csv');
+    writeCsv(a, 300);
+    writeCsv(b, 200);
+    // Several rounds: the two CREATE TABLEs must really collide at least once.
+    let collisions = 0;
+    for (let round = 1; round <= 10; round++) {
+      const destination = { schema: `race_${round}`, table: 'orders' };
+      const [ra, rb] = await Promise.all([
+        run({ source: { type: 'LOCAL', params: { path: a } }, destination, batchSize: 100 }),
+        run({ source: { type: 'LOCAL', params: { path: b } }, destination, batchSize: 100 }),
+      ]);
+      expect([ra.error?.message, rb.error?.message]).toEqual([undefined, undefined]);
+      expect([ra.result?.rowsLoaded, rb.result?.rowsLoaded]).toEqual([300, 200]);
+      expect(await count(`race_${round}.orders`)).toBe(500);
+      if ([ra, rb].some((r) => r.logs.some((l) => l.message.includes('was being created by another load')))) collisions++;
+    }
+    expect(collisions).toBeGreaterThan(0);
+  });
+
   it('fails PERMANENT on binary garbage', async () => {
     const file = path.join(dir, 'garbage.bin');
     fs.writeFileSync(file, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));

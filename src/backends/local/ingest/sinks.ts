@@ -22,6 +22,13 @@ export interface LoadSink {
    */
   copyCsv(table: string, columns: string[], data: readonly Buffer[], rowCount: number): Promise<number>;
   /**
+   * Runs `work` (statements through {@link query}) so that when one of them fails, what `work` did is
+   * undone and the sink stays usable: a savepoint in a transactional sink, where a failed statement
+   * would otherwise abort the whole load. Rejects with `work`'s error. Absent: every statement is
+   * atomic by itself and a failure leaves nothing to undo.
+   */
+  atomic?<T>(work: () => Promise<T>): Promise<T>;
+  /**
    * Makes everything this sink wrote durable at once. The engine calls it when an ingest succeeds;
    * a transactional sink writes nothing visible before it. Absent: each copy is durable by itself.
    */
@@ -122,6 +129,19 @@ export function makePgSink(pool: Pool): LoadSink {
     async query<T>(sql: string, params?: unknown[]) {
       const res = await (await tx()).query(sql, params as unknown[] | undefined);
       return { rows: res.rows as T[] };
+    },
+    async atomic<T>(work: () => Promise<T>) {
+      const c = await tx();
+      const savepoint = `jobwire_step_${++savepoints}`;
+      await c.query(`SAVEPOINT ${savepoint}`);
+      try {
+        const result = await work();
+        await c.query(`RELEASE SAVEPOINT ${savepoint}`);
+        return result;
+      } catch (err) {
+        await c.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch((e: Error) => (broken = e));
+        throw err;
+      }
     },
     copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data)),
     commit: () => end('COMMIT'),
