@@ -3,8 +3,9 @@
  * NDJSON as a stream, infers column types, creates the destination table when missing and bulk-loads
  * rows in batches through a {@link LoadSink}. Knows nothing of runs, GraphQL or the ORM.
  *
- * Only what code outside the engine imports is exported here; the modules export more for the
- * engine's own use and its unit tests.
+ * Exported here: what the executor, the composition root and the bench use. The modules export more,
+ * for the engine itself and its unit tests (src/jobs reaches a few directly for connection tests and
+ * validation).
  */
 export { ingest } from './ingest';
 export type { LogLevel, IngestSpec, StageUpdate, IngestStats, IngestResult } from './types';
