@@ -169,7 +169,7 @@ describe('CSV', () => {
     expect(infos.some((m) => m.startsWith('finished: 19997 rows loaded'))).toBe(true);
     expect(r.logs.some((l) => l.level === 'DEBUG' && /^loaded \d+ rows/.test(l.message))).toBe(true);
     expect(finalStage(r, 'extract')).toMatchObject({ status: 'COMPLETED', totalItems: 20_000, completedItems: 20_000, failedItems: 0 });
-    expect(finalStage(r, 'transform')).toMatchObject({ status: 'COMPLETED', totalItems: 20_000, completedItems: 20_000, failedItems: 3 });
+    expect(finalStage(r, 'transform')).toMatchObject({ status: 'COMPLETED', totalItems: 20_000, completedItems: 19_997, failedItems: 3 });
     expect(finalStage(r, 'load')).toMatchObject({ status: 'COMPLETED', totalItems: 19_997, completedItems: 19_997, failedItems: 0 });
     // Counts moved while it worked, and never went backwards.
     const loads = r.stages.filter((u) => u.stage === 'load').map((u) => u.completedItems);
@@ -394,6 +394,33 @@ describe('pacing', () => {
     );
     expect(slow.error?.kind).toBe('CANCELLED');
     expect(slow.ms).toBeLessThan(2000);
+  });
+});
+
+describe('progress', () => {
+  it('reports totals that never show a stage done while rows remain, as estimates until the input is read', async () => {
+    const file = path.join(dir, 'progress.csv');
+    writeCsv(file, 3000, (i) => (i % 100 === 0 ? `${i},oops` : undefined));
+    const r = await run({
+      source: { type: 'LOCAL', params: { path: file } },
+      destination: { schema: 'raw', table: 'progress' },
+      batchSize: 100,
+      maxRowsPerSecond: 3000,
+    });
+    expect(r.result).toMatchObject({ rowsRead: 3000, rowsLoaded: 2970, rowsFailed: 30 });
+    const running = (stage: string) => r.stages.filter((u) => u.stage === stage && u.status === 'RUNNING');
+    expect(running('load').length).toBeGreaterThan(2);
+    for (const u of running('extract').filter((x) => x.completedItems < 3000)) {
+      expect(u.totalIsEstimate).toBe(true);
+      expect(u.completedItems).toBeLessThan(u.totalItems);
+    }
+    for (const u of running('load').filter((x) => x.completedItems + x.failedItems < 2970)) {
+      expect(u.completedItems + u.failedItems).toBeLessThan(u.totalItems);
+      // The rows are alike, so the extrapolated total is close to the truth from the first piece on.
+      expect(Math.abs(u.totalItems - 2970)).toBeLessThan(2970 * 0.15);
+    }
+    for (const stage of ['extract', 'transform', 'load']) expect(finalStage(r, stage)).toMatchObject({ totalIsEstimate: false });
+    expect(finalStage(r, 'transform')).toMatchObject({ totalItems: 3000, completedItems: 2970, failedItems: 30 });
   });
 });
 
