@@ -676,4 +676,77 @@ describe('PGlite sink', () => {
       await db.close();
     }
   });
+  it('hands PGlite a big batch in COPYs of about 64 KiB, so that no statement holds the shared database long', async () => {
+    const db = new PGlite();
+    try {
+      const file = path.join(dir, 'pglite-big.csv');
+      writeCsv(file, 20_000);
+      const copies: number[] = [];
+      const query = db.query.bind(db);
+      db.query = ((sql: string, params?: unknown[], opts?: { blob?: Blob }) => {
+        if (sql.startsWith('COPY')) copies.push(opts?.blob?.size ?? 0);
+        return query(sql, params, opts);
+      }) as typeof db.query;
+      const { done } = ingest(
+        {
+          source: { type: 'LOCAL', params: { path: file } },
+          format: 'AUTO',
+          destination: { schema: 'raw', table: 'big' },
+          batchSize: 10_000,
+          maxFailedRowRatio: 0.1,
+        },
+        makePgliteSink(db),
+        { signal: new AbortController().signal, onStage: () => undefined, onLog: () => undefined },
+      );
+      expect(await done).toMatchObject({ rowsLoaded: 20_000 });
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM raw.big')).rows[0].n).toBe(20_000);
+      expect(copies.length).toBeGreaterThan(10);
+      // A piece is cut after the row that reaches the limit: at most one row over it.
+      expect(Math.max(...copies)).toBeLessThanOrEqual(64 * 1024 + 100);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('never writes inside a transaction another user of the same PGlite has open', async () => {
+    const db = new PGlite();
+    try {
+      await db.query('CREATE TABLE other (n int)');
+      const file = path.join(dir, 'pglite-shared.csv');
+      writeCsv(file, 3000);
+      let finished = false;
+      let transactions = 0;
+      // Another user of the one session (the ORM, in the gateway): short transactions, each rolled
+      // back, with JavaScript work in between their statements and idle gaps between them.
+      const other = (async () => {
+        while (!finished) {
+          await db.query('BEGIN');
+          await db.query('INSERT INTO other VALUES (1)');
+          await new Promise((r) => setImmediate(r));
+          await db.query('ROLLBACK');
+          transactions++;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      const { done } = ingest(
+        {
+          source: { type: 'LOCAL', params: { path: file } },
+          format: 'AUTO',
+          destination: { schema: 'raw', table: 'shared' },
+          batchSize: 100,
+          maxFailedRowRatio: 0.1,
+        },
+        makePgliteSink(db),
+        { signal: new AbortController().signal, onStage: () => undefined, onLog: () => undefined },
+      );
+      const result = await done.finally(() => (finished = true));
+      await other;
+      expect(result.rowsLoaded).toBe(3000);
+      // Rows written inside the other user's transactions would have been rolled back with them.
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM raw.shared')).rows[0].n).toBe(3000);
+      expect(transactions).toBeGreaterThan(10);
+    } finally {
+      await db.close();
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { CopyBatch, splitCsvRows } from '../../src/backends/local/ingest/batch';
+import { BATCH_PIECE_CHARS, CopyBatch, splitCsvRows } from '../../src/backends/local/ingest/batch';
 import { convertCsvRow, convertJsonRow, JsonMapper, mapCsvColumns } from '../../src/backends/local/ingest/convert';
 import { createCsvParser, type CsvFastPath } from '../../src/backends/local/ingest/csv';
 import { IngestError, fromDbError, isRowLevelPgError } from '../../src/backends/local/ingest/errors';
@@ -385,6 +385,28 @@ describe('COPY encoding', () => {
     expect(b.lines()).toEqual([2, 3, 4, 5, 9, 10]);
     const rows = splitCsvRows(b.pieces);
     expect(rows).toEqual(['1,"x,y"', '2,z', '3,w', '4,', '5,"multi\n""line"""', '6,""']);
+  });
+  it('cuts a batch into pieces of whole rows near the piece size, and into parts of a bounded size', () => {
+    const b = new CopyBatch(['a', 'b'], [false, false], 'f.csv');
+    const line = (i: number) => `${i},${'x'.repeat(94)}\n`; // 100 characters with the newline
+    let run = '';
+    for (let i = 1; i <= 1500; i++) run += line(i);
+    b.addEncoded(run, 2, 1500); // one long fast-path run: 150,000 characters
+    b.add(['1501', 'y'], 1502);
+    b.finish();
+    expect(b.rows).toBe(1501);
+    expect(b.pieceRows.reduce((x, y) => x + y, 0)).toBe(1501);
+    for (const p of b.pieces.slice(0, -1)) {
+      expect(p.length).toBeGreaterThan(BATCH_PIECE_CHARS - 100);
+      expect(p.length).toBeLessThanOrEqual(BATCH_PIECE_CHARS + 100);
+    }
+    expect(splitCsvRows(b.pieces)).toHaveLength(1501);
+    b.pieces.forEach((p, i) => expect(splitCsvRows([p])).toHaveLength(b.pieceRows[i]));
+    const parts = b.parts(BATCH_PIECE_CHARS);
+    expect(parts.length).toBe(b.pieces.length);
+    expect(parts.map((p) => p.firstRow)).toEqual(b.pieceRows.map((_, i) => b.pieceRows.slice(0, i).reduce((x, y) => x + y, 0)));
+    expect(b.parts(Infinity)).toEqual([{ pieces: b.pieces, rows: 1501, firstRow: 0 }]);
+    expect(b.lines().slice(parts[1].firstRow, parts[1].firstRow + 2)).toEqual([parts[1].firstRow + 2, parts[1].firstRow + 3]);
   });
 });
 

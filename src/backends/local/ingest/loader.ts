@@ -80,12 +80,26 @@ export class BatchLoader {
     return this.sink.copyCsv(this.table, columns, pieces, rowCount);
   }
 
+  // One COPY per batch, or per part of it when the sink wants smaller ones: each is all-or-nothing.
   private async load(batch: CopyBatch): Promise<void> {
-    try {
-      this.events.loaded(await this.copy(batch.columns, batch.pieces, batch.rows));
-    } catch (err) {
-      if (!isRowLevelPgError(err)) throw fromDbError(err, `loading into ${this.table}`);
-      await this.bisect(batch.columns, splitCsvRows(batch.pieces), batch.lines(), batch.label, err);
+    const max = this.sink.maxCopyBytes;
+    const parts = max ? batch.parts(max) : [{ pieces: batch.pieces, rows: batch.rows, firstRow: 0 }];
+    let lines: number[] | undefined;
+    for (const part of parts) {
+      if (part !== parts[0]) this.events.checkStop();
+      try {
+        this.events.loaded(await this.copy(batch.columns, part.pieces, part.rows));
+      } catch (err) {
+        if (!isRowLevelPgError(err)) throw fromDbError(err, `loading into ${this.table}`);
+        lines ??= batch.lines();
+        await this.bisect(
+          batch.columns,
+          splitCsvRows(part.pieces),
+          lines.slice(part.firstRow, part.firstRow + part.rows),
+          batch.label,
+          err,
+        );
+      }
     }
   }
 

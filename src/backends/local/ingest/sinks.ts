@@ -22,6 +22,12 @@ export interface LoadSink {
    */
   copyCsv(table: string, columns: string[], data: readonly Buffer[], rowCount: number): Promise<number>;
   /**
+   * Largest COPY the sink wants, in bytes: the engine then hands a batch over in several
+   * {@link copyCsv} calls of about this size (each all-or-nothing by itself), and counts each as
+   * loaded when it is. Absent: one call per batch.
+   */
+  readonly maxCopyBytes?: number;
+  /**
    * Runs `work` (statements through {@link query}) so that when one of them fails, what `work` did is
    * undone and the sink stays usable: a savepoint in a transactional sink, where a failed statement
    * would otherwise abort the whole load. Rejects with `work`'s error. Absent: every statement is
@@ -150,21 +156,44 @@ export function makePgSink(pool: Pool): LoadSink {
   };
 }
 
+/** Bytes of one COPY on PGlite: about 15 ms of PostgreSQL work, which blocks the whole process (WASM is synchronous). */
+export const PGLITE_COPY_BYTES = 64 * 1024;
+/** Longest wait for another user's transaction to end before a statement runs anyway. */
+const PGLITE_TX_WAIT_MS = 5000;
+
 /**
- * A sink on an embedded PGlite database: each copy puts the encoded batch into a Blob and runs
- * `COPY ... FROM '/dev/blob'` with PGlite's `blob` query option (one statement per batch, never one
- * INSERT per row). The database is not closed by the sink.
+ * A sink on an embedded PGlite database: each copy puts the encoded rows into a Blob and runs
+ * `COPY ... FROM '/dev/blob'` with PGlite's `blob` query option (never one INSERT per row); each
+ * copy commits by itself. The database is not closed by the sink.
+ *
+ * PGlite is one session, shared with the rest of the gateway (the ORM), and runs each statement
+ * synchronously on the event loop. So that the gateway stays responsive during a load, batches go
+ * over in COPYs of at most {@link PGLITE_COPY_BYTES}, and before each statement the sink yields to
+ * the event loop (a chain of PGlite statements otherwise runs as one long microtask chain, starving
+ * timers and sockets) and waits, up to {@link PGLITE_TX_WAIT_MS}, while a transaction someone else
+ * opened on the session is in progress: a statement run then would become part of that
+ * transaction, rolled back with it, and a row it refuses would abort it. Best effort: a BEGIN
+ * already queued behind another statement when the check passes is not seen.
  */
 export function makePgliteSink(db: PGlite): LoadSink {
+  const turn = async (): Promise<void> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    const until = Date.now() + PGLITE_TX_WAIT_MS;
+    while (db.isInTransaction() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
+  };
   const copy = async (table: string, columns: string[], parts: readonly Buffer[], rowCount: number): Promise<number> => {
-    const res = await db.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob: new Blob([...parts] as BlobPart[]) });
+    const blob = new Blob([...parts] as BlobPart[]);
+    await turn();
+    const res = await db.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob });
     return res.affectedRows ?? rowCount;
   };
   return {
     async query<T>(sql: string, params?: unknown[]) {
+      await turn();
       const res = await db.query<T>(sql, params as unknown[] | undefined);
       return { rows: res.rows };
     },
     copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data, rowCount)),
+    maxCopyBytes: PGLITE_COPY_BYTES,
   };
 }
