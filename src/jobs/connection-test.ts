@@ -11,9 +11,10 @@ import { Client, type ClientConfig } from 'pg';
 import type { ConnectionTestResultView } from '../api';
 import { DataFormat, SourceType, type SourceConfig } from '../domain';
 import { TimeoutError, coerceError, withTimeout } from '../errors';
-import { TypeInferrer, sqlTypeOfKind } from '../backends/local/ingest/infer';
+import { inferColumns, sqlTypeOfKind } from '../backends/local/ingest/infer';
 import { IngestError } from '../backends/local/ingest/errors';
-import { formatFromExtension, sniffFormat } from '../backends/local/ingest/formats';
+import { formatFromExtension, sniffFormat, type ConcreteFormat } from '../backends/local/ingest/formats';
+import { sampleRecords, type RecordSample } from '../backends/local/ingest/sample';
 import { assertWithinRoots } from '../backends/local/ingest/roots';
 import { listLocalFiles, moveCredentialsToHeader, redactUrl } from '../backends/local/ingest/sources';
 import { checkLocalRoots } from './local-roots';
@@ -63,67 +64,10 @@ async function readHead(file: string): Promise<{ text: string; truncated: boolea
 /** Records to sample (after a CSV header). */
 const SAMPLE_RECORDS = 20;
 
-/** RFC 4180 records (comma, double quotes, `""`) of `text`, at most `max`; the last one may be cut off. */
-function csvRecords(text: string, max: number): string[][] {
-  const out: string[][] = [];
-  let rec: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length && out.length < max; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c !== '"') {
-        field += c;
-      } else if (text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else {
-        quoted = false;
-      }
-    } else if (c === '"') {
-      quoted = true;
-    } else if (c === ',') {
-      rec.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      rec.push(field);
-      if (rec.length > 1 || rec[0] !== '') out.push(rec); // blank lines are no records
-      rec = [];
-      field = '';
-    } else {
-      field += c;
-    }
-  }
-  if (out.length < max && (field !== '' || rec.length)) out.push([...rec, field]);
-  return out;
-}
-
-/** Complete top-level elements of a JSON array's start, at most `max`. */
-function jsonArrayElements(text: string, max: number): unknown[] {
-  const out: unknown[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let i = text.indexOf('[') + 1; i > 0 && i < text.length && out.length < max; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{' || c === '[') {
-      if (depth++ === 0) start = i;
-    } else if (c === '}' || c === ']') {
-      if (depth === 0) break; // the end of the outer array
-      if (--depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
-    }
-  }
-  return out;
-}
-
 /** The format the LOCAL executor would read `name` as (format AUTO): its extension, then its first bytes. */
-function sniff(name: string, text: string): DataFormat {
-  return (formatFromExtension(name) ?? sniffFormat(text) ?? DataFormat.CSV) as DataFormat;
+function sniff(name: string, text: string): ConcreteFormat | 'PARQUET' {
+  const format = formatFromExtension(name) ?? sniffFormat(text) ?? 'CSV';
+  return format === 'AUTO' ? 'CSV' : format;
 }
 
 interface Sample {
@@ -132,43 +76,30 @@ interface Sample {
 }
 
 /**
- * The columns of a file from its first bytes, typed the way the LOCAL executor would infer them:
- * the CSV header, or the keys of the first JSON objects. Best effort: a first record longer than
- * the sample gives no columns and a note rather than an error.
+ * The columns of a file from its first bytes, read with the LOCAL executor's own parsers and typed
+ * with its type inference: the CSV header (names as written), or the keys of the first JSON
+ * objects. Records an ingest would count as bad rows do not vote. Best effort: a first record longer
+ * than the sample, or a start an ingest would refuse, gives no columns and a note saying why.
  */
-export function sampleFileSchema(raw: string, truncated: boolean, name: string): Sample {
-  const text = raw.replace(/^\uFEFF/, '');
-  const format = sniff(name, text);
-  if (format === DataFormat.PARQUET) return { schema: { format, columns: null }, note: 'PARQUET is read by the SPARK backend only' };
-  const inferrer = new TypeInferrer();
-  let names: string[] = [];
-  if (format === DataFormat.CSV) {
-    const recs = csvRecords(text, SAMPLE_RECORDS + 1);
-    if (truncated && recs.length > 1 && recs.length <= SAMPLE_RECORDS) recs.pop();
-    names = recs[0] ?? [];
-    for (const r of recs.slice(1)) r.forEach((v, i) => inferrer.observeText(i, v));
-  } else {
-    let objects: unknown[];
-    try {
-      if (format === DataFormat.JSON) objects = jsonArrayElements(text, SAMPLE_RECORDS);
-      else {
-        const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-        if (truncated && !text.endsWith('\n')) lines.pop();
-        objects = lines.slice(0, SAMPLE_RECORDS).map((l) => JSON.parse(l));
-      }
-    } catch {
-      return { schema: { format, columns: null }, note: `the start of the file is not valid ${format}` };
-    }
-    for (const o of objects) {
-      if (typeof o !== 'object' || o === null || Array.isArray(o)) continue;
-      for (const [k, v] of Object.entries(o)) {
-        if (!names.includes(k)) names.push(k);
-        inferrer.observeJson(names.indexOf(k), v);
-      }
-    }
+export function sampleFileSchema(text: string, truncated: boolean, name: string): Sample {
+  const sniffed = sniff(name, text.replace(/^\uFEFF/, ''));
+  const format = sniffed as DataFormat;
+  if (sniffed === 'PARQUET') return { schema: { format, columns: null }, note: 'PARQUET is read by the SPARK backend only' };
+  let sample: RecordSample;
+  try {
+    sample = sampleRecords(text, sniffed, SAMPLE_RECORDS, { truncated });
+  } catch (err) {
+    return { schema: { format, columns: null }, note: `the start of the file is not valid ${format}: ${coerceError(err).message}` };
   }
-  if (names.length === 0) return { schema: { format, columns: null }, note: 'no complete record in the first KB' };
-  const kinds = inferrer.result(names.length);
+  const { kinds, keys } = inferColumns(sniffed, sample.header, sample.records, true);
+  const names = sniffed === 'CSV' ? (sample.header ?? []) : keys;
+  if (names.length === 0) {
+    const bad = sample.bad[0];
+    const note = bad
+      ? `the start of the file is not valid ${format}: line ${bad.line}: ${bad.reason}`
+      : 'no complete record in the first KB';
+    return { schema: { format, columns: null }, note };
+  }
   return { schema: { format, columns: names.map((n, i) => ({ name: n, type: sqlTypeOfKind(kinds[i]) })) } };
 }
 

@@ -169,7 +169,7 @@ describe('CSV', () => {
     expect(infos.some((m) => m.startsWith('finished: 19997 rows loaded'))).toBe(true);
     expect(r.logs.some((l) => l.level === 'DEBUG' && /^loaded \d+ rows/.test(l.message))).toBe(true);
     expect(finalStage(r, 'extract')).toMatchObject({ status: 'COMPLETED', totalItems: 20_000, completedItems: 20_000, failedItems: 0 });
-    expect(finalStage(r, 'transform')).toMatchObject({ status: 'COMPLETED', totalItems: 20_000, completedItems: 20_000, failedItems: 3 });
+    expect(finalStage(r, 'transform')).toMatchObject({ status: 'COMPLETED', totalItems: 20_000, completedItems: 19_997, failedItems: 3 });
     expect(finalStage(r, 'load')).toMatchObject({ status: 'COMPLETED', totalItems: 19_997, completedItems: 19_997, failedItems: 0 });
     // Counts moved while it worked, and never went backwards.
     const loads = r.stages.filter((u) => u.stage === 'load').map((u) => u.completedItems);
@@ -311,6 +311,53 @@ describe('CSV', () => {
     expect(escaped.error?.message).toMatch(/outside the directories LOCAL sources may read/);
   });
 
+  it('fails PERMANENT on a header with an unterminated quote, creating no table', async () => {
+    const file = path.join(dir, 'open-header.csv');
+    fs.writeFileSync(file, 'id,"name,amount\n1,alpha,1.5\n2,beta,2.5\n');
+    const r = await run({ source: { type: 'LOCAL', params: { path: file } }, destination: { schema: 'raw', table: 'open_header' } });
+    expect(r.error?.kind).toBe('PERMANENT');
+    expect(r.error?.message).toBe('CSV header has an unterminated quote (line 1)');
+    expect((await pool.query(`select to_regclass('raw.open_header') as t`)).rows[0].t).toBeNull();
+  });
+
+  it('fails PERMANENT when an unterminated quote would swallow the rest of the file, loading nothing', async () => {
+    const file = path.join(dir, 'open-field.csv');
+    writeCsv(file, 3000, (i) =>
+      i === 1200 ? '1200,2.5,"Doe, J,2024-03-01T10:00:00Z,true' : `${i},1.5,name ${i},2024-03-01T10:00:00Z,true`,
+    );
+    const r = await run({
+      source: { type: 'LOCAL', params: { path: file } },
+      destination: { schema: 'raw', table: 'open_field' },
+      batchSize: 500,
+    });
+    expect(r.error?.kind).toBe('PERMANENT');
+    expect(r.error?.message).toBe(
+      'CSV record at line 1201 has an unterminated quote: its quoted field would run to the end of the input, taking in 1800 more lines',
+    );
+    expect((await pool.query(`select to_regclass('raw.open_field') as t`)).rows[0].t).toBeNull();
+  });
+
+  it('lets two loads into the same new table at once both succeed', async () => {
+    const a = path.join(dir, 'race-a.csv');
+    const b = path.join(dir, 'race-b.csv');
+    writeCsv(a, 300);
+    writeCsv(b, 200);
+    // Several rounds: the two CREATE TABLEs must really collide at least once.
+    let collisions = 0;
+    for (let round = 1; round <= 10; round++) {
+      const destination = { schema: `race_${round}`, table: 'orders' };
+      const [ra, rb] = await Promise.all([
+        run({ source: { type: 'LOCAL', params: { path: a } }, destination, batchSize: 100 }),
+        run({ source: { type: 'LOCAL', params: { path: b } }, destination, batchSize: 100 }),
+      ]);
+      expect([ra.error?.message, rb.error?.message]).toEqual([undefined, undefined]);
+      expect([ra.result?.rowsLoaded, rb.result?.rowsLoaded]).toEqual([300, 200]);
+      expect(await count(`race_${round}.orders`)).toBe(500);
+      if ([ra, rb].some((r) => r.logs.some((l) => l.message.includes('was being created by another load')))) collisions++;
+    }
+    expect(collisions).toBeGreaterThan(0);
+  });
+
   it('fails PERMANENT on binary garbage', async () => {
     const file = path.join(dir, 'garbage.bin');
     fs.writeFileSync(file, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
@@ -347,6 +394,33 @@ describe('pacing', () => {
     );
     expect(slow.error?.kind).toBe('CANCELLED');
     expect(slow.ms).toBeLessThan(2000);
+  });
+});
+
+describe('progress', () => {
+  it('reports totals that never show a stage done while rows remain, as estimates until the input is read', async () => {
+    const file = path.join(dir, 'progress.csv');
+    writeCsv(file, 3000, (i) => (i % 100 === 0 ? `${i},oops` : undefined));
+    const r = await run({
+      source: { type: 'LOCAL', params: { path: file } },
+      destination: { schema: 'raw', table: 'progress' },
+      batchSize: 100,
+      maxRowsPerSecond: 3000,
+    });
+    expect(r.result).toMatchObject({ rowsRead: 3000, rowsLoaded: 2970, rowsFailed: 30 });
+    const running = (stage: string) => r.stages.filter((u) => u.stage === stage && u.status === 'RUNNING');
+    expect(running('load').length).toBeGreaterThan(2);
+    for (const u of running('extract').filter((x) => x.completedItems < 3000)) {
+      expect(u.totalIsEstimate).toBe(true);
+      expect(u.completedItems).toBeLessThan(u.totalItems);
+    }
+    for (const u of running('load').filter((x) => x.completedItems + x.failedItems < 2970)) {
+      expect(u.completedItems + u.failedItems).toBeLessThan(u.totalItems);
+      // The rows are alike, so the extrapolated total is close to the truth from the first piece on.
+      expect(Math.abs(u.totalItems - 2970)).toBeLessThan(2970 * 0.15);
+    }
+    for (const stage of ['extract', 'transform', 'load']) expect(finalStage(r, stage)).toMatchObject({ totalIsEstimate: false });
+    expect(finalStage(r, 'transform')).toMatchObject({ totalItems: 3000, completedItems: 2970, failedItems: 30 });
   });
 });
 
@@ -598,6 +672,79 @@ describe('PGlite sink', () => {
         expect.stringMatching(/^bad row at line 251 of .*refs\.csv: rejected by the database: invalid input syntax for type uuid/),
       ]);
       expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM raw.refs')).rows[0].n).toBe(499);
+    } finally {
+      await db.close();
+    }
+  });
+  it('hands PGlite a big batch in COPYs of about 64 KiB, so that no statement holds the shared database long', async () => {
+    const db = new PGlite();
+    try {
+      const file = path.join(dir, 'pglite-big.csv');
+      writeCsv(file, 20_000);
+      const copies: number[] = [];
+      const query = db.query.bind(db);
+      db.query = ((sql: string, params?: unknown[], opts?: { blob?: Blob }) => {
+        if (sql.startsWith('COPY')) copies.push(opts?.blob?.size ?? 0);
+        return query(sql, params, opts);
+      }) as typeof db.query;
+      const { done } = ingest(
+        {
+          source: { type: 'LOCAL', params: { path: file } },
+          format: 'AUTO',
+          destination: { schema: 'raw', table: 'big' },
+          batchSize: 10_000,
+          maxFailedRowRatio: 0.1,
+        },
+        makePgliteSink(db),
+        { signal: new AbortController().signal, onStage: () => undefined, onLog: () => undefined },
+      );
+      expect(await done).toMatchObject({ rowsLoaded: 20_000 });
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM raw.big')).rows[0].n).toBe(20_000);
+      expect(copies.length).toBeGreaterThan(10);
+      // A piece is cut after the row that reaches the limit: at most one row over it.
+      expect(Math.max(...copies)).toBeLessThanOrEqual(64 * 1024 + 100);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('never writes inside a transaction another user of the same PGlite has open', async () => {
+    const db = new PGlite();
+    try {
+      await db.query('CREATE TABLE other (n int)');
+      const file = path.join(dir, 'pglite-shared.csv');
+      writeCsv(file, 3000);
+      let finished = false;
+      let transactions = 0;
+      // Another user of the one session (the ORM, in the gateway): short transactions, each rolled
+      // back, with JavaScript work in between their statements and idle gaps between them.
+      const other = (async () => {
+        while (!finished) {
+          await db.query('BEGIN');
+          await db.query('INSERT INTO other VALUES (1)');
+          await new Promise((r) => setImmediate(r));
+          await db.query('ROLLBACK');
+          transactions++;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      const { done } = ingest(
+        {
+          source: { type: 'LOCAL', params: { path: file } },
+          format: 'AUTO',
+          destination: { schema: 'raw', table: 'shared' },
+          batchSize: 100,
+          maxFailedRowRatio: 0.1,
+        },
+        makePgliteSink(db),
+        { signal: new AbortController().signal, onStage: () => undefined, onLog: () => undefined },
+      );
+      const result = await done.finally(() => (finished = true));
+      await other;
+      expect(result.rowsLoaded).toBe(3000);
+      // Rows written inside the other user's transactions would have been rolled back with them.
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM raw.shared')).rows[0].n).toBe(3000);
+      expect(transactions).toBeGreaterThan(10);
     } finally {
       await db.close();
     }

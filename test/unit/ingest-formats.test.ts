@@ -1,4 +1,4 @@
-import { CopyBatch, splitCsvRows } from '../../src/backends/local/ingest/batch';
+import { BATCH_PIECE_CHARS, CopyBatch, splitCsvRows } from '../../src/backends/local/ingest/batch';
 import { convertCsvRow, convertJsonRow, JsonMapper, mapCsvColumns } from '../../src/backends/local/ingest/convert';
 import { createCsvParser, type CsvFastPath } from '../../src/backends/local/ingest/csv';
 import { IngestError, fromDbError, isRowLevelPgError } from '../../src/backends/local/ingest/errors';
@@ -15,7 +15,7 @@ import {
 } from '../../src/backends/local/ingest/infer';
 import { createJsonArrayParser, createNdjsonParser } from '../../src/backends/local/ingest/json';
 import { BadRowLog, StageReporter } from '../../src/backends/local/ingest/progress';
-import { csvQuote, decodeCsvRows, encodeCopyText, escapeCopyValue } from '../../src/backends/local/ingest/sinks';
+import { csvQuote } from '../../src/backends/local/ingest/sinks';
 import { redactUrl } from '../../src/backends/local/ingest/sources';
 import type { StageUpdate } from '../../src/backends/local/ingest/types';
 import {
@@ -364,20 +364,6 @@ describe('glob matching', () => {
 });
 
 describe('COPY encoding', () => {
-  it('escapes backslash, tab, newline and carriage return for text format', () => {
-    expect(escapeCopyValue('plain')).toBe('plain');
-    expect(escapeCopyValue('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
-    expect(escapeCopyValue('\\N')).toBe('\\\\N');
-    expect(
-      [
-        ...encodeCopyText([
-          ['1', null, 'x\ty'],
-          ['2', '\\N', 'z'],
-        ]),
-      ].join(''),
-    ).toBe('1\t\\N\tx\\ty\n2\t\\\\N\tz\n');
-  });
-
   it('quotes CSV values only when needed, keeping empty strings apart from NULL', () => {
     expect(csvQuote('plain text\t\\')).toBe('plain text\t\\');
     expect(csvQuote('a,b')).toBe('"a,b"');
@@ -387,7 +373,7 @@ describe('COPY encoding', () => {
     expect(csvQuote('\\.')).toBe('"\\."');
   });
 
-  it('builds CSV batches that split and decode back into the rows, with their source lines', () => {
+  it('builds CSV batches that split back into the rows, with their source lines', () => {
     const b = new CopyBatch(['a', 'b'], [false, true], 'f.csv');
     b.add(['1', 'x,y'], 2);
     b.addEncoded('2,z\n3,w\n', 3, 2);
@@ -399,14 +385,28 @@ describe('COPY encoding', () => {
     expect(b.lines()).toEqual([2, 3, 4, 5, 9, 10]);
     const rows = splitCsvRows(b.pieces);
     expect(rows).toEqual(['1,"x,y"', '2,z', '3,w', '4,', '5,"multi\n""line"""', '6,""']);
-    expect(decodeCsvRows(`${rows.join('\n')}\n`)).toEqual([
-      ['1', 'x,y'],
-      ['2', 'z'],
-      ['3', 'w'],
-      ['4', null],
-      ['5', 'multi\n"line"'],
-      ['6', ''],
-    ]);
+  });
+  it('cuts a batch into pieces of whole rows near the piece size, and into parts of a bounded size', () => {
+    const b = new CopyBatch(['a', 'b'], [false, false], 'f.csv');
+    const line = (i: number) => `${i},${'x'.repeat(94)}\n`; // 100 characters with the newline
+    let run = '';
+    for (let i = 1; i <= 1500; i++) run += line(i);
+    b.addEncoded(run, 2, 1500); // one long fast-path run: 150,000 characters
+    b.add(['1501', 'y'], 1502);
+    b.finish();
+    expect(b.rows).toBe(1501);
+    expect(b.pieceRows.reduce((x, y) => x + y, 0)).toBe(1501);
+    for (const p of b.pieces.slice(0, -1)) {
+      expect(p.length).toBeGreaterThan(BATCH_PIECE_CHARS - 100);
+      expect(p.length).toBeLessThanOrEqual(BATCH_PIECE_CHARS + 100);
+    }
+    expect(splitCsvRows(b.pieces)).toHaveLength(1501);
+    b.pieces.forEach((p, i) => expect(splitCsvRows([p])).toHaveLength(b.pieceRows[i]));
+    const parts = b.parts(BATCH_PIECE_CHARS);
+    expect(parts.length).toBe(b.pieces.length);
+    expect(parts.map((p) => p.firstRow)).toEqual(b.pieceRows.map((_, i) => b.pieceRows.slice(0, i).reduce((x, y) => x + y, 0)));
+    expect(b.parts(Infinity)).toEqual([{ pieces: b.pieces, rows: 1501, firstRow: 0 }]);
+    expect(b.lines().slice(parts[1].firstRow, parts[1].firstRow + 2)).toEqual([parts[1].firstRow + 2, parts[1].firstRow + 3]);
   });
 });
 
@@ -449,6 +449,60 @@ describe('CSV parser', () => {
     const p = createCsvParser(handler, 100);
     p.push('a,b\n"');
     expect(() => p.push('x'.repeat(200))).toThrow(/longer than 100 characters/);
+  });
+
+  /** What a parser fed `text` in pieces of `size` throws (an IngestError), or null. */
+  function csvFailure(text: string, size: number): IngestError | null {
+    const { handler } = collector<string[]>();
+    try {
+      feed(createCsvParser(handler), text, size);
+      return null;
+    } catch (err) {
+      expect(err).toBeInstanceOf(IngestError);
+      return err as IngestError;
+    }
+  }
+
+  it.each([1, 5, 1 << 16])('refuses a header with an unterminated quote as PERMANENT (pieces of %i)', (size) => {
+    const err = csvFailure('id,"name,amount\n1,a,2.5\n2,b,3\n', size);
+    expect(err?.kind).toBe('PERMANENT');
+    expect(err?.message).toBe('CSV header has an unterminated quote (line 1)');
+  });
+
+  it('refuses a header with garbage after a closing quote as PERMANENT', () => {
+    expect(csvFailure('id,"name"x,amount\n1,a,2\n', 4)?.message).toBe(
+      'CSV header is malformed (line 1): unexpected character after a closing quote',
+    );
+  });
+
+  it('names the header when an unterminated header quote runs past the record limit', () => {
+    const { handler } = collector<string[]>();
+    const p = createCsvParser(handler, 100);
+    p.push('id,"name\n');
+    expect(() => p.push('1,x\n'.repeat(50))).toThrow(
+      'CSV header has an unterminated quote (line 1): no closing quote within 100 characters',
+    );
+  });
+
+  it.each([1, 7, 1 << 16])('fails PERMANENT when an unterminated quote would swallow the rest of the input (pieces of %i)', (size) => {
+    const err = csvFailure('id,name\n1,a\n2,"b\n3,c\n4,d\n\n', size);
+    expect(err?.kind).toBe('PERMANENT');
+    expect(err?.message).toBe(
+      'CSV record at line 3 has an unterminated quote: its quoted field would run to the end of the input, taking in 2 more lines',
+    );
+  });
+
+  it('reports every line an unbalanced quote took in as a bad row, then resumes', () => {
+    const { out, handler } = collector<string[]>();
+    feed(createCsvParser(handler), 'a,b,c\n1,2,"x\n4,5,6\n\n7,8",9\n10,"y\n11,12"q,13\n14,15,16\n', 3);
+    expect(out.bad).toEqual([
+      { line: 2, reason: 'expected 3 columns, got 4; the record runs on to line 5 (unbalanced quote?)' },
+      { line: 3, reason: 'taken into the record at line 2 by an unbalanced quote' },
+      { line: 5, reason: 'taken into the record at line 2 by an unbalanced quote' },
+      { line: 6, reason: 'unexpected character after a closing quote; the record runs on to line 7 (unbalanced quote?)' },
+      { line: 7, reason: 'taken into the record at line 6 by an unbalanced quote' },
+    ]);
+    expect(out.rows).toEqual([{ rec: ['14', '15', '16'], line: 8 }]);
   });
 
   it('hands valid lines to the fast path verbatim and the rest to the normal path, in order', () => {

@@ -7,7 +7,10 @@
  */
 import { csvQuote } from './sinks';
 
-/** Encoded text is cut into Buffers of about this many characters. */
+/**
+ * Encoded text is cut into Buffers of about this many characters, at row ends: a piece goes over
+ * by at most one row (the one that reaches the limit).
+ */
 export const BATCH_PIECE_CHARS = 1 << 16;
 
 /**
@@ -15,8 +18,12 @@ export const BATCH_PIECE_CHARS = 1 << 16;
  * where each row came from (for bad-row reports).
  */
 export class CopyBatch {
+  /** The encoded rows; each piece holds whole rows. */
   readonly pieces: Buffer[] = [];
+  /** How many rows each piece holds. */
+  readonly pieceRows: number[] = [];
   rows = 0;
+  private curRows = 0;
   // Source lines as [first, count] pairs: runs of consecutive lines cost two numbers, not one per row.
   private readonly segments: number[] = [];
   private cur = '';
@@ -44,14 +51,27 @@ export class CopyBatch {
     this.push(`${out}\n`, line, 1);
   }
 
-  /** Appends `count` rows already CSV-encoded (each line ending with a newline), from consecutive lines. */
+  /**
+   * Appends `count` rows already CSV-encoded (each line ending with a newline, no quotes: a newline
+   * always ends a row), from consecutive lines. A long run is cut at line ends into pieces.
+   */
   addEncoded(text: string, firstLine: number, count: number): void {
-    this.push(this.cur + text, firstLine, count);
+    for (let from = 0, line = firstLine; from < text.length;) {
+      const room = BATCH_PIECE_CHARS - this.cur.length;
+      let to = text.length;
+      // At least one line, else as many as fit.
+      if (to - from > room) to = Math.max(text.lastIndexOf('\n', from + room - 1), text.indexOf('\n', from)) + 1;
+      const n = from === 0 && to === text.length ? count : countLines(text, from, to);
+      this.push(this.cur + text.slice(from, to), line, n);
+      line += n;
+      from = to;
+    }
   }
 
   private push(out: string, firstLine: number, count: number): void {
+    this.curRows += count;
     if (out.length >= BATCH_PIECE_CHARS) {
-      this.pieces.push(Buffer.from(out));
+      this.flush(out);
       out = '';
     }
     this.cur = out;
@@ -71,10 +91,47 @@ export class CopyBatch {
 
   /** Flushes the last partial piece; call once, before handing the batch to a sink. */
   finish(): this {
-    if (this.cur.length > 0) this.pieces.push(Buffer.from(this.cur));
+    if (this.cur.length > 0) this.flush(this.cur);
     this.cur = '';
     return this;
   }
+
+  /**
+   * The batch in consecutive parts of at most about `maxBytes` (whole pieces; a part holds at least
+   * one), with their row counts and the index of their first row.
+   */
+  parts(maxBytes: number): { pieces: Buffer[]; rows: number; firstRow: number }[] {
+    const out: { pieces: Buffer[]; rows: number; firstRow: number }[] = [];
+    let bytes = 0;
+    let row = 0;
+    for (let i = 0; i < this.pieces.length; i++) {
+      const piece = this.pieces[i];
+      let part = out[out.length - 1];
+      if (!part || bytes + piece.length > maxBytes) {
+        part = { pieces: [], rows: 0, firstRow: row };
+        out.push(part);
+        bytes = 0;
+      }
+      part.pieces.push(piece);
+      part.rows += this.pieceRows[i];
+      bytes += piece.length;
+      row += this.pieceRows[i];
+    }
+    return out;
+  }
+
+  private flush(out: string): void {
+    this.pieces.push(Buffer.from(out));
+    this.pieceRows.push(this.curRows);
+    this.curRows = 0;
+  }
+}
+
+/** Lines (newlines) in `text` between `from` and `to`. */
+function countLines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 /**

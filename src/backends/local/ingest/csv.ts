@@ -15,6 +15,8 @@ export type { CsvFastPath } from './csv-lines';
 /** A record longer than this is taken for an unbalanced quote rather than buffered without bound. */
 export const MAX_RECORD_CHARS = 16 * 1024 * 1024;
 
+const UNTERMINATED = 'unterminated quoted field';
+
 function countNewlines(s: string, from: number, to: number): number {
   let n = 0;
   for (let i = s.indexOf('\n', from); i !== -1 && i < to; i = s.indexOf('\n', i + 1)) n++;
@@ -37,10 +39,11 @@ function parseQuotedRecord(s: string, start: number, final: boolean, st: CsvStat
         const j = s.indexOf('"', i);
         if (j === -1) {
           if (!final) return -1;
+          if (st.expected >= 0) checkSwallowed(s, i, st.line);
           newlines += countNewlines(s, i, len);
           val += s.slice(i);
           i = len;
-          broken = 'unterminated quoted field';
+          broken = UNTERMINATED;
           break;
         }
         newlines += countNewlines(s, i, j);
@@ -98,9 +101,54 @@ function parseQuotedRecord(s: string, start: number, final: boolean, st: CsvStat
   }
   const at = st.line;
   st.line += newlines;
-  if (broken && st.expected >= 0) st.handler.bad(at, broken);
-  else emit(st, fields, at);
+  if (broken && st.expected < 0) {
+    // Without a header there are no columns: nothing after it could be read right.
+    throw permanent(
+      broken === UNTERMINATED ? `CSV header has an unterminated quote (line ${at})` : `CSV header is malformed (line ${at}): ${broken}`,
+    );
+  }
+  if (broken || (st.expected >= 0 && fields.length !== st.expected)) {
+    reportBadRecord(s.slice(start, i), at, broken ?? `expected ${st.expected} columns, got ${fields.length}`, st);
+  } else {
+    emit(st, fields, at);
+  }
   return i;
+}
+
+/**
+ * Reports a bad quoted record starting at line `at`. When it spans several non-blank lines, a quote
+ * was most likely unbalanced and paired with one further down: each line it took in is reported as a
+ * bad row too, so that the rows lost count against maxFailedRowRatio instead of vanishing silently.
+ */
+function reportBadRecord(text: string, at: number, reason: string, st: CsvState): void {
+  const lines = text.split('\n');
+  let last = lines.length - 1;
+  while (last > 0 && lines[last].trim() === '') last--;
+  if (last === 0) return st.handler.bad(at, reason);
+  st.handler.bad(at, `${reason}; the record runs on to line ${at + last} (unbalanced quote?)`);
+  for (let k = 1; k <= last; k++) {
+    if (lines[k].trim() !== '') st.handler.bad(at + k, `taken into the record at line ${at} by an unbalanced quote`);
+  }
+}
+
+/**
+ * Called at the end of the input inside a quoted field (its text starting at `from`) of the record
+ * starting on line `line`. When non-blank lines follow the field's first line they would all become
+ * part of this one field, one bad row hiding many lost ones: the input is refused instead (IngestError
+ * PERMANENT). A quote left open on the last line only makes that line a bad row.
+ */
+function checkSwallowed(s: string, from: number, line: number): void {
+  const nl = s.indexOf('\n', from);
+  if (nl === -1) return;
+  // Only on this failure path, once: splitting the rest is fine.
+  const more = s
+    .slice(nl + 1)
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
+  if (more === 0) return;
+  throw permanent(
+    `CSV record at line ${line} has an unterminated quote: its quoted field would run to the end of the input, taking in ${more} more lines`,
+  );
 }
 
 // Parses all complete records of `s` (and the last partial one when `final`); returns where it stopped.
@@ -130,12 +178,16 @@ function parseText(s: string, final: boolean, st: CsvState): number {
  * Creates a CSV parser. The first non-blank record is the header (`handler.header`); each later
  * record goes to `handler.row` with its 1-based starting line, or to `handler.bad` when its column
  * count differs from the header's or its quoting is broken. Blank lines are skipped.
- * `push` throws IngestError PERMANENT when a single record exceeds `maxRecordChars`.
+ * Throws IngestError PERMANENT (from `push` or `end`) when a single record exceeds `maxRecordChars`,
+ * when the header's quoting is broken, and when a quote left open would take in the rest of the
+ * input (see checkSwallowed).
  */
 export function createCsvParser(handler: RecordHandler<string[]>, maxRecordChars = MAX_RECORD_CHARS): RecordParser {
   const st: CsvState = { handler, fast: null, line: 1, expected: -1 };
   let buf = '';
   const tooLong = (): never => {
+    if (st.expected < 0 && buf.includes('"'))
+      throw permanent(`CSV header has an unterminated quote (line ${st.line}): no closing quote within ${maxRecordChars} characters`);
     throw permanent(`CSV record starting at line ${st.line} is longer than ${maxRecordChars} characters (unbalanced quote?)`);
   };
 

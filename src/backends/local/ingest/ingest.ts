@@ -11,7 +11,7 @@ import { PARQUET_UNSUPPORTED, type ConcreteFormat, type RecordHandler } from './
 import { quoteDestination } from './identifiers';
 import { inferColumns, sqlTypeOfKind } from './infer';
 import { BatchLoader } from './loader';
-import { BadRowLog, StageReporter, safeCall } from './progress';
+import { BadRowLog, StageReporter, safeCall, stageCounts, type IngestCounters } from './progress';
 import { readInput } from './reader';
 import type { LoadSink } from './sinks';
 import { resolveSource, type SourceInput } from './sources';
@@ -71,6 +71,8 @@ class Ingestion {
   private batches!: BatchAssembler;
   private loader: BatchLoader | undefined;
   private totalBytes: number | null = 0;
+  private bytesParsed = 0;
+  private inputDone = false;
   private transformed = 0;
   private transformFailed = 0;
   private loadFailed = 0;
@@ -93,8 +95,10 @@ class Ingestion {
       this.checkStop();
       const inputs = await resolveSource(this.spec.source, this.log, this.spec.allowedRoots);
       for (const input of inputs) this.totalBytes = input.size === null || this.totalBytes === null ? null : this.totalBytes + input.size;
-      this.stages.update('extract', { status: 'RUNNING' });
+      this.stages.update('extract', { status: 'RUNNING', ...stageCounts(this.counters()).extract });
       for (const input of inputs) await this.readInput(input);
+      // From here on the row count is known; only writes are still to come.
+      this.inputDone = true;
       // A header-only CSV still defines a table.
       if (!this.target && this.lastHeaderInput) await this.setup();
       await this.loader!.drain();
@@ -150,6 +154,7 @@ class Ingestion {
         if (n === 0 && source.size === null) this.totalBytes = size === null || this.totalBytes === null ? null : this.totalBytes + size;
         this.stats.bytesRead += n;
       },
+      parsed: (n) => (this.bytesParsed += n),
       busy: () => this.batches.ready.length > 0 || (!this.target && this.sample.length >= this.sampleLimit),
       drain: () => this.drain(),
       checkStop: () => this.checkStop(),
@@ -291,8 +296,9 @@ class Ingestion {
       this.json = new JsonMapper(this.target, (key, column) => this.warnIgnored(key === column ? key : `${key} (${column})`));
       this.json.seed(keys);
     }
-    this.stages.update('transform', { status: 'RUNNING' });
-    this.stages.update('load', { status: 'RUNNING' });
+    const counts = stageCounts(this.counters());
+    this.stages.update('transform', { status: 'RUNNING', ...counts.transform });
+    this.stages.update('load', { status: 'RUNNING', ...counts.load });
     const sample = this.sample;
     this.sample = [];
     for (const r of sample) this.accept(r.input, r.record, r.line);
@@ -322,19 +328,19 @@ class Ingestion {
     );
   }
 
+  private counters(): IngestCounters {
+    const { rowsRead, rowsLoaded } = this.stats;
+    const { transformed, transformFailed, loadFailed, bytesParsed, totalBytes, inputDone } = this;
+    return { rowsRead, transformed, transformFailed, rowsLoaded, loadFailed, bytesParsed, totalBytes, inputDone };
+  }
+
   private reportCounts(): void {
-    const { rowsRead, bytesRead } = this.stats;
-    const known = this.totalBytes !== null && bytesRead > 0 && rowsRead > 0;
-    // Rows so far scaled by the share of bytes read: exact for uniform rows, refined as reading goes on.
-    const total = known ? Math.max(rowsRead, Math.round((rowsRead * this.totalBytes!) / bytesRead)) : rowsRead;
-    this.stages.update('extract', { totalItems: total, completedItems: rowsRead });
+    const counts = stageCounts(this.counters());
+    this.stages.update('extract', counts.extract);
+    // Transform and load start once the table is known (after the sample).
     if (this.target) {
-      this.stages.update('transform', { totalItems: total, completedItems: this.transformed, failedItems: this.transformFailed });
-      this.stages.update('load', {
-        totalItems: total - this.transformFailed,
-        completedItems: this.stats.rowsLoaded,
-        failedItems: this.loadFailed,
-      });
+      this.stages.update('transform', counts.transform);
+      this.stages.update('load', counts.load);
     }
   }
 
@@ -347,9 +353,8 @@ class Ingestion {
     const { stats } = this;
     if (this.tooManyFailed()) throw this.tooManyBadRows();
     const read = stats.rowsRead;
-    this.stages.update('extract', { totalItems: read, completedItems: read });
-    this.stages.update('transform', { totalItems: read, completedItems: read, failedItems: this.transformFailed });
-    this.stages.update('load', { totalItems: read - this.transformFailed, completedItems: stats.rowsLoaded, failedItems: this.loadFailed });
+    const counts = stageCounts(this.counters());
+    for (const stage of ['extract', 'transform', 'load'] as const) this.stages.update(stage, counts[stage]);
     this.stages.finish('COMPLETED');
     this.badRows.summary();
     const columns = (this.target ?? [])

@@ -4,7 +4,7 @@
  */
 import { type CopyBatch, splitCsvRows } from './batch';
 import { IngestError, cancelled, fromDbError, isRowLevelPgError } from './errors';
-import { decodeCsvRows, type LoadSink } from './sinks';
+import type { LoadSink } from './sinks';
 
 /** What the loader reports back to the ingest. */
 export interface LoaderEvents {
@@ -77,16 +77,29 @@ export class BatchLoader {
   }
 
   private copy(columns: string[], pieces: readonly Buffer[], rowCount: number): Promise<number> {
-    if (this.sink.copyCsv) return this.sink.copyCsv(this.table, columns, pieces, rowCount);
-    return this.sink.copyRows(this.table, columns, decodeCsvRows(Buffer.concat(pieces).toString('utf8')));
+    return this.sink.copyCsv(this.table, columns, pieces, rowCount);
   }
 
+  // One COPY per batch, or per part of it when the sink wants smaller ones: each is all-or-nothing.
   private async load(batch: CopyBatch): Promise<void> {
-    try {
-      this.events.loaded(await this.copy(batch.columns, batch.pieces, batch.rows));
-    } catch (err) {
-      if (!isRowLevelPgError(err)) throw fromDbError(err, `loading into ${this.table}`);
-      await this.bisect(batch.columns, splitCsvRows(batch.pieces), batch.lines(), batch.label, err);
+    const max = this.sink.maxCopyBytes;
+    const parts = max ? batch.parts(max) : [{ pieces: batch.pieces, rows: batch.rows, firstRow: 0 }];
+    let lines: number[] | undefined;
+    for (const part of parts) {
+      if (part !== parts[0]) this.events.checkStop();
+      try {
+        this.events.loaded(await this.copy(batch.columns, part.pieces, part.rows));
+      } catch (err) {
+        if (!isRowLevelPgError(err)) throw fromDbError(err, `loading into ${this.table}`);
+        lines ??= batch.lines();
+        await this.bisect(
+          batch.columns,
+          splitCsvRows(part.pieces),
+          lines.slice(part.firstRow, part.firstRow + part.rows),
+          batch.label,
+          err,
+        );
+      }
     }
   }
 

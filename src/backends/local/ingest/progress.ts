@@ -30,7 +30,7 @@ export class StageReporter {
 
   constructor(private readonly onStage: IngestHooks['onStage']) {
     for (const stage of STAGES) {
-      this.state.set(stage, { stage, status: 'PENDING', totalItems: 0, completedItems: 0, failedItems: 0 });
+      this.state.set(stage, { stage, status: 'PENDING', totalItems: 0, completedItems: 0, failedItems: 0, totalIsEstimate: true });
     }
   }
 
@@ -84,6 +84,60 @@ export class StageReporter {
     this.lastEmit.set(stage, Date.now());
     safeCall(this.onStage, { ...this.state.get(stage)! });
   }
+}
+
+/** The counters of an ingest the stage totals derive from (see {@link stageCounts}). */
+export interface IngestCounters {
+  /** Records read from the inputs, good and bad. */
+  rowsRead: number;
+  /** Records through conversion, good and bad (`transformFailed` of them bad). */
+  transformed: number;
+  transformFailed: number;
+  /** Rows written, and rows the database refused. */
+  rowsLoaded: number;
+  loadFailed: number;
+  /** Bytes of input handed to the parsers so far. */
+  bytesParsed: number;
+  /** Sum of the inputs' sizes in bytes; null when any size is unknown (HTTP without Content-Length). */
+  totalBytes: number | null;
+  /** Every input was read to its end: `rowsRead` is the final row count. */
+  inputDone: boolean;
+}
+
+/**
+ * Total rows of an ingest. Exact once every input was read. Before, an estimate: the rows read so
+ * far extrapolated by the share of bytes parsed (exact for rows of even length, corrected as reading
+ * goes on), and never less than one more row than read, since the unread rest may hold rows: so
+ * the rows read never reach the total while input remains, even when later rows are shorter or a
+ * size is unknown.
+ */
+export function estimateTotalRows(c: IngestCounters): { total: number; isEstimate: boolean } {
+  if (c.inputDone) return { total: c.rowsRead, isEstimate: false };
+  const extrapolated = c.totalBytes !== null && c.bytesParsed > 0 ? Math.ceil((c.rowsRead * c.totalBytes) / c.bytesParsed) : 0;
+  return { total: Math.max(extrapolated, c.rowsRead + 1), isEstimate: true };
+}
+
+/** Counts of one stage, as {@link StageUpdate} carries them. */
+export type StageCounts = Pick<StageUpdate, 'totalItems' | 'completedItems' | 'failedItems' | 'totalIsEstimate'>;
+
+/**
+ * The counts of the three stages. Every row counts once per stage it reached: as completed or as
+ * failed, never both. The load's total is the estimated total less the rows the transform refused,
+ * so `load.completedItems / load.totalItems` is the share of the rows still to be written that
+ * were written; no stage shows done while rows remain for it.
+ */
+export function stageCounts(c: IngestCounters): Record<StageName, StageCounts> {
+  const { total, isEstimate } = estimateTotalRows(c);
+  return {
+    extract: { totalItems: total, completedItems: c.rowsRead, failedItems: 0, totalIsEstimate: isEstimate },
+    transform: {
+      totalItems: total,
+      completedItems: c.transformed - c.transformFailed,
+      failedItems: c.transformFailed,
+      totalIsEstimate: isEstimate,
+    },
+    load: { totalItems: total - c.transformFailed, completedItems: c.rowsLoaded, failedItems: c.loadFailed, totalIsEstimate: isEstimate },
+  };
 }
 
 /** Logs bad rows as WARN lines, the first {@link BAD_ROW_LOG_CAP} individually, then one notice. */

@@ -36,6 +36,8 @@ export interface ReaderHooks {
   start(format: ConcreteFormat): RecordHandler<never>;
   /** Bytes read (before decoding). */
   bytes(n: number, sizeKnown: number | null): void;
+  /** Bytes of input just handed to the parser (in proportion to the text of their chunk), for estimates. */
+  parsed(n: number): void;
   /** Whether the consumer wants {@link drain} to be awaited before more text is parsed. */
   busy(): boolean;
   drain(): Promise<void>;
@@ -64,9 +66,12 @@ export async function readInput(source: SourceInput, requested: DataFormat, hook
   const decoder = new StringDecoder('utf8');
   let parser: RecordParser | null = null;
   let head = '';
+  // Bytes read whose text the parser has not had yet.
+  let unparsed = 0;
   for await (const chunk of opened.chunks) {
     hooks.checkStop();
     hooks.bytes(chunk.length, opened.size);
+    unparsed += chunk.length;
     let text = decoder.write(chunk);
     if (!parser) {
       head += text;
@@ -76,8 +81,15 @@ export async function readInput(source: SourceInput, requested: DataFormat, hook
       head = '';
       parser = start(text);
     }
+    const bytes = unparsed;
+    let given = 0;
     for (let off = 0; off < text.length; off += PARSE_PIECE_CHARS) {
-      parser.push(off === 0 && text.length <= PARSE_PIECE_CHARS ? text : text.slice(off, off + PARSE_PIECE_CHARS));
+      const end = Math.min(text.length, off + PARSE_PIECE_CHARS);
+      parser.push(off === 0 && end === text.length ? text : text.slice(off, end));
+      const share = Math.round((bytes * end) / text.length) - given;
+      given += share;
+      unparsed -= share;
+      hooks.parsed(share);
       if (hooks.busy()) await hooks.drain();
       // Let the event loop run between pieces: socket writes of the batch in flight and the server's
       // replies are serviced promptly instead of once per file chunk.
@@ -95,5 +107,6 @@ export async function readInput(source: SourceInput, requested: DataFormat, hook
     parser.push(rest);
   }
   parser.end();
+  hooks.parsed(unparsed);
   return true;
 }

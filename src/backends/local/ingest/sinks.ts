@@ -14,19 +14,26 @@ export interface LoadSink {
   /** Runs one statement (DDL, information_schema lookups). Rejects with the driver's error. */
   query<T = any>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
   /**
-   * Bulk-loads rows already converted to PostgreSQL text input format (null = NULL) into
-   * `table` (quoted `"schema"."table"`) `columns` (plain names; the sink quotes them). All-or-nothing
-   * per call. Resolves with the number of rows written; rejects with the driver's error (a SQLSTATE
-   * `code` of class 22/23 means a row's data was refused).
+   * Bulk-loads rows encoded as COPY CSV format (no header, NULL = unquoted empty field, complete
+   * lines as {@link csvQuote} and the engine produce), `rowCount` rows in all, into `table` (quoted
+   * `"schema"."table"`) `columns` (plain names; the sink quotes them). All-or-nothing per call.
+   * Resolves with the number of rows written; rejects with the driver's error (a SQLSTATE `code` of
+   * class 22/23 means a row's data was refused).
    */
-  copyRows(table: string, columns: string[], rows: (string | null)[][]): Promise<number>;
+  copyCsv(table: string, columns: string[], data: readonly Buffer[], rowCount: number): Promise<number>;
   /**
-   * Optional fast path, used by the engine when present: the same as `copyRows` with the rows already
-   * encoded as COPY CSV format (no header, NULL = unquoted empty field, complete lines as
-   * {@link csvQuote} and the engine produce), `rowCount` rows in all. Without it the engine decodes
-   * its encoded batches back into rows for `copyRows`.
+   * Largest COPY the sink wants, in bytes: the engine then hands a batch over in several
+   * {@link copyCsv} calls of about this size (each all-or-nothing by itself), and counts each as
+   * loaded when it is. Absent: one call per batch.
    */
-  copyCsv?(table: string, columns: string[], data: readonly Buffer[], rowCount: number): Promise<number>;
+  readonly maxCopyBytes?: number;
+  /**
+   * Runs `work` (statements through {@link query}) so that when one of them fails, what `work` did is
+   * undone and the sink stays usable: a savepoint in a transactional sink, where a failed statement
+   * would otherwise abort the whole load. Rejects with `work`'s error. Absent: every statement is
+   * atomic by itself and a failure leaves nothing to undo.
+   */
+  atomic?<T>(work: () => Promise<T>): Promise<T>;
   /**
    * Makes everything this sink wrote durable at once. The engine calls it when an ingest succeeds;
    * a transactional sink writes nothing visible before it. Absent: each copy is durable by itself.
@@ -36,59 +43,6 @@ export interface LoadSink {
   rollback?(): Promise<void>;
   /** Releases resources the sink owns (rolls back what was not committed); the pool/db stay the caller's. */
   close?(): Promise<void>;
-}
-
-/** Encoded text is handed to the driver in pieces of about this many characters. */
-const COPY_CHUNK_CHARS = 1 << 18;
-
-/**
- * Escapes one value for COPY text format: backslash, tab, newline and carriage return become
- * `\\`, `\t`, `\n`, `\r`. Returns `v` itself when nothing needs escaping (the common case).
- */
-export function escapeCopyValue(v: string): string {
-  // One pass of charCodeAt beats a regex test on the short values that dominate real data.
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 92 || c === 9 || c === 10 || c === 13) return escapeSlow(v);
-  }
-  return v;
-}
-
-function escapeSlow(v: string): string {
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    const rep = c === 92 ? '\\\\' : c === 9 ? '\\t' : c === 10 ? '\\n' : c === 13 ? '\\r' : null;
-    if (rep !== null) {
-      out += v.slice(from, i) + rep;
-      from = i + 1;
-    }
-  }
-  return out + v.slice(from);
-}
-
-/**
- * Encodes rows as COPY text format (tab-separated, `\\N` for NULL, one line per row), yielded in
- * pieces of about 256 K characters so that large batches never become one huge string.
- * Does not modify `rows`.
- */
-export function* encodeCopyText(rows: readonly (readonly (string | null)[])[]): Generator<string> {
-  let out = '';
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r];
-    for (let j = 0; j < row.length; j++) {
-      const v = row[j];
-      if (j > 0) out += '\t';
-      out += v === null ? '\\N' : escapeCopyValue(v);
-    }
-    out += '\n';
-    if (out.length >= COPY_CHUNK_CHARS) {
-      yield out;
-      out = '';
-    }
-  }
-  if (out.length > 0) yield out;
 }
 
 /**
@@ -105,49 +59,8 @@ export function csvQuote(v: string): string {
   return v;
 }
 
-/**
- * Decodes COPY CSV data as the engine encodes it (see {@link LoadSink.copyCsv}) back into rows,
- * unquoted empty fields becoming null: used to feed sinks that only implement `copyRows`.
- */
-export function decodeCsvRows(text: string): (string | null)[][] {
-  const rows: (string | null)[][] = [];
-  let row: (string | null)[] = [];
-  let i = 0;
-  while (i < text.length) {
-    let value: string | null;
-    if (text.charCodeAt(i) === 34) {
-      value = '';
-      for (i++; ;) {
-        const q = text.indexOf('"', i);
-        value += text.slice(i, q);
-        if (text.charCodeAt(q + 1) === 34) {
-          value += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-    } else {
-      let j = i;
-      while (j < text.length && text.charCodeAt(j) !== 44 && text.charCodeAt(j) !== 10) j++;
-      value = j === i ? null : text.slice(i, j);
-      i = j;
-    }
-    row.push(value);
-    // After a field: a comma (next field), a newline (next row) or the end.
-    if (text.charCodeAt(i) === 44) i++;
-    else {
-      rows.push(row);
-      row = [];
-      i++;
-    }
-  }
-  return rows;
-}
-
-function copyStatement(table: string, columns: string[], from: string, csv: boolean): string {
-  return `COPY ${table} (${columns.map(quoteIdent).join(', ')}) FROM ${from}${csv ? ' WITH (FORMAT csv)' : ''}`;
+function copyStatement(table: string, columns: string[], from: string): string {
+  return `COPY ${table} (${columns.map(quoteIdent).join(', ')}) FROM ${from} WITH (FORMAT csv)`;
 }
 
 /**
@@ -193,13 +106,13 @@ export function makePgSink(pool: Pool): LoadSink {
       broken = undefined;
     }
   };
-  const copy = async (table: string, columns: string[], data: Iterable<string | Buffer>, csv: boolean): Promise<number> => {
+  const copy = async (table: string, columns: string[], data: readonly Buffer[]): Promise<number> => {
     const c = await tx();
     const savepoint = `jobwire_batch_${++savepoints}`;
     await c.query(`SAVEPOINT ${savepoint}`);
     copying++;
     try {
-      const stream = c.query(copyFrom(copyStatement(table, columns, 'STDIN', csv)));
+      const stream = c.query(copyFrom(copyStatement(table, columns, 'STDIN')));
       // pipeline() waits for the socket to drain between pieces and sends CopyFail if anything breaks.
       await pipeline(Readable.from(data), stream);
       copying--;
@@ -223,31 +136,64 @@ export function makePgSink(pool: Pool): LoadSink {
       const res = await (await tx()).query(sql, params as unknown[] | undefined);
       return { rows: res.rows as T[] };
     },
-    copyRows: (table, columns, rows) => (rows.length === 0 ? Promise.resolve(0) : copy(table, columns, encodeCopyText(rows), false)),
-    copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data, true)),
+    async atomic<T>(work: () => Promise<T>) {
+      const c = await tx();
+      const savepoint = `jobwire_step_${++savepoints}`;
+      await c.query(`SAVEPOINT ${savepoint}`);
+      try {
+        const result = await work();
+        await c.query(`RELEASE SAVEPOINT ${savepoint}`);
+        return result;
+      } catch (err) {
+        await c.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch((e: Error) => (broken = e));
+        throw err;
+      }
+    },
+    copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data)),
     commit: () => end('COMMIT'),
     rollback: () => end('ROLLBACK').catch(() => undefined),
     close: () => end('ROLLBACK').catch(() => undefined),
   };
 }
 
+/** Bytes of one COPY on PGlite: about 15 ms of PostgreSQL work, which blocks the whole process (WASM is synchronous). */
+export const PGLITE_COPY_BYTES = 64 * 1024;
+/** Longest wait for another user's transaction to end before a statement runs anyway. */
+const PGLITE_TX_WAIT_MS = 5000;
+
 /**
- * A sink on an embedded PGlite database: each copy puts the encoded batch into a Blob and runs
- * `COPY ... FROM '/dev/blob'` with PGlite's `blob` query option (one statement per batch, never one
- * INSERT per row). Implements the `copyCsv` fast path. The database is not closed by the sink.
+ * A sink on an embedded PGlite database: each copy puts the encoded rows into a Blob and runs
+ * `COPY ... FROM '/dev/blob'` with PGlite's `blob` query option (never one INSERT per row); each
+ * copy commits by itself. The database is not closed by the sink.
+ *
+ * PGlite is one session, shared with the rest of the gateway (the ORM), and runs each statement
+ * synchronously on the event loop. So that the gateway stays responsive during a load, batches go
+ * over in COPYs of at most {@link PGLITE_COPY_BYTES}, and before each statement the sink yields to
+ * the event loop (a chain of PGlite statements otherwise runs as one long microtask chain, starving
+ * timers and sockets) and waits, up to {@link PGLITE_TX_WAIT_MS}, while a transaction someone else
+ * opened on the session is in progress: a statement run then would become part of that
+ * transaction, rolled back with it, and a row it refuses would abort it. Best effort: a BEGIN
+ * already queued behind another statement when the check passes is not seen.
  */
 export function makePgliteSink(db: PGlite): LoadSink {
-  const copy = async (table: string, columns: string[], parts: (string | Buffer)[], rowCount: number, csv: boolean): Promise<number> => {
-    const res = await db.query(copyStatement(table, columns, `'/dev/blob'`, csv), [], { blob: new Blob(parts as BlobPart[]) });
+  const turn = async (): Promise<void> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    const until = Date.now() + PGLITE_TX_WAIT_MS;
+    while (db.isInTransaction() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
+  };
+  const copy = async (table: string, columns: string[], parts: readonly Buffer[], rowCount: number): Promise<number> => {
+    const blob = new Blob([...parts] as BlobPart[]);
+    await turn();
+    const res = await db.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob });
     return res.affectedRows ?? rowCount;
   };
   return {
     async query<T>(sql: string, params?: unknown[]) {
+      await turn();
       const res = await db.query<T>(sql, params as unknown[] | undefined);
       return { rows: res.rows };
     },
-    copyRows: (table, columns, rows) =>
-      rows.length === 0 ? Promise.resolve(0) : copy(table, columns, [...encodeCopyText(rows)], rows.length, false),
-    copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, [...data], rowCount, true)),
+    copyCsv: (table, columns, data, rowCount) => (rowCount === 0 ? Promise.resolve(0) : copy(table, columns, data, rowCount)),
+    maxCopyBytes: PGLITE_COPY_BYTES,
   };
 }

@@ -33,10 +33,23 @@ export async function readTableColumns(sink: LoadSink, schema: string, table: st
   return rows.map((r) => ({ name: r.column_name, type: displayPgType(r.data_type), kind: kindOfPgType(r.data_type) }));
 }
 
+/** SQLSTATEs of a CREATE that lost a race with a concurrent one: unique_violation, duplicate_table, duplicate_schema. */
+const CREATE_COLLISIONS = new Set(['23505', '42P07', '42P06']);
+/** Creation attempts before a collision counts as a failure (each retry follows someone else's commit). */
+const CREATE_ATTEMPTS = 3;
+
 /**
  * Returns the destination's columns, creating schema and table (`IF NOT EXISTS`) from `proposed`
- * when the table does not exist yet. The columns are re-read after creation, so a table created
- * concurrently by someone else wins. Database failures => IngestError (TRANSIENT or PERMANENT).
+ * when the table does not exist yet. Database failures => IngestError (TRANSIENT or PERMANENT).
+ *
+ * Concurrent loads into the same new table: with a transactional sink (PostgreSQL) the DDL runs in
+ * the load's own transaction, so a failed attempt leaves no table behind. The price: a second load
+ * creating the same table waits in its CREATE until the first load commits or rolls back, then
+ * PostgreSQL refuses its CREATE (a catalog unique violation). That error is undone alone, through
+ * {@link LoadSink.atomic} (a savepoint; without it the load's transaction would be aborted), and
+ * the table is looked up again: the second load appends to the table the first one created (or
+ * creates it itself when the first rolled back). First loads into one new table are therefore
+ * serialised, not concurrent; loads into an existing table are not affected.
  */
 export async function ensureTable(
   sink: LoadSink,
@@ -46,21 +59,29 @@ export async function ensureTable(
   log: (level: LogLevel, message: string) => void,
 ): Promise<{ columns: TargetColumn[]; created: boolean }> {
   const qualified = `${quoteIdent(schema)}.${quoteIdent(table)}`;
-  const existing = await readTableColumns(sink, schema, table);
-  if (existing) {
-    log('INFO', `table ${qualified} exists; using its columns: ${describeColumns(existing)}`);
-    return { columns: existing, created: false };
-  }
   const ddl = proposed.map((c) => `${quoteIdent(c.name)} ${sqlTypeOfKind(c.kind)}`).join(', ');
-  try {
+  const create = async () => {
     // Only when missing: CREATE SCHEMA IF NOT EXISTS still needs CREATE privilege on the database.
     const ns = await sink.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
     if (ns.rows.length === 0) await sink.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await sink.query(`CREATE TABLE IF NOT EXISTS ${qualified} (${ddl})`);
-  } catch (err) {
-    // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalogs; the re-read settles it.
-    const code = (err as { code?: unknown }).code;
-    if (code !== '23505' && code !== '42P07' && code !== '42P06') throw fromDbError(err, `creating table ${qualified}`);
+  };
+  for (let attempt = 1; ; attempt++) {
+    const existing = await readTableColumns(sink, schema, table);
+    if (existing) {
+      log('INFO', `table ${qualified} exists; using its columns: ${describeColumns(existing)}`);
+      return { columns: existing, created: false };
+    }
+    try {
+      await (sink.atomic ? sink.atomic(create) : create());
+      break;
+    } catch (err) {
+      // Lost a race with a concurrent CREATE (IF NOT EXISTS does not prevent it): look again.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string' || !CREATE_COLLISIONS.has(code) || attempt >= CREATE_ATTEMPTS)
+        throw fromDbError(err, `creating table ${qualified}`);
+      log('INFO', `${qualified} was being created by another load at the same time; looking it up again`);
+    }
   }
   const columns = await readTableColumns(sink, schema, table);
   if (!columns) throw fromDbError(new Error('table not visible after CREATE TABLE'), `creating table ${qualified}`);

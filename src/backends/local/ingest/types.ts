@@ -44,13 +44,24 @@ export interface IngestSpec {
   allowedRoots?: readonly string[] | null;
 }
 
-/** A stage's progress; `totalItems` of `extract` is an estimate until the stage completes. */
+/**
+ * A stage's progress, in rows. `completedItems + failedItems` never reaches `totalItems` while rows
+ * remain for the stage, so their ratio can be shown as its share done.
+ */
 export interface StageUpdate {
   stage: StageName;
   status: StageState;
+  /** Rows the stage will handle in all; an estimate while {@link totalIsEstimate}. */
   totalItems: number;
+  /** Rows the stage handled successfully (extract: read; transform: converted; load: written). */
   completedItems: number;
+  /** Rows the stage refused (transform: unparseable or unconvertible; load: rejected by the database). */
   failedItems: number;
+  /**
+   * True while `totalItems` is extrapolated (from the bytes parsed so far against the inputs' sizes)
+   * and may still be corrected; false once every input was read and the total is exact.
+   */
+  totalIsEstimate: boolean;
   message?: string;
 }
 
