@@ -31,6 +31,17 @@ export type Liveness = 'lease' | 'heartbeat' | 'engine-poll';
 /** What the core needs to know of a backend to apply its runs' events. */
 export interface BackendPolicy {
   liveness: Liveness;
+  /**
+   * How stage progress makes run progress: `mean` for stages that run one after the other (a Spark
+   * job's), `slowest` for stages that work through the same items in a pipeline (the ingestion
+   * engine's extract → transform → load: the run is as far as its last stage).
+   */
+  progress: 'mean' | 'slowest';
+  /**
+   * The stages its runs report, when known in advance (the ingestion engine's): one not reported
+   * yet counts as not started, so early progress does not overshoot (it could never come back down).
+   */
+  stages?: readonly string[];
   /** The status a new run or attempt starts in: QUEUED in jobwire's own queue, PENDING until the engine accepts it. */
   initialStatus: RunStatus.QUEUED | RunStatus.PENDING;
 }
@@ -287,13 +298,16 @@ function stageProgressOf(stage: StageRow): number {
   return Math.max(stage.progress, Math.min(MAX_UNFINISHED_PROGRESS, done));
 }
 
-/** Run progress: the mean of its stages', never backwards, 1 only once SUCCEEDED. */
-function recomputeProgress(s: RunState) {
+/** Run progress from its stages' (the backend's rule), never backwards, 1 only once SUCCEEDED. */
+function recomputeProgress(s: RunState, ctx: ApplyContext) {
   const run = s.row;
   if (run.status === RunStatus.SUCCEEDED) run.progress = 1;
   if (isTerminal(run.status) || s.stages.length === 0) return;
-  const mean = s.stages.reduce((sum, st) => sum + (st.status === StageStatus.SKIPPED ? 1 : st.progress), 0) / s.stages.length;
-  run.progress = Math.max(run.progress, Math.min(MAX_UNFINISHED_PROGRESS, mean));
+  const policy = ctx.policy(run.backend);
+  const each = s.stages.map((st) => (st.status === StageStatus.SKIPPED ? 1 : st.progress));
+  for (const name of policy.stages ?? []) if (!s.stages.some((st) => st.name === name)) each.push(0);
+  const p = policy.progress === 'slowest' ? Math.min(...each) : each.reduce((a, b) => a + b, 0) / each.length;
+  run.progress = Math.max(run.progress, Math.min(MAX_UNFINISHED_PROGRESS, p));
 }
 
 /** A counter moved: progress time, and the stall clock starts over (a stalled run is no longer). */
@@ -346,7 +360,7 @@ function applyStage(s: RunState, p: StagePayload, ctx: ApplyContext): EventOutco
   stage.updatedAt = ctx.now;
   s.dirtyStages.add(stage.name);
   if (stage.completedItems + stage.failedItems > before) counterMoved(s, ctx);
-  recomputeProgress(s);
+  recomputeProgress(s, ctx);
   markChanged(s, ctx);
   signOfLife(s, ctx);
   return APPLIED;
@@ -509,9 +523,12 @@ export function jobStatusAfter(s: RunState): JobStatus | null {
   return s.statusChanged && s.job.isLatest ? jobStatusFor(s.row.status) : null;
 }
 
+/** The stages of the ingestion engine (LOCAL, and the shipped KAFKA worker), in the order rows go through them. */
+export const ENGINE_STAGES: readonly string[] = ['extract', 'transform', 'load'];
+
 /** Policies of the backends whose policy is not known to a caller: the ones of jobwire's own backends. */
 export const DEFAULT_POLICIES: Record<ExecutionBackend, BackendPolicy> = {
-  [ExecutionBackend.LOCAL]: { liveness: 'lease', initialStatus: RunStatus.QUEUED },
-  [ExecutionBackend.SPARK]: { liveness: 'engine-poll', initialStatus: RunStatus.PENDING },
-  [ExecutionBackend.KAFKA]: { liveness: 'heartbeat', initialStatus: RunStatus.PENDING },
+  [ExecutionBackend.LOCAL]: { liveness: 'lease', initialStatus: RunStatus.QUEUED, progress: 'slowest', stages: ENGINE_STAGES },
+  [ExecutionBackend.SPARK]: { liveness: 'engine-poll', initialStatus: RunStatus.PENDING, progress: 'mean' },
+  [ExecutionBackend.KAFKA]: { liveness: 'heartbeat', initialStatus: RunStatus.PENDING, progress: 'slowest', stages: ENGINE_STAGES },
 };

@@ -44,11 +44,19 @@ export function jobStatusFor(run: RunStatus | null | undefined): JobStatus {
 
 const STAGE_RANK: Record<StageStatus, number> = { PENDING: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2, SKIPPED: 2 };
 
-/** Stages move forward too: a finished stage stays finished. */
-export function nextStageStatus(current: StageStatus, requested: StageStatus | undefined, counts: StageCounts): StageStatus {
+/**
+ * Stages move forward too: a finished stage stays finished. A stage whose counts reach its total
+ * completes by itself, unless the total is an estimate (more items may still come).
+ */
+export function nextStageStatus(
+  current: StageStatus,
+  requested: StageStatus | undefined,
+  counts: StageCounts & { totalIsEstimate?: boolean },
+): StageStatus {
   if (STAGE_RANK[current] === 2) return current;
   if (requested && STAGE_RANK[requested] >= STAGE_RANK[current]) return requested;
-  if (counts.totalItems > 0 && counts.completedItems + counts.failedItems >= counts.totalItems) return StageStatus.COMPLETED;
+  if (!counts.totalIsEstimate && counts.totalItems > 0 && counts.completedItems + counts.failedItems >= counts.totalItems)
+    return StageStatus.COMPLETED;
   if (counts.completedItems + counts.failedItems > 0 && current === StageStatus.PENDING) return StageStatus.RUNNING;
   return current;
 }
@@ -57,20 +65,6 @@ export interface StageCounts {
   totalItems: number;
   completedItems: number;
   failedItems: number;
-}
-
-/** A stage's share done, 0..1. */
-export function stageProgress(status: StageStatus, c: StageCounts): number {
-  if (status === StageStatus.COMPLETED || status === StageStatus.SKIPPED) return 1;
-  if (c.totalItems <= 0) return 0;
-  return Math.min(1, (c.completedItems + c.failedItems) / c.totalItems);
-}
-
-/** The run's progress: the mean of its stages' progress (0 without stages, 1 once succeeded). */
-export function runProgress(status: RunStatus, stages: { status: StageStatus; progress: number }[]): number {
-  if (status === RunStatus.SUCCEEDED) return 1;
-  if (stages.length === 0) return 0;
-  return stages.reduce((sum, s) => sum + s.progress, 0) / stages.length;
 }
 
 /** What follows a failed attempt. */

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { PgliteGate } from '../../src/db/pglite-gate';
 import { Pool } from 'pg';
 import { createTestDatabase } from '../helpers/db';
 import {
@@ -708,8 +709,11 @@ describe('PGlite sink', () => {
     }
   });
 
-  it('never writes inside a transaction another user of the same PGlite has open', async () => {
-    const db = new PGlite();
+  it('never writes inside a transaction another user of the same PGlite has open (both through the session gate)', async () => {
+    const real = new PGlite();
+    const gate = new PgliteGate(real);
+    // The ORM's view of the session, and the sink's: each its own facade of the one gate.
+    const db = gate.facade();
     try {
       await db.query('CREATE TABLE other (n int)');
       const file = path.join(dir, 'pglite-shared.csv');
@@ -736,7 +740,7 @@ describe('PGlite sink', () => {
           batchSize: 100,
           maxFailedRowRatio: 0.1,
         },
-        makePgliteSink(db),
+        makePgliteSink(gate.facade()),
         { signal: new AbortController().signal, onStage: () => undefined, onLog: () => undefined },
       );
       const result = await done.finally(() => (finished = true));
@@ -746,7 +750,7 @@ describe('PGlite sink', () => {
       expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM raw.shared')).rows[0].n).toBe(3000);
       expect(transactions).toBeGreaterThan(10);
     } finally {
-      await db.close();
+      await real.close();
     }
   });
 });

@@ -30,7 +30,8 @@ function run(over: Partial<RunRow> = {}, job: Partial<RunState['job']> = {}): Ru
     maxAttempts: 3,
     trigger: RunTrigger.MANUAL,
     status: RunStatus.QUEUED,
-    backend: ExecutionBackend.KAFKA,
+    // A backend whose stages are not known in advance and are averaged: the plain rules.
+    backend: ExecutionBackend.SPARK,
     externalId: null,
     engineState: null,
     lastProgressAt: null,
@@ -104,6 +105,29 @@ describe('progress', () => {
     status(s, RunStatus.FAILED, { error: { message: 'no such file', kind: ErrorKind.PERMANENT, details: null } });
     expect(s.row.progress).toBe(0);
     expect(s.stages.map((st) => st.status)).toEqual([StageStatus.SKIPPED, StageStatus.SKIPPED, StageStatus.SKIPPED]);
+  });
+});
+
+describe("progress of the backend's stages", () => {
+  it('follows the slowest stage of a pipeline (the ingestion engine: a run is as far as its load)', () => {
+    const s = run({ backend: ExecutionBackend.LOCAL });
+    apply(s, { type: 'run.claim', payload: { owner: 'gw', leaseMs: 1000 } });
+    stage(s, { stage: 'extract', totalItems: 100, completedItems: 100 });
+    expect(s.row.progress).toBe(0); // transform and load have not started
+    stage(s, { stage: 'transform', totalItems: 100, completedItems: 70 });
+    stage(s, { stage: 'load', totalItems: 100, completedItems: 40 });
+    expect(s.row.progress).toBeCloseTo(0.4);
+  });
+
+  it('averages stages that run one after the other (a Spark job)', () => {
+    const s = run({ backend: ExecutionBackend.SPARK });
+    status(s, RunStatus.RUNNING);
+    stage(s, { stage: 'stage 0', totalItems: 10, completedItems: 6 });
+    stage(s, { stage: 'stage 1', totalItems: 10, completedItems: 2 });
+    expect(s.row.progress).toBeCloseTo(0.6); // stage 0 alone had reached 0.6: no step back when stage 1 appears
+    stage(s, { stage: 'stage 0', completedItems: 10, status: StageStatus.COMPLETED });
+    stage(s, { stage: 'stage 1', completedItems: 6 });
+    expect(s.row.progress).toBeCloseTo(0.8);
   });
 });
 

@@ -5,9 +5,6 @@ import type { Logger } from '../../src/logger';
 import type { RunEventsService } from '../../src/runs/run-events.service';
 import type { LogInput, MetricsPayload, RunEvent, StagePayload } from '../../src/runs/run-event';
 
-/** Whether the engine marked a stage total as an estimate (engines that do not say leave it unset). */
-const estimate = (u: StageUpdate) => (u as StageUpdate & { totalIsEstimate?: boolean }).totalIsEstimate;
-
 /** How often what was reported is written, in ms. */
 export const FLUSH_MS = 200;
 /** Most log lines written in one event; a larger backlog goes out in several. */
@@ -56,7 +53,7 @@ export class RunReporter {
       totalItems: u.totalItems,
       completedItems: u.completedItems,
       failedItems: u.failedItems,
-      ...(estimate(u) !== undefined ? { totalIsEstimate: estimate(u) } : {}),
+      totalIsEstimate: u.totalIsEstimate,
       ...(u.message !== undefined ? { message: u.message } : {}),
     });
   }

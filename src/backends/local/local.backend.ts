@@ -1,4 +1,5 @@
 import { ExecutionBackend, RunStatus } from '../../domain';
+import { DEFAULT_POLICIES } from '../../runs/run-apply';
 import { ENGINE_SOURCES, type Backend, type Reconciliation } from '../backend';
 
 /**
@@ -11,7 +12,7 @@ import { ENGINE_SOURCES, type Backend, type Reconciliation } from '../backend';
 export function makeLocalBackend(): Backend {
   return {
     kind: ExecutionBackend.LOCAL,
-    policy: { liveness: 'lease', initialStatus: RunStatus.QUEUED },
+    policy: DEFAULT_POLICIES.LOCAL,
     sources: ENGINE_SOURCES,
     unavailableReason: () => null,
     submit: async () => ({}),

@@ -158,8 +158,6 @@ export function makePgSink(pool: Pool): LoadSink {
 
 /** Bytes of one COPY on PGlite: about 15 ms of PostgreSQL work, which blocks the whole process (WASM is synchronous). */
 export const PGLITE_COPY_BYTES = 64 * 1024;
-/** Longest wait for another user's transaction to end before a statement runs anyway. */
-const PGLITE_TX_WAIT_MS = 5000;
 
 /**
  * A sink on an embedded PGlite database: each copy puts the encoded rows into a Blob and runs
@@ -170,17 +168,12 @@ const PGLITE_TX_WAIT_MS = 5000;
  * synchronously on the event loop. So that the gateway stays responsive during a load, batches go
  * over in COPYs of at most {@link PGLITE_COPY_BYTES}, and before each statement the sink yields to
  * the event loop (a chain of PGlite statements otherwise runs as one long microtask chain, starving
- * timers and sockets) and waits, up to {@link PGLITE_TX_WAIT_MS}, while a transaction someone else
- * opened on the session is in progress: a statement run then would become part of that
- * transaction, rolled back with it, and a row it refuses would abort it. Best effort: a BEGIN
- * already queued behind another statement when the check passes is not seen.
+ * timers and sockets). `db` must be the session's gate (`PgliteGate.facade()`, what the composition
+ * root passes): a statement never lands inside a transaction someone else has open on the session,
+ * where it would be rolled back with it, or a row it refuses would abort it.
  */
 export function makePgliteSink(db: PGlite): LoadSink {
-  const turn = async (): Promise<void> => {
-    await new Promise((resolve) => setImmediate(resolve));
-    const until = Date.now() + PGLITE_TX_WAIT_MS;
-    while (db.isInTransaction() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
-  };
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const copy = async (table: string, columns: string[], parts: readonly Buffer[], rowCount: number): Promise<number> => {
     const blob = new Blob([...parts] as BlobPart[]);
     await turn();
