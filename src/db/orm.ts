@@ -83,8 +83,12 @@ export async function openPostgres(
       getTypeParser: (oid: number, format?: string) => (oid === types.builtins.INT8 ? Number : types.getTypeParser(oid, format as never)),
     } as never,
   });
-  // Transactions send literals (src/db/sql.ts): quotes are the only thing they escape.
-  sqlPool.on('connect', (client) => void client.query('set standard_conforming_strings = on').catch(() => undefined));
+  // Transactions send literals (src/db/sql.ts): quotes are the only thing they escape. The hot
+  // statements are prepared once per connection: planned once too (their plans do not depend on
+  // the values), not re-planned on every execution.
+  sqlPool.on('connect', (client) => {
+    void client.query('set standard_conforming_strings = on; set plan_cache_mode = force_generic_plan').catch(() => undefined);
+  });
   // An idle connection that dies (server restart) must not crash the process.
   sqlPool.on('error', () => undefined);
   pool.on('error', () => undefined);

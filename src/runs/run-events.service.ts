@@ -12,7 +12,7 @@ import { readRunView } from './run-queries';
 import { jobStatusFor, type RetryPolicy } from './run-state';
 import { TERMINAL_SQL, sqlList } from './run-sql';
 import { IDEMPOTENCY_TTL_MS, claimIdempotencyKey, setKeyAttempt } from '../db/idempotency-keys';
-import { insertRun, lockJob, lockRuns, recordEventIds, writeBatch, type JobForRun } from './run-store';
+import { insertRun, lockJob, lockRuns, writeBatch, type JobForRun } from './run-store';
 
 /** What applying one event did. `run` is the run as it stands after the event's batch. */
 export interface ApplyResult {
@@ -97,7 +97,7 @@ export class RunEventsService {
    */
   applyBatch(events: readonly CoreEvent[]): Promise<BatchResult[]> {
     if (events.length === 0) return Promise.resolve([]);
-    return this.transact((tx, pubs) => this.runBatch(tx, pubs, events));
+    return this.transact((tx, pubs) => this.runBatch(tx, pubs, events, { last: true }));
   }
 
   /**
@@ -115,7 +115,7 @@ export class RunEventsService {
           return { outcome: 'duplicate', reason: 'idempotency key used before', run };
         }
       }
-      const [result] = await this.runBatch(tx, pubs, [event], { throwOnReject: true });
+      const [result] = await this.runBatch(tx, pubs, [event], { throwOnReject: true, last: !opts.key });
       if (result.outcome === 'unknown-run') throw notFound('Run', event.runId);
       if (opts.key && result.outcome === 'applied') await setKeyAttempt(tx, opts.key.scope, opts.key.key, result.run.attempt);
       return result as ApplyResult;
@@ -181,7 +181,7 @@ export class RunEventsService {
         producer: opts.producer,
         payload: { owner: opts.owner, leaseMs: opts.leaseMs },
       }));
-      const results = await this.runBatch(tx, pubs, events);
+      const results = await this.runBatch(tx, pubs, events, { last: true });
       return results.filter((r) => r.outcome === 'applied').map((r) => r.run!);
     });
   }
@@ -301,14 +301,14 @@ export class RunEventsService {
     tx: SqlExecutor,
     pubs: Publication[],
     events: readonly CoreEvent[],
-    opts: { throwOnReject?: boolean } = {},
+    opts: { throwOnReject?: boolean; last?: boolean } = {},
   ): Promise<BatchResult[]> {
     const now = this.now();
-    const states = await lockRuns(tx, [...new Set(events.map((e) => e.runId))]);
     const keyed = new Map<string, string>();
-    for (const e of events) if (e.eventId && states.has(e.runId) && !keyed.has(e.eventId)) keyed.set(e.eventId, e.runId);
-    const fresh = await recordEventIds(
+    for (const e of events) if (e.eventId && !keyed.has(e.eventId)) keyed.set(e.eventId, e.runId);
+    const { states, fresh } = await lockRuns(
       tx,
+      [...new Set(events.map((e) => e.runId))],
       [...keyed].map(([eventId, runId]) => ({ eventId, runId })),
       now,
     );
@@ -339,7 +339,7 @@ export class RunEventsService {
       const status = jobStatusAfter(s);
       if (status) jobStatuses.push({ jobId: s.row.jobId, runId: s.row.id, status });
     }
-    await writeBatch(tx, { states: [...states.values()], jobStatuses });
+    await writeBatch(tx, { states: [...states.values()], jobStatuses }, opts.last);
     const views = new Map<string, RunView>();
     for (const s of states.values()) {
       views.set(s.row.id, toRunView(s.row, s.stages));

@@ -4,33 +4,37 @@
  * (set-based, from JSON record sets, prepared once per connection on PostgreSQL). Nothing outside
  * src/runs/run-events.service.ts calls these.
  */
-import type { SqlExecutor } from '../db/sql';
+import type { SqlExecutor, Statement } from '../db/sql';
 import { ExecutionBackend, RunStatus, RunTrigger, StallAction, type JobStatus } from '../domain';
 import { newRunState, type RunState } from './run-apply';
 import { RUN_COLUMNS, STAGES_JSON, stagesFromJson, type RunRow } from './run-rows';
 
 type LockedRow = RunRow & { stages: unknown; retryDelaySeconds: number | null; isLatest: boolean | null; onStall: StallAction | null };
 
-const LOCK_SQL = (mode: 'wait' | 'skip') => `select ${RUN_COLUMNS('r')}, ${STAGES_JSON('r')} as stages,
+const LOCK_WAIT = `select ${RUN_COLUMNS('r')}, ${STAGES_JSON('r')} as stages,
     (j.schedule->>'retryDelaySeconds')::int as "retryDelaySeconds", (j.latest_run_id = r.id) as "isLatest", j.on_stall as "onStall"
   from runs r left join jobs j on j.id = r.job_id
-  where r.id = any($1::uuid[]) order by r.id for update of r${mode === 'skip' ? ' skip locked' : ''}`;
-const LOCK_WAIT = LOCK_SQL('wait');
-const LOCK_SKIP = LOCK_SQL('skip');
+  where r.id = any($1::uuid[]) order by r.id for update of r`;
 
 /**
  * Locks the runs with these ids (in id order, so concurrent batches never deadlock on each other),
- * with their stages and what their job contributes. Unknown ids are absent from the result; with
- * `skipLocked`, so are runs another transaction holds.
+ * with their stages and what their job contributes, and records the event ids of the batch that
+ * belong to runs that exist — in one round trip. Unknown ids are absent from `states`; `fresh` holds
+ * the event ids never applied before (the others are redeliveries).
  */
-export async function lockRuns(tx: SqlExecutor, ids: readonly string[], skipLocked = false): Promise<Map<string, RunState>> {
+export async function lockRuns(
+  tx: SqlExecutor,
+  ids: readonly string[],
+  events: readonly { eventId: string; runId: string }[],
+  now: Date,
+): Promise<{ states: Map<string, RunState>; fresh: Set<string> }> {
   const out = new Map<string, RunState>();
-  if (ids.length === 0) return out;
-  const rows = await tx.query<LockedRow>(
-    skipLocked ? LOCK_SKIP : LOCK_WAIT,
-    [ids],
-    skipLocked ? 'jobwire_lock_runs_skip' : 'jobwire_lock_runs',
-  );
+  if (ids.length === 0) return { states: out, fresh: new Set() };
+  const statements: Statement[] = [{ text: LOCK_WAIT, values: [ids], name: 'jobwire_lock_runs' }];
+  if (events.length) {
+    statements.push({ text: DEDUPE_SQL, values: [events.map((e) => e.eventId), events.map((e) => e.runId), now], name: 'jobwire_dedupe' });
+  }
+  const [rows, freshRows = []] = (await tx.queries(statements)) as [LockedRow[], { eventId: string }[]?];
   for (const { stages, retryDelaySeconds, isLatest, onStall, ...row } of rows) {
     row.logSeq = Number(row.logSeq);
     out.set(
@@ -42,23 +46,15 @@ export async function lockRuns(tx: SqlExecutor, ids: readonly string[], skipLock
       }),
     );
   }
-  return out;
+  return { states: out, fresh: new Set(freshRows.map((r) => r.eventId)) };
 }
 
+// Only ids of runs that exist are recorded: an event of an unknown run is not applied, and must
+// apply once the run exists (a dead letter replayed).
 const DEDUPE_SQL = `insert into applied_events (event_id, run_id, applied_at)
   select u.event_id, u.run_id, $3 from unnest($1::text[], $2::uuid[]) as u(event_id, run_id)
+  where u.run_id in (select id from runs where id = any($2::uuid[]))
   on conflict do nothing returning event_id as "eventId"`;
-
-/** Records event ids as applied; returns the ids that were new (the others were applied before). */
-export async function recordEventIds(tx: SqlExecutor, events: { eventId: string; runId: string }[], now: Date): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
-  const rows = await tx.query<{ eventId: string }>(
-    DEDUPE_SQL,
-    [events.map((e) => e.eventId), events.map((e) => e.runId), now],
-    'jobwire_dedupe',
-  );
-  return new Set(rows.map((r) => r.eventId));
-}
 
 const WRITE_SQL = `with
 ur as (
@@ -117,7 +113,7 @@ export interface BatchWrite {
  * Writes every change of a batch: runs, stages, log lines, metric samples and job statuses, with
  * one statement (two when a new attempt reset some run's stages). Versions were bumped by the caller.
  */
-export async function writeBatch(tx: SqlExecutor, batch: BatchWrite): Promise<void> {
+export async function writeBatch(tx: SqlExecutor, batch: BatchWrite, last = false): Promise<void> {
   const runs = batch.states.filter((s) => s.written);
   if (runs.length === 0 && batch.jobStatuses.length === 0) return;
   const reset = runs.filter((s) => s.stagesReset).map((s) => s.row.id);
@@ -135,6 +131,7 @@ export async function writeBatch(tx: SqlExecutor, batch: BatchWrite): Promise<vo
       JSON.stringify(batch.jobStatuses),
     ],
     'jobwire_write_batch',
+    { last },
   );
 }
 
