@@ -79,15 +79,13 @@ export async function openPostgres(
   const sqlPool = new Pool({
     connectionString: url,
     max: opts.sqlPoolSize ?? 10,
+    // Transactions send literals (src/db/sql.ts): with standard strings, quotes are all they escape.
+    // The hot statements are prepared once per connection: planned once too (their plans do not
+    // depend on the values), not re-planned on every execution.
+    options: '-c standard_conforming_strings=on -c plan_cache_mode=force_generic_plan',
     types: {
       getTypeParser: (oid: number, format?: string) => (oid === types.builtins.INT8 ? Number : types.getTypeParser(oid, format as never)),
     } as never,
-  });
-  // Transactions send literals (src/db/sql.ts): quotes are the only thing they escape. The hot
-  // statements are prepared once per connection: planned once too (their plans do not depend on
-  // the values), not re-planned on every execution.
-  sqlPool.on('connect', (client) => {
-    void client.query('set standard_conforming_strings = on; set plan_cache_mode = force_generic_plan').catch(() => undefined);
   });
   // An idle connection that dies (server restart) must not crash the process.
   sqlPool.on('error', () => undefined);
