@@ -90,6 +90,11 @@ export function RUN_COLUMNS(t: string): string {
     ${t}.finished_at as "finishedAt", ${t}.created_at as "createdAt", ${t}.updated_at as "updatedAt"`;
 }
 
+/** Stage columns in {@link StageRow}'s names, for `select ${STAGE_COLUMNS} from run_stages`. */
+export const STAGE_COLUMNS = `run_id as "runId", name, position, status, total_items as "totalItems", completed_items as "completedItems",
+  failed_items as "failedItems", total_is_estimate as "totalIsEstimate", progress, message, started_at as "startedAt",
+  finished_at as "finishedAt", updated_at as "updatedAt"`;
+
 /** A JSON array of the stages of run `${t}.id`, in the order the work flows (parse with {@link stagesFromJson}). */
 export function STAGES_JSON(t: string): string {
   return `coalesce((select json_agg(json_build_object('runId', s.run_id, 'name', s.name, 'position', s.position, 'status', s.status,

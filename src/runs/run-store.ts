@@ -7,20 +7,19 @@
 import type { SqlExecutor, Statement } from '../db/sql';
 import { ExecutionBackend, RunStatus, RunTrigger, StallAction, type JobStatus } from '../domain';
 import { newRunState, type RunState } from './run-apply';
-import { RUN_COLUMNS, STAGES_JSON, stagesFromJson, type RunRow } from './run-rows';
+import { RUN_COLUMNS, STAGE_COLUMNS, type RunRow, type StageRow } from './run-rows';
 
-type LockedRow = RunRow & { stages: unknown; retryDelaySeconds: number | null; isLatest: boolean | null; onStall: StallAction | null };
-
-const LOCK_WAIT = `select ${RUN_COLUMNS('r')}, ${STAGES_JSON('r')} as stages,
-    (j.schedule->>'retryDelaySeconds')::int as "retryDelaySeconds", (j.latest_run_id = r.id) as "isLatest", j.on_stall as "onStall"
-  from runs r left join jobs j on j.id = r.job_id
-  where r.id = any($1::uuid[]) order by r.id for update of r`;
+const LOCK_SQL = `select ${RUN_COLUMNS('r')} from runs r where r.id = any($1::uuid[]) order by r.id for update`;
+const STAGES_SQL = `select ${STAGE_COLUMNS} from run_stages where run_id = any($1::uuid[]) order by run_id, position, name`;
+const JOBS_SQL = `select j.id, (j.schedule->>'retryDelaySeconds')::int as "retryDelaySeconds", j.latest_run_id as "latestRunId",
+    j.on_stall as "onStall"
+  from jobs j where j.id in (select job_id from runs where id = any($1::uuid[]))`;
 
 /**
  * Locks the runs with these ids (in id order, so concurrent batches never deadlock on each other),
- * with their stages and what their job contributes, and records the event ids of the batch that
- * belong to runs that exist — in one round trip. Unknown ids are absent from `states`; `fresh` holds
- * the event ids never applied before (the others are redeliveries).
+ * reads their stages and what their jobs contribute, and records the event ids of the batch that
+ * belong to runs that exist — four statements, one round trip. Unknown ids are absent from
+ * `states`; `fresh` holds the event ids never applied before (the others are redeliveries).
  */
 export async function lockRuns(
   tx: SqlExecutor,
@@ -30,19 +29,36 @@ export async function lockRuns(
 ): Promise<{ states: Map<string, RunState>; fresh: Set<string> }> {
   const out = new Map<string, RunState>();
   if (ids.length === 0) return { states: out, fresh: new Set() };
-  const statements: Statement[] = [{ text: LOCK_WAIT, values: [ids], name: 'jobwire_lock_runs' }];
+  const statements: Statement[] = [
+    { text: LOCK_SQL, values: [ids], name: 'jobwire_lock_runs' },
+    { text: STAGES_SQL, values: [ids], name: 'jobwire_lock_stages' },
+    { text: JOBS_SQL, values: [ids], name: 'jobwire_lock_jobs' },
+  ];
   if (events.length) {
     statements.push({ text: DEDUPE_SQL, values: [events.map((e) => e.eventId), events.map((e) => e.runId), now], name: 'jobwire_dedupe' });
   }
-  const [rows, freshRows = []] = (await tx.queries(statements)) as [LockedRow[], { eventId: string }[]?];
-  for (const { stages, retryDelaySeconds, isLatest, onStall, ...row } of rows) {
+  const [rows, stageRows, jobRows, freshRows = []] = (await tx.queries(statements)) as [
+    RunRow[],
+    StageRow[],
+    { id: string; retryDelaySeconds: number | null; latestRunId: string | null; onStall: StallAction | null }[],
+    { eventId: string }[]?,
+  ];
+  const stagesOf = new Map<string, StageRow[]>();
+  for (const st of stageRows) {
+    let list = stagesOf.get(st.runId);
+    if (!list) stagesOf.set(st.runId, (list = []));
+    list.push(st);
+  }
+  const jobs = new Map(jobRows.map((j) => [j.id, j]));
+  for (const row of rows) {
     row.logSeq = Number(row.logSeq);
+    const job = jobs.get(row.jobId);
     out.set(
       row.id,
-      newRunState(row, stagesFromJson(stages), {
-        retryDelaySeconds: retryDelaySeconds ?? null,
-        isLatest: isLatest === true,
-        onStall: onStall ?? StallAction.NONE,
+      newRunState(row, stagesOf.get(row.id) ?? [], {
+        retryDelaySeconds: job?.retryDelaySeconds ?? null,
+        isLatest: job?.latestRunId === row.id,
+        onStall: job?.onStall ?? StallAction.NONE,
       }),
     );
   }
