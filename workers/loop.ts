@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '../src/errors';
+import { makeLifecycle } from '../src/lifecycle';
 import type { Logger } from '../src/logger';
 
 /** Options of {@link makeLoop}. */
@@ -59,8 +60,6 @@ export function makeLoop(opts: LoopOptions): Loop {
   let woken = false;
   let backingOff = false;
   let runPromise: Promise<void> | null = null;
-  let startPromise: Promise<void> | null = null;
-  let stopPromise: Promise<void> | null = null;
   let cut: AbortController | null = null;
 
   const rest = async (ms: number) => {
@@ -99,30 +98,30 @@ export function makeLoop(opts: LoopOptions): Loop {
     }
   }
 
+  const lifecycle = makeLifecycle({
+    async start() {
+      stopping = false;
+      active = true;
+      runPromise = run();
+    },
+    async stop() {
+      stopping = true;
+      cut?.abort();
+      try {
+        await runPromise;
+      } finally {
+        active = false;
+        runPromise = null;
+      }
+    },
+  });
+
   return {
     get running() {
       return active;
     },
-    start() {
-      if (startPromise) return startPromise;
-      stopping = false;
-      active = true;
-      runPromise = run();
-      return (startPromise = Promise.resolve());
-    },
-    stop() {
-      if (stopPromise) return stopPromise;
-      if (!runPromise) return Promise.resolve();
-      stopping = true;
-      cut?.abort();
-      stopPromise = runPromise.finally(() => {
-        active = false;
-        runPromise = null;
-        startPromise = null;
-        stopPromise = null;
-      });
-      return stopPromise;
-    },
+    start: () => lifecycle.start(),
+    stop: () => lifecycle.stop(),
     wake() {
       if (stopping || !active || backingOff) return;
       woken = true;
