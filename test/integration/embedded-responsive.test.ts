@@ -3,8 +3,9 @@
  * responsive while a LOCAL run loads. The measure is the load itself, not the clock: the demo job
  * is paced at 400 rows/s, so the rows loaded between a client's request and its answer say how
  * long the answer took — however fast or slow the machine (a slow machine also loads slower).
- * Before the session gate and the 64 KiB COPYs, a subscription's first message came after
- * 1,000–2,500 rows (2.7–6.2 s).
+ * (The 2.7–6.2 s first messages once reported did not reproduce on this machine, before or after
+ * the session gate and the 64 KiB COPYs: this guards the behaviour; bench figures are in the
+ * issue note.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,7 +42,7 @@ describe('embedded default under load', () => {
     const loaded = async () => (await app.runs.stages(run.id)).find((s) => s.name === 'load')?.completedItems ?? 0;
     await waitFor(async () => (await loaded()) > 0, 'the load to begin', 30_000);
     const lags: number[] = [];
-    for (let i = 0; i < 5 && (await loaded()) < 4000; i++) {
+    for (let i = 0; i < 15 && (await loaded()) < 4800; i++) {
       const before = await loaded();
       // A new client: the handshake and the subscription's first message, while rows load.
       const ws = await createWsClient(`${app.url.replace(/^http/, 'ws')}/graphql`);
