@@ -9,7 +9,12 @@ import os from 'node:os';
 import { benchEnv, met, printTable, type Bench, type BenchRow } from './lib';
 
 // Loaded one at a time (a bench's imports cost nothing until it runs).
-const BENCHES: (() => { default: Bench })[] = [() => require('./apply'), () => require('./one-run'), () => require('./workers')];
+const BENCHES: (() => { default: Bench })[] = [
+  () => require('./apply'),
+  () => require('./one-run'),
+  () => require('./workers'),
+  () => require('./embedded'),
+];
 
 async function main() {
   const env = benchEnv();

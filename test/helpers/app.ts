@@ -48,11 +48,12 @@ export interface GatewayProcess {
  * Spawns the built gateway (`dist/src/main.js`, see {@link builtEntry}: throws when it is missing or
  * older than the sources) with the given environment (PORT=0; the URL is read from its "jobwire
  * ready" log line). `onSpawn` sees the process before it is ready (to signal it while it starts).
- * Rejects when it exits or takes longer than `timeoutMs` (default 30 s) to be ready.
+ * Rejects when it exits or takes longer than `timeoutMs` (default 120 s: a loaded machine starts a
+ * process slowly; a gateway that never becomes ready still fails) to be ready.
  */
 export function spawnGateway(
   env: Record<string, string>,
-  timeoutMs = 30_000,
+  timeoutMs = 120_000,
   onSpawn?: (child: ChildProcess) => void,
 ): Promise<GatewayProcess> {
   const root = path.resolve(__dirname, '../..');

@@ -68,13 +68,13 @@ describe('graceful shutdown', () => {
     const after = await db.orm.em.fork().findOneOrFail(RunEntity, { id: run.id });
     expect(after).toMatchObject({ status: 'QUEUED', attempt: 1, error: null, nextRetryAt: null, leaseOwner: null });
     expect(after.attempts).toHaveLength(1);
-  }, 60_000);
+  }, 240_000);
 
   it('stops with exit code 0 on a SIGTERM that arrives while it is still starting', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-early-signal-'));
     disposables.defer(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     let exited!: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-    const gateway = await spawnGateway({ JOBWIRE_DATA_DIR: dataDir }, 30_000, (child) => {
+    const gateway = await spawnGateway({ JOBWIRE_DATA_DIR: dataDir }, undefined, (child) => {
       exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
       // The first log line ("database open") comes well before the gateway is ready.
       child.stdout!.once('data', () => child.kill('SIGTERM'));
@@ -83,5 +83,5 @@ describe('graceful shutdown', () => {
 
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(gateway.output()).toContain('local executor stopped');
-  }, 60_000);
+  }, 240_000);
 });

@@ -35,7 +35,7 @@ describe('two gateways sharing PostgreSQL and Redis', () => {
       await spawnGateway({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, SCHEDULER_INTERVAL_MS: '100', JOBWIRE_DATA_DIR: dir }),
       (w) => w.stop(),
     );
-  }, 60_000);
+  }, 240_000);
 
   afterAll(() => disposables.disposeAll());
 
@@ -65,7 +65,7 @@ describe('two gateways sharing PostgreSQL and Redis', () => {
     // This gateway runs no executor: the claim names the other process.
     const line = claimed.data!.runLogs.lines.find((l) => /claimed by/.test(l.message))!;
     expect(line.message).not.toContain(apiOnly.instanceId);
-  }, 60_000);
+  }, 240_000);
 
   it('fires a due schedule once, not once per gateway', async () => {
     // Now both gateways run schedulers.
@@ -99,5 +99,5 @@ describe('two gateways sharing PostgreSQL and Redis', () => {
     expect(runs.every((r) => r.trigger === 'SCHEDULE')).toBe(true);
     const jobs = await em.fork().find(JobEntity, { id: { $in: ids } });
     expect(jobs.every((j) => j.nextRunAt! > new Date())).toBe(true);
-  }, 60_000);
+  }, 240_000);
 });

@@ -23,7 +23,9 @@ describe('README', () => {
 
   it('points only to documents that exist', () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-    const paths = [...readme.matchAll(/`((?:docs|bench|schema|samples|src|test|workers|resolvers)\/[\w./-]+\.(?:md|ts|graphql|csv))`/g)].map((m) => m[1]);
+    const paths = [
+      ...readme.matchAll(/`((?:docs|bench|schema|samples|src|test|workers|resolvers)\/[\w./-]+\.(?:md|ts|graphql|csv))`/g),
+    ].map((m) => m[1]);
     expect(paths.length).toBeGreaterThan(5);
     expect(paths.filter((p) => !fs.existsSync(path.join(root, p)))).toEqual([]);
   });
