@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { KAFKA_TOPICS } from './events/run-event.schema';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -23,6 +24,10 @@ export interface Config {
   redisPrefix: string;
   /** Kafka brokers; unset means Kafka is off. */
   kafkaBrokers?: string[];
+  /** The consumer group every gateway replica shares. Default `jobwire`. */
+  kafkaGroupId: string;
+  /** Topic names (docs/events.md); defaults `jobwire.run-events`, `jobwire.run-logs`, `jobwire.run-commands`, `jobwire.dead-letter`. */
+  kafkaTopics: { runEvents: string; runLogs: string; runCommands: string; deadLetter: string };
   /** Spark standalone REST submission URL; unset means the SPARK backend is unavailable. */
   sparkMasterUrl?: string;
   sparkPollIntervalMs: number;
@@ -146,6 +151,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     redisUrl: url(env, 'REDIS_URL', ['redis', 'rediss']),
     redisPrefix: env.REDIS_PREFIX || 'jobwire:',
     kafkaBrokers,
+    kafkaGroupId: env.KAFKA_GROUP_ID || 'jobwire',
+    kafkaTopics: {
+      runEvents: env.KAFKA_TOPIC_RUN_EVENTS || KAFKA_TOPICS.runEvents,
+      runLogs: env.KAFKA_TOPIC_RUN_LOGS || KAFKA_TOPICS.runLogs,
+      runCommands: env.KAFKA_TOPIC_RUN_COMMANDS || KAFKA_TOPICS.runCommands,
+      deadLetter: env.KAFKA_TOPIC_DEAD_LETTER || KAFKA_TOPICS.deadLetter,
+    },
     sparkMasterUrl: url(env, 'SPARK_MASTER_URL', ['http', 'https', 'spark']),
     sparkPollIntervalMs: int(env, 'SPARK_POLL_INTERVAL_MS', 5 * SECOND, 100),
     sparkMaxConcurrentPolls: int(env, 'SPARK_MAX_CONCURRENT_POLLS', 5, 1),

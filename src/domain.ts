@@ -45,6 +45,12 @@ export enum StallAction {
   STOP = 'STOP',
   RETRY = 'RETRY',
 }
+/** A dead letter's fate: waiting, applied after all by a replay, or set aside by hand. */
+export enum DeadLetterStatus {
+  PENDING = 'PENDING',
+  REPLAYED = 'REPLAYED',
+  DISCARDED = 'DISCARDED',
+}
 export enum ErrorKind {
   TRANSIENT = 'TRANSIENT',
   PERMANENT = 'PERMANENT',

@@ -1,4 +1,5 @@
 import { AppliedEventEntity } from './applied-event.entity';
+import { DeadLetterEntity } from './dead-letter.entity';
 import { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { JobEntity } from './job.entity';
 import { LogLineEntity } from './log-line.entity';
@@ -6,5 +7,14 @@ import { MetricSampleEntity } from './metric-sample.entity';
 import { RunEntity } from './run.entity';
 import { StageEntity } from './stage.entity';
 
-export { AppliedEventEntity, IdempotencyKeyEntity, JobEntity, LogLineEntity, MetricSampleEntity, RunEntity, StageEntity };
-export const ENTITIES = [JobEntity, RunEntity, StageEntity, LogLineEntity, MetricSampleEntity, AppliedEventEntity, IdempotencyKeyEntity];
+export { AppliedEventEntity, DeadLetterEntity, IdempotencyKeyEntity, JobEntity, LogLineEntity, MetricSampleEntity, RunEntity, StageEntity };
+export const ENTITIES = [
+  JobEntity,
+  RunEntity,
+  StageEntity,
+  LogLineEntity,
+  MetricSampleEntity,
+  AppliedEventEntity,
+  IdempotencyKeyEntity,
+  DeadLetterEntity,
+];
