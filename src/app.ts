@@ -23,6 +23,8 @@ import { seedDemo } from './seed';
 import { makeWorkers } from '../workers';
 import { schemaParts } from '../resolvers';
 import { LiveService } from './live/live.service';
+import { openKafka } from './kafka/kafka-client';
+import { IngestStatusTracker } from './kafka/ingest-status';
 
 export interface App {
   config: Readonly<Config>;
@@ -40,6 +42,8 @@ export interface App {
   live: LiveService;
   /** Every service of the core. */
   core: Core;
+  /** The Kafka consumer's state (null without Kafka). */
+  ingestStatus: IngestStatusTracker | null;
   /** Stops everything in order: traffic, workers, bus, database. Idempotent. */
   stop(): Promise<void>;
 }
@@ -74,7 +78,19 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       : makeMemoryBus(config.redisPrefix);
     cleanups.push({ name: 'event bus', fn: () => bus.close() });
 
-    const core = buildCore({ db, bus, config, logger });
+    const kafka = config.kafkaBrokers ? await openKafka(config, logger, `jobwire-${instanceId}`) : null;
+    if (kafka) cleanups.push({ name: 'kafka', fn: () => kafka.close() });
+
+    const core = buildCore({ db, bus, config, logger, kafka: kafka ?? undefined });
+    const ingestStatus =
+      kafka && core.deadLetters
+        ? new IngestStatusTracker({
+            admin: kafka.admin,
+            groupId: config.kafkaGroupId,
+            topics: [config.kafkaTopics.runEvents, config.kafkaTopics.runLogs],
+            pendingDeadLetters: () => core.deadLetters!.pendingCount(),
+          })
+        : null;
     const { runEvents, jobs, runs } = core;
 
     const makeSink = (): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!) : makePgliteSink(db.pglite!));
@@ -83,6 +99,10 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     const workers = makeWorkers({
       ...core,
       retention: runEvents,
+      kafkaConsumer:
+        kafka && core.ingest && ingestStatus
+          ? { kafka: kafka.kafka, producer: kafka.producer, ingest: core.ingest, progress: ingestStatus, config, logger }
+          : undefined,
       live,
       config,
       logger,
@@ -110,6 +130,8 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
           () => (checks.bus = 'ok'),
           (err) => (checks.bus = coerceError(err).message),
         );
+        // The consumer only runs where the workers do.
+        if (ingestStatus && config.workers) checks.kafka = ingestStatus.readiness();
         return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
       },
     });
@@ -139,6 +161,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       runs,
       live,
       core,
+      ingestStatus,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {

@@ -3,7 +3,11 @@ import { LocalQueueService } from './backends/local/local-queue.service';
 import { makeLocalBackend } from './backends/local/local.backend';
 import type { Config } from './config';
 import type { Database } from './db/orm';
+import type { Producer } from 'kafkajs';
 import { ExecutionBackend } from './domain';
+import { makeKafkaBackend, type KafkaBackendDeps } from './backends/kafka/kafka.backend';
+import { DeadLettersService } from './kafka/dead-letters.service';
+import { EventIngestService } from './kafka/event-ingest.service';
 import type { EventBus } from './events/bus';
 import { JobsService } from './jobs/jobs.service';
 import { SchedulesService } from './jobs/schedules.service';
@@ -17,6 +21,10 @@ import { RunsService } from './runs/runs.service';
 /** The services of the core, built over one database and bus. */
 export interface Core {
   backends: BackendRegistry;
+  /** Dead letters of the Kafka consumer (when Kafka is configured). */
+  deadLetters?: DeadLettersService;
+  /** Kafka records into run events (when Kafka is configured). */
+  ingest?: EventIngestService;
   runEvents: RunEventsService;
   jobs: JobsService;
   runs: RunsService;
@@ -33,13 +41,18 @@ export interface CoreOptions {
   logger: Logger;
   /** The execution backends; default LOCAL, with SPARK and KAFKA as unconfigured. */
   backends?: Backend[];
+  /** Kafka, when configured: the KAFKA backend produces commands with this producer. */
+  kafka?: { producer: Pick<Producer, 'send'> };
   /** The clock of every service (tests move it). Default the system clock. */
   now?: () => Date;
   random?: () => number;
 }
 
-/** The backends of a gateway without a Spark cluster or Kafka: LOCAL, and SPARK and KAFKA that cannot start runs. */
-export function defaultBackends(): Backend[] {
+/**
+ * The backends of a gateway: LOCAL; KAFKA when Kafka is configured (else one that cannot start
+ * runs); SPARK that cannot start runs (until the Spark backend).
+ */
+export function defaultBackends(kafka?: Omit<KafkaBackendDeps, 'now'>): Backend[] {
   return [
     makeLocalBackend(),
     unconfiguredBackend(
@@ -48,12 +61,9 @@ export function defaultBackends(): Backend[] {
       DEFAULT_POLICIES.SPARK,
       SPARK_SOURCES,
     ),
-    unconfiguredBackend(
-      ExecutionBackend.KAFKA,
-      'KAFKA_BROKERS is not set: this gateway has no Kafka',
-      DEFAULT_POLICIES.KAFKA,
-      ENGINE_SOURCES,
-    ),
+    kafka
+      ? makeKafkaBackend(kafka)
+      : unconfiguredBackend(ExecutionBackend.KAFKA, 'KAFKA_BROKERS is not set: this gateway has no Kafka', DEFAULT_POLICIES.KAFKA, ENGINE_SOURCES),
   ];
 }
 
@@ -63,7 +73,14 @@ export function defaultBackends(): Backend[] {
  */
 export function buildCore(opts: CoreOptions): Core {
   const { db, bus, config, logger, now } = opts;
-  const backends = new BackendRegistry(opts.backends ?? defaultBackends());
+  // The KAFKA backend asks the jobs service for a job's command form, made further down.
+  let jobs: JobsService | null = null;
+  const kafkaBackend = opts.kafka && {
+    producer: opts.kafka.producer,
+    commandsTopic: config.kafkaTopics.runCommands,
+    commandJob: (jobId: string) => jobs!.commandJob(jobId),
+  };
+  const backends = new BackendRegistry(opts.backends ?? defaultBackends(kafkaBackend));
   const runEvents = new RunEventsService({
     sql: db.sql,
     bus,
@@ -78,10 +95,16 @@ export function buildCore(opts: CoreOptions): Core {
     random: opts.random,
   });
   const base = { sql: db.sql, runEvents, backends, now };
+  jobs = new JobsService({ ...base, config, logger: logger.child({ component: 'jobs' }) });
+  const deadLetters = opts.kafka
+    ? new DeadLettersService({ sql: db.sql, runEvents, logger: logger.child({ component: 'dead-letters' }), maxPageSize: config.limits.maxPageSize, now })
+    : undefined;
   return {
     backends,
     runEvents,
-    jobs: new JobsService({ ...base, config, logger: logger.child({ component: 'jobs' }) }),
+    deadLetters,
+    ingest: deadLetters && new EventIngestService({ runEvents, deadLetters, logger: logger.child({ component: 'event-ingest' }) }),
+    jobs,
     runs: new RunsService({ ...base, config, logger: logger.child({ component: 'runs' }) }),
     localQueue: new LocalQueueService({ runEvents, sql: db.sql }),
     schedules: new SchedulesService({ ...base, logger: logger.child({ component: 'schedules' }) }),

@@ -3,6 +3,7 @@ import { makeLifecycle } from '../src/lifecycle';
 import { makeLocalExecutor } from './local-executor';
 import { makeScheduler } from './scheduler';
 import { makeStuckMonitor } from './stuck-monitor';
+import { makeKafkaConsumer, type KafkaConsumerDeps } from './kafka-consumer';
 import type { LocalExecutorDeps } from './local-executor';
 import type { SchedulerDeps } from './scheduler';
 import type { StuckMonitorDeps } from './stuck-monitor';
@@ -15,7 +16,11 @@ export { makeStuckMonitor, type StuckMonitorDeps } from './stuck-monitor';
 /** What the workers need, all together: the union of each worker's own deps. */
 export type WorkersDeps = Omit<LocalExecutorDeps, 'runEvents'> &
   SchedulerDeps &
-  StuckMonitorDeps & { runEvents: LocalExecutorDeps['runEvents'] };
+  StuckMonitorDeps & {
+    runEvents: LocalExecutorDeps['runEvents'];
+    /** The Kafka consumer's, when Kafka is configured. */
+    kafkaConsumer?: KafkaConsumerDeps;
+  };
 
 export interface Workers {
   /** Starts the LOCAL executor, the scheduler and the stuck-run monitor. Idempotent. */
@@ -34,6 +39,7 @@ export function makeWorkers(deps: WorkersDeps): Workers {
     { name: 'scheduler', part: makeScheduler(deps) },
     { name: 'stuck monitor', part: makeStuckMonitor(deps) },
     { name: 'local executor', part: makeLocalExecutor(deps) },
+    ...(deps.kafkaConsumer ? [{ name: 'kafka consumer', part: makeKafkaConsumer(deps.kafkaConsumer) }] : []),
   ];
   return makeLifecycle({
     async start() {

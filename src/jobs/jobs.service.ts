@@ -19,6 +19,8 @@ import { JOB_COLUMNS, toJobDraft, toJobView, type JobDefaults, type JobRow } fro
 import { checkLocalRoots } from './local-roots';
 import { computePresets, findPreset, presetNames } from './presets';
 import { sourceTypes } from './source-types';
+import { withoutSecrets } from './secrets';
+import type { CommandJob } from '../events/run-event.schema';
 
 export interface JobsServiceDeps {
   sql: Sql;
@@ -232,6 +234,21 @@ export class JobsService implements JobsApi {
 
   sourceTypes(): SourceTypeInfoView[] {
     return sourceTypes(this.deps.backends.all());
+  }
+
+  /**
+   * What an external worker needs of a job to run it (a KAFKA `start` command): source (its secret
+   * params left out), destination, processing and compute. NOT_FOUND for an unknown job.
+   */
+  async commandJob(jobId: string): Promise<CommandJob> {
+    const row = isUuid(jobId) ? await this.read(this.deps.sql, jobId) : null;
+    if (!row) throw notFound('Job', jobId);
+    return {
+      source: { type: row.source.type, params: withoutSecrets(row.source.params), filePattern: row.source.filePattern },
+      destination: row.destination,
+      processing: row.processing,
+      compute: { ...row.compute, sparkConf: row.compute.sparkConf ? withoutSecrets(row.compute.sparkConf) : null },
+    };
   }
 
   /** See {@link testSourceConnection}: BAD_USER_INPUT for malformed params, `ok: false` for an unreachable source. */
