@@ -63,7 +63,12 @@ export function defaultBackends(kafka?: Omit<KafkaBackendDeps, 'now'>): Backend[
     ),
     kafka
       ? makeKafkaBackend(kafka)
-      : unconfiguredBackend(ExecutionBackend.KAFKA, 'KAFKA_BROKERS is not set: this gateway has no Kafka', DEFAULT_POLICIES.KAFKA, ENGINE_SOURCES),
+      : unconfiguredBackend(
+          ExecutionBackend.KAFKA,
+          'KAFKA_BROKERS is not set: this gateway has no Kafka',
+          DEFAULT_POLICIES.KAFKA,
+          ENGINE_SOURCES,
+        ),
   ];
 }
 
@@ -97,7 +102,13 @@ export function buildCore(opts: CoreOptions): Core {
   const base = { sql: db.sql, runEvents, backends, now };
   jobs = new JobsService({ ...base, config, logger: logger.child({ component: 'jobs' }) });
   const deadLetters = opts.kafka
-    ? new DeadLettersService({ sql: db.sql, runEvents, logger: logger.child({ component: 'dead-letters' }), maxPageSize: config.limits.maxPageSize, now })
+    ? new DeadLettersService({
+        sql: db.sql,
+        runEvents,
+        logger: logger.child({ component: 'dead-letters' }),
+        maxPageSize: config.limits.maxPageSize,
+        now,
+      })
     : undefined;
   return {
     backends,

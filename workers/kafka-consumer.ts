@@ -85,7 +85,10 @@ export function makeKafkaConsumer(deps: KafkaConsumerDeps) {
       } catch (err) {
         const e = coerceError(err);
         const why = isTransientDbError(err) ? 'the database is unreachable' : `applying failed (${e.message})`;
-        logger.warn({ err: e, topic: batch.topic, partition: batch.partition, offset: piece[0].offset, pauseMs }, `kafka consumer: ${why}; pausing the partition`);
+        logger.warn(
+          { err: e, topic: batch.topic, partition: batch.partition, offset: piece[0].offset, pauseMs },
+          `kafka consumer: ${why}; pausing the partition`,
+        );
         progress.setPaused(why);
         const resume = pause();
         const timer = setTimeout(() => {
@@ -105,7 +108,12 @@ export function makeKafkaConsumer(deps: KafkaConsumerDeps) {
 
   const lifecycle = makeLifecycle({
     async start() {
-      const c = deps.kafka.consumer({ groupId: config.kafkaGroupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 << 20 });
+      const c = deps.kafka.consumer({
+        groupId: config.kafkaGroupId,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3000,
+        maxBytesPerPartition: 4 << 20,
+      });
       consumer = c;
       c.on(c.events.GROUP_JOIN, () => progress.setConnected(true));
       c.on(c.events.DISCONNECT, () => progress.setConnected(false));

@@ -155,16 +155,26 @@ export class DeadLettersService {
     if (after) add((n) => `(first_seen_at, id) < ($${n}, $${n + 1})`, after.createdAt, after.id);
     params.push(limit + 1);
     const [rows, count] = await Promise.all([
-      this.deps.sql.query<Row>(`select ${COLUMNS} from dead_letters ${cond(where)} order by first_seen_at desc, id desc limit $${params.length}`, params),
+      this.deps.sql.query<Row>(
+        `select ${COLUMNS} from dead_letters ${cond(where)} order by first_seen_at desc, id desc limit $${params.length}`,
+        params,
+      ),
       this.deps.sql.query<{ n: number }>(countSql, countParams),
     ]);
     const views = rows.map(toView);
-    return { ...toConnection(views, limit, (d) => encodeTimeCursor({ createdAt: new Date(d.firstSeenAt), id: d.id })), totalCount: count[0].n };
+    return {
+      ...toConnection(views, limit, (d) => encodeTimeCursor({ createdAt: new Date(d.firstSeenAt), id: d.id })),
+      totalCount: count[0].n,
+    };
   }
 
   /** How many wait for a replay or a discard. */
   async pendingCount(): Promise<number> {
-    const rows = await this.deps.sql.query<{ n: number }>(`select count(*)::int as n from dead_letters where status = 'PENDING'`, [], 'jobwire_dead_letters_pending');
+    const rows = await this.deps.sql.query<{ n: number }>(
+      `select count(*)::int as n from dead_letters where status = 'PENDING'`,
+      [],
+      'jobwire_dead_letters_pending',
+    );
     return rows[0].n;
   }
 

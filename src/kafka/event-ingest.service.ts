@@ -34,7 +34,8 @@ export interface EventIngestDeps {
 // out of connections): worth waiting for, never a reason to give up on a record.
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 const TRANSIENT_SQLSTATE = /^(08|53|57P|58|40001|40P01)/;
-const TRANSIENT_MESSAGE = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+const TRANSIENT_MESSAGE =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
 
 /** Whether an error of the database says "try again later" (rather than "this data cannot be stored"). */
 export function isTransientDbError(err: unknown): boolean {
@@ -95,7 +96,13 @@ export class EventIngestService {
       if (r.outcome === 'applied') outcome.applied++;
       else if (r.outcome === 'duplicate') outcome.duplicates++;
       else if (r.outcome === 'ignored') outcome.ignored++;
-      else dead.push({ ...record, reason: r.outcome === 'unknown-run' ? r.reason : `could not be applied: ${r.reason}`, eventId: event.eventId ?? null, runId: event.runId });
+      else
+        dead.push({
+          ...record,
+          reason: r.outcome === 'unknown-run' ? r.reason : `could not be applied: ${r.reason}`,
+          eventId: event.eventId ?? null,
+          runId: event.runId,
+        });
     });
     await this.deps.deadLetters.record(dead);
     return outcome;

@@ -33,7 +33,12 @@ export function makeKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger, 
 
 /** A producer as jobwire uses them: idempotent (no duplicate on a retry), acks from all replicas, the Java-compatible partitioner. */
 export function makeProducer(kafka: Kafka): Producer {
-  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, retry: { retries: 5 } });
+  return kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: 5 },
+  });
 }
 
 /** The gateway's connections to Kafka: a client, a producer (commands, dead letters) and an admin client (lag). */

@@ -22,7 +22,8 @@ export interface KafkaBackendDeps {
  * retried.
  */
 export function makeKafkaBackend(deps: KafkaBackendDeps): Backend {
-  const command = (c: RunCommand) => deps.producer.send({ topic: deps.commandsTopic, acks: -1, messages: [{ key: c.runId, value: JSON.stringify(c) }] });
+  const command = (c: RunCommand) =>
+    deps.producer.send({ topic: deps.commandsTopic, acks: -1, messages: [{ key: c.runId, value: JSON.stringify(c) }] });
   const base = (run: RunView) => ({
     commandId: randomUUID(),
     runId: run.id,
