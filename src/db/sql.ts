@@ -169,6 +169,10 @@ export function makePgSql(pool: Pool): Sql {
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
+      // A connection the server cuts while it is checked out (a restart between two statements) emits
+      // 'error' with nobody listening: that would crash the process. Note it; the next statement fails.
+      const onError = () => (broken = true);
+      client.on('error', onError);
       try {
         const tx = new PgTransaction(client);
         await tx.prepare();
@@ -181,7 +185,8 @@ export function makePgSql(pool: Pool): Sql {
           throw err;
         }
       } finally {
-        // A connection whose rollback failed may be in any state: drop it rather than reuse it.
+        client.off('error', onError);
+        // A connection whose rollback failed (or that was cut) may be in any state: drop it rather than reuse it.
         client.release(broken);
       }
     },

@@ -82,6 +82,9 @@ export function makePgSink(pool: Pool): LoadSink {
   const tx = (): Promise<PoolClient> =>
     (opening ??= (async () => {
       const c = await pool.connect();
+      // The server cutting this connection mid-load emits 'error' on it with nobody listening,
+      // which would crash the process: note it instead (the load's next statement fails, TRANSIENT).
+      c.on('error', (err) => (broken ??= err));
       try {
         await c.query('BEGIN');
       } catch (err) {
