@@ -202,7 +202,13 @@ export const externalRunEventSchema = z.discriminatedUnion(
 const jsonObject = z.record(z.string(), z.json());
 /** The job a `start` command runs, as jobwire stores it; the source's secrets are left out of `params`. */
 export const commandJobSchema = z.object({
-  source: z.object({ type: z.enum(SourceType), params: jsonObject, filePattern: z.string().nullable() }),
+  source: z.object({
+    type: z.enum(SourceType),
+    params: jsonObject,
+    filePattern: z.string().nullable(),
+    /** Whether column types are inferred when the destination table is created (default true). */
+    schemaInference: z.boolean().nullish(),
+  }),
   destination: z.object({ schema: requiredText(63), table: requiredText(63) }) satisfies z.ZodType<Destination>,
   processing: z.object({
     mode: z.enum(ProcessingMode),

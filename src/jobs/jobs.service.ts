@@ -244,7 +244,12 @@ export class JobsService implements JobsApi {
     const row = isUuid(jobId) ? await this.read(this.deps.sql, jobId) : null;
     if (!row) throw notFound('Job', jobId);
     return {
-      source: { type: row.source.type, params: withoutSecrets(row.source.params), filePattern: row.source.filePattern },
+      source: {
+        type: row.source.type,
+        params: withoutSecrets(row.source.params),
+        filePattern: row.source.filePattern,
+        schemaInference: row.source.schemaInference,
+      },
       destination: row.destination,
       processing: row.processing,
       compute: { ...row.compute, sparkConf: row.compute.sparkConf ? withoutSecrets(row.compute.sparkConf) : null },

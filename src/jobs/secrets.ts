@@ -117,10 +117,10 @@ export function maskParams<T extends JsonObject | null | undefined>(params: T): 
 }
 
 /**
- * A deep copy of `params` with every secret left out: keys that name a secret are dropped, header
- * values become null (their names stay, so a worker knows what to supply), and a URL keeps its
- * password as `"***"`. What goes to an external worker, which brings the secrets from its own
- * environment. The input is not modified.
+ * A deep copy of `params` with every secret left out: keys that name a secret are dropped, and so
+ * are headers (every header value is a secret); a URL keeps its password as `"***"` (a worker
+ * supplies the URL itself when it needs one). What goes to an external worker, which brings the
+ * secrets from its own environment. The input is not modified.
  */
 export function withoutSecrets(params: JsonObject): JsonObject {
   const masked = maskParams(params);
@@ -128,9 +128,8 @@ export function withoutSecrets(params: JsonObject): JsonObject {
     const out: JsonObject = {};
     for (const [k, v] of Object.entries(o)) {
       if (v === MASK) continue;
-      if (k.toLowerCase() === 'headers' && v && typeof v === 'object' && !Array.isArray(v)) {
-        out[k] = Object.fromEntries(Object.keys(v).map((h) => [h, null]));
-      } else if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = strip(v as JsonObject);
+      if (k.toLowerCase() === 'headers') continue;
+      else if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = strip(v as JsonObject);
       else out[k] = v;
     }
     return out;

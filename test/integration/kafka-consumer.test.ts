@@ -253,7 +253,7 @@ describe('run events from Kafka', () => {
     expect(start.key).toBe(run.id);
     expect(start.command).toMatchObject({ attempt: 1, jobId: job.id });
     const params = start.command.type === 'start' ? start.command.job.source.params : null;
-    expect(params).toEqual({ url: 'https://example.com/in.csv', headers: { Authorization: null } });
+    expect(params).toEqual({ url: 'https://example.com/in.csv' });
     expect(JSON.stringify(commands)).not.toContain('s3cret-token');
     expect(commands.filter((c) => c.command.runId === second.id).map((c) => c.command.type)).toEqual(['start', 'stop']);
   });

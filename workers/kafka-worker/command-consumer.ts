@@ -12,6 +12,8 @@ export interface CommandConsumerOptions {
   topic: string;
   /** Where a group without a committed offset starts (see `WorkerConfig.fromBeginning`). */
   fromBeginning: boolean;
+  /** See `WorkerConfig.sessionTimeoutMs`. Default 30 s. */
+  sessionTimeoutMs?: number;
   logger: Logger;
   /**
    * Decides on one valid command, synchronously. `busy` (only for a `start`) pauses the partition
@@ -45,7 +47,13 @@ const MAX_WAIT_MS = 1000;
  */
 export function makeCommandConsumer(opts: CommandConsumerOptions): CommandConsumer {
   const { topic, logger } = opts;
-  const consumer: Consumer = opts.kafka.consumer({ groupId: opts.groupId, maxWaitTimeInMs: MAX_WAIT_MS });
+  const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+  const consumer: Consumer = opts.kafka.consumer({
+    groupId: opts.groupId,
+    maxWaitTimeInMs: MAX_WAIT_MS,
+    sessionTimeout,
+    heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
+  });
   const paused = new Set<number>();
   let stopped = false;
 

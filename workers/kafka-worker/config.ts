@@ -30,6 +30,11 @@ export interface WorkerConfig {
   concurrency: number;
   /** `WORKER_HEARTBEAT_MS`: a `run.heartbeat` of every executing run this often. Default 10 s. */
   heartbeatMs: number;
+  /**
+   * `WORKER_SESSION_TIMEOUT_MS`: how long the group waits for a worker that stopped answering before
+   * its partitions (and the commands on them) go to the others. Default 30 s; at least 6 s (the broker's minimum).
+   */
+  sessionTimeoutMs: number;
   /** `WORKER_ID`: names this worker in every event's `producer` and in its logs. Default `<hostname>:<pid>`. */
   workerId: string;
   /**
@@ -155,6 +160,7 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     databaseUrl: databaseUrl(env),
     concurrency: int(env, 'WORKER_CONCURRENCY', 2, 1),
     heartbeatMs: int(env, 'WORKER_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, 10),
+    sessionTimeoutMs: int(env, 'WORKER_SESSION_TIMEOUT_MS', 30_000, 6000),
     workerId: workerId(env),
     secretsFile: secretsFile(env),
     localSourceRoots: roots(env),

@@ -99,9 +99,12 @@ export class KafkaRunExecution {
     reporter.status({ status: RunStatus.RUNNING, message: `running on worker ${config.workerId}` });
     reporter.log(LogLevel.INFO, `started by worker ${config.workerId} (attempt ${command.attempt})`);
     const { job } = command;
-    // The command carries no secrets and no schemaInference: the worker's secrets file supplies the
-    // former; inference stays on, the engine's default.
-    const source = { ...job.source, params: deps.secrets.apply(command.jobId, job.source.params), schemaInference: true };
+    // The command carries no secrets: the worker's secrets file supplies them. Inference is on unless the job says otherwise.
+    const source = {
+      ...job.source,
+      params: deps.secrets.apply(command.jobId, job.source.params),
+      schemaInference: job.source.schemaInference ?? true,
+    };
     const spec = ingestSpecFor({ ...job, source }, config.maxFailedRowRatio, config.localSourceRoots);
     const sink = deps.makeSink();
     const { stats, done } = ingest(spec, sink, {

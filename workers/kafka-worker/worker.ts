@@ -166,6 +166,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, opts: StartWor
         groupId: config.groupId,
         topic: config.topics.runCommands,
         fromBeginning: config.fromBeginning,
+        sessionTimeoutMs: config.sessionTimeoutMs,
         logger,
         onCommand,
       });
