@@ -1,14 +1,17 @@
 import type { Server as HttpServer } from 'node:http';
-import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { makeComplexityCheck } from '../graphql/complexity-cache';
 import type { ContextFactory } from '../graphql/context';
 import { requestIdFrom } from '../graphql/context';
-import { clientError, formatGraphQLError } from '../graphql/errors';
+import { DocumentCache } from '../graphql/document-cache';
+import { formatGraphQLError } from '../graphql/errors';
+import { checkQuerySize, type QueryLimits } from '../graphql/limits';
 import { makeSharedSubscribe } from '../graphql/shared-execution';
-import { checkQuerySize, validateOperation, type QueryLimits } from '../graphql/limits';
 import type { Logger } from '../logger';
+import { serveGraphQLWebSocket, type SocketExtra } from './ws-adapter';
+import { sendingNextDirectly } from './ws-next';
 
 export interface GraphQLWebSocketOptions {
   httpServer: HttpServer;
@@ -30,46 +33,58 @@ export interface GraphQLWebSocket {
 /**
  * graphql-ws (graphql-transport-ws protocol) on the HTTP server's port and path. Every operation
  * goes through the same limits as HTTP (size before parsing, validation + depth, complexity with
- * its variables), gets its own context (request id `<x-request-id of the upgrade>.<op id>` or a
- * uuid), and its errors are mapped exactly like Apollo's (src/graphql/errors.ts).
+ * its variables; parsing, validation and complexity remembered per query text), gets its own
+ * context (request id `<x-request-id of the upgrade>.<op id>` or a uuid), and its errors are mapped
+ * exactly like Apollo's (src/graphql/errors.ts). A subscription event is executed once per distinct
+ * operation and its `next` message serialized once (src/server/ws-next.ts).
  */
 export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWebSocket {
   const { schema, limits, logger } = opts;
   const wss = new WebSocketServer({ server: opts.httpServer, path: '/graphql' });
+  const documents = new DocumentCache(schema, limits);
+  const complexity = makeComplexityCheck(schema, limits);
+  const shared = makeSharedSubscribe();
   // The subscribe message's payload object is handed to every later hook of that operation.
   const requestIds = new WeakMap<SubscribePayload, string>();
+  /** Where each operation's `next` messages go, for the direct path. */
+  const outlets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
   const format = (payload: SubscribePayload, errors: readonly GraphQLError[]) => {
     const requestId = requestIds.get(payload) ?? 'unknown';
     return errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger }));
   };
 
-  const shared = makeSharedSubscribe();
-  const server = useServer(
+  const served = serveGraphQLWebSocket(
     {
       schema,
-      subscribe: shared.subscribe,
+      async subscribe(args) {
+        const results = await shared.subscribe(args);
+        const outlet = outlets.get(args);
+        return outlet && Symbol.asyncIterator in results
+          ? sendingNextDirectly(results as AsyncIterableIterator<ExecutionResult>, outlet.socket, outlet.id)
+          : results;
+      },
       onSubscribe(ctx, id, payload) {
-        const header = ctx.extra.request.headers['x-request-id'];
+        const header = (ctx.extra as SocketExtra).requestIdHeader;
         const requestId = header ? `${requestIdFrom(header)}.${id}` : requestIdFrom(undefined);
         requestIds.set(payload, requestId);
         const tooLarge = checkQuerySize(payload.query, limits.maxQueryBytes);
         if (tooLarge) return [tooLarge];
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (err) {
-          return [clientError((err as Error).message, 'GRAPHQL_PARSE_FAILED')];
-        }
-        const errors = validateOperation(schema, document, limits, payload.variables, payload.operationName);
-        if (errors.length) return errors;
-        const args = {
+        const cached = documents.get(payload.query);
+        if (cached.errors) return [...cached.errors];
+        // graphql-ws keeps the message for the life of the operation: let it hold the cache's copy
+        // of the text rather than one of its own per subscriber.
+        (payload as { query: string }).query = cached.query;
+        const tooComplex = complexity(cached.document, payload.variables, payload.operationName);
+        if (tooComplex) return [tooComplex];
+        const args: ExecutionArgs = {
           schema,
-          document,
+          document: cached.document,
           variableValues: payload.variables,
           operationName: payload.operationName,
           contextValue: opts.contextFactory({ requestId, transport: 'ws' }),
         };
-        shared.register(args, payload.query, payload.variables, payload.operationName);
+        shared.register(args);
+        outlets.set(args, { socket: (ctx.extra as SocketExtra).socket, id });
         return args;
       },
       onNext(_ctx, _id, payload, _args, result) {
@@ -81,6 +96,7 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
       },
     },
     wss,
+    { logger },
   );
 
   let disposing: Promise<void> | null = null;
@@ -93,7 +109,7 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
         }, CLOSE_GRACE_MS);
         grace.unref();
         try {
-          await server.dispose();
+          await served.dispose();
         } finally {
           clearTimeout(grace);
         }

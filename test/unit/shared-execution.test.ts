@@ -1,5 +1,14 @@
-import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { makeSharedSubscribe } from '../../src/graphql/shared-execution';
+import {
+  GraphQLInt,
+  GraphQLObjectType,
+  GraphQLSchema,
+  GraphQLString,
+  parse,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
+import { makeSharedSubscribe, resultJson } from '../../src/graphql/shared-execution';
 
 /** A schema whose `tick` subscription yields the same event objects to every subscriber, counting resolver calls. */
 function world() {
@@ -61,9 +70,17 @@ function world() {
 describe('shared subscription execution', () => {
   const query = 'subscription($p: String) { tick { n label(prefix: $p) } }';
 
-  async function subscribe(shared: ReturnType<typeof makeSharedSubscribe>, schema: GraphQLSchema, variables: Record<string, unknown>) {
-    const args: ExecutionArgs = { schema, document: parse(query), variableValues: variables };
-    shared.register(args, query, variables, undefined);
+  // One document per query text, as the document cache hands out.
+  const document = parse(query);
+
+  async function subscribe(
+    shared: ReturnType<typeof makeSharedSubscribe>,
+    schema: GraphQLSchema,
+    variables: Record<string, unknown>,
+    doc: DocumentNode = document,
+  ) {
+    const args: ExecutionArgs = { schema, document: doc, variableValues: variables };
+    shared.register(args);
     return (await shared.subscribe(args)) as AsyncIterableIterator<ExecutionResult>;
   }
 
@@ -85,6 +102,44 @@ describe('shared subscription execution', () => {
     w.emit({ n: 2 });
     await again;
     expect(w.resolved()).toBe(4);
+  });
+
+  it('never shares a result between operations of different text, even when they select alike', async () => {
+    const w = world();
+    const shared = makeSharedSubscribe();
+    const other = 'subscription($p: String) { tick { label(prefix: $p) n } }';
+    const a = await subscribe(shared, w.schema, { p: '#' });
+    const b = await subscribe(shared, w.schema, { p: '#' }, parse(other));
+    const next = Promise.all([a.next(), b.next()]);
+    w.emit({ n: 1 });
+    const [ra, rb] = await next;
+    expect(JSON.stringify(ra.value)).toBe('{"data":{"tick":{"n":1,"label":"#1"}}}');
+    expect(JSON.stringify(rb.value)).toBe('{"data":{"tick":{"label":"#1","n":1}}}');
+    expect(w.resolved()).toBe(2);
+  });
+
+  it('serializes a shared result once for all its subscribers', async () => {
+    const w = world();
+    const shared = makeSharedSubscribe();
+    const a = await subscribe(shared, w.schema, { p: '#' });
+    const b = await subscribe(shared, w.schema, { p: '#' });
+    const next = Promise.all([a.next(), b.next()]);
+    w.emit({ n: 7 });
+    const [ra, rb] = await next;
+    expect(rb.value).toBe(ra.value);
+    expect(resultJson(ra.value)).toBe('{"data":{"tick":{"n":7,"label":"#7"}}}');
+    expect(resultJson(rb.value)).toBe(resultJson(ra.value));
+  });
+
+  it('executes an operation that was not registered once per subscriber', async () => {
+    const w = world();
+    const shared = makeSharedSubscribe();
+    const args = (): ExecutionArgs => ({ schema: w.schema, document, variableValues: { p: '#' } });
+    const [a, b] = (await Promise.all([shared.subscribe(args()), shared.subscribe(args())])) as AsyncIterableIterator<ExecutionResult>[];
+    const next = Promise.all([a.next(), b.next()]);
+    w.emit({ n: 1 });
+    await next;
+    expect(w.resolved()).toBe(2);
   });
 
   it('releases the source at once when the client leaves, even while waiting for an event', async () => {
