@@ -1,8 +1,58 @@
+import type { BusSubscription } from '../events/bus';
+
 /**
  * Building blocks of the subscription streams. Every stream follows one order: subscribe to the bus
  * (resolves once the channel is really subscribed), read the snapshot from the service, then stream,
  * dropping what the snapshot already covered. Whatever happens, the bus subscription is closed.
  */
+
+/** A live stream: iterate it; `return()` ends it, releasing its bus subscription at once. */
+export interface LiveStream<T> extends AsyncIterableIterator<T> {
+  return(value?: unknown): Promise<IteratorResult<T>>;
+}
+
+/**
+ * The stream most subscriptions are: the `snapshot` values first, then every live value that
+ * `accept` lets through (it may keep per-subscriber state, e.g. the last version sent). A plain
+ * iterator rather than an async generator: a live value costs one promise callback per subscriber,
+ * not a generator resumption, and `return()` reaches the bus subscription at once, even while a
+ * `next()` is waiting. The subscription is closed exactly once however the stream ends.
+ */
+export function snapshotThenLive<T>(snapshot: readonly T[], live: BusSubscription<T>, accept: (value: T) => boolean): LiveStream<T> {
+  let i = 0;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    live.close();
+  };
+  const step = (r: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
+    if (r.done) {
+      close();
+      return r;
+    }
+    return accept(r.value) ? r : live.next().then(step);
+  };
+  const stream: LiveStream<T> = {
+    next() {
+      if (i < snapshot.length) return Promise.resolve({ value: snapshot[i++], done: false });
+      if (closed) return Promise.resolve({ value: undefined, done: true });
+      return live.next().then(step);
+    },
+    return() {
+      close();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    throw(err?: unknown) {
+      close();
+      return Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return stream;
+}
 
 /**
  * Wraps a generator so that `onClose` runs exactly once however the stream ends: the generator
