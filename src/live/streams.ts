@@ -16,42 +16,63 @@ export interface LiveStream<T> extends AsyncIterableIterator<T> {
  * `accept` lets through (it may keep per-subscriber state, e.g. the last version sent). A plain
  * iterator rather than an async generator: a live value costs one promise callback per subscriber,
  * not a generator resumption, and `return()` reaches the bus subscription at once, even while a
- * `next()` is waiting. The subscription is closed exactly once however the stream ends.
+ * `next()` is waiting. The subscription is closed exactly once however the stream ends, and a
+ * snapshot value is let go once handed out (an open subscription keeps none of its first message).
  */
 export function snapshotThenLive<T>(snapshot: readonly T[], live: BusSubscription<T>, accept: (value: T) => boolean): LiveStream<T> {
-  let i = 0;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    live.close();
-  };
-  const step = (r: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
+  return new SnapshotThenLive(snapshot, live, accept);
+}
+
+class SnapshotThenLive<T> implements LiveStream<T> {
+  private closed = false;
+  private readonly step = (r: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
     if (r.done) {
-      close();
+      this.close();
       return r;
     }
-    return accept(r.value) ? r : live.next().then(step);
+    return this.accept(r.value) ? r : this.live.next().then(this.step);
   };
-  const stream: LiveStream<T> = {
-    next() {
-      if (i < snapshot.length) return Promise.resolve({ value: snapshot[i++], done: false });
-      if (closed) return Promise.resolve({ value: undefined, done: true });
-      return live.next().then(step);
-    },
-    return() {
-      close();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    throw(err?: unknown) {
-      close();
-      return Promise.reject(err);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-  return stream;
+
+  private snapshot: T[] | null;
+
+  constructor(
+    snapshot: readonly T[],
+    private readonly live: BusSubscription<T>,
+    private readonly accept: (value: T) => boolean,
+  ) {
+    this.snapshot = snapshot.length ? [...snapshot] : null;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.snapshot) {
+      const value = this.snapshot.shift()!;
+      if (this.snapshot.length === 0) this.snapshot = null;
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return this.live.next().then(this.step);
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.reject(err);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.snapshot = null;
+    this.live.close();
+  }
 }
 
 /**

@@ -8,24 +8,27 @@ import type { Logger } from '../logger';
  * socket) and `ws`, in place of graphql-ws's own `useServer`. It does the same, holding less per
  * connection, which matters at thousands of open dashboards:
  *
- * - `ctx.extra` is the socket and the upgrade's `x-request-id`, not the whole upgrade request
- *   (headers and all, kept as long as the socket lives);
+ * - `ctx.extra` is the socket and a name for the connection (from its upgrade request), not the
+ *   whole upgrade request (headers and all, kept as long as the socket lives);
  * - one keep-alive timer for all sockets instead of an interval and a timeout per socket: every
  *   `keepAliveMs` each open socket that has not answered the previous ping is terminated, the
  *   others are pinged;
- * - the socket's methods live on a prototype (one small object per connection).
+ * - the socket's methods live on a prototype (one small object per connection), and the error and
+ *   pong listeners are shared by every socket.
  *
  * A message the protocol server fails on closes that socket with 1011 "Internal server error" and is
  * logged in full (the reason never carries the message); so does an error on the socket itself.
  */
 export interface SocketExtra {
   socket: WebSocket;
-  /** The upgrade request's `x-request-id` header, as sent (check it before use). */
-  requestIdHeader: string | undefined;
+  /** What {@link ServeOptions.connectionId} made of the upgrade request. */
+  connectionId: string;
 }
 
 export interface ServeOptions {
   logger: Logger;
+  /** Names a connection from its upgrade request (the only thing kept of the request), e.g. its `x-request-id`. */
+  connectionId: (request: IncomingMessage) => string;
   /** Ping interval, and how long a pong may take. 0 turns keep-alive off. Default 12 s, as graphql-ws. */
   keepAliveMs?: number;
 }
@@ -94,18 +97,17 @@ export function serveGraphQLWebSocket(
     for (const client of wss.clients) client.close(CloseCode.InternalServerError, INTERNAL_ERROR);
   });
 
+  function onSocketError(this: WebSocket, err: Error) {
+    logger.error({ err, component: 'graphql-ws' }, 'WebSocket error');
+    this.close(CloseCode.InternalServerError, INTERNAL_ERROR);
+  }
+
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    socket.once('error', (err) => {
-      logger.error({ err, component: 'graphql-ws' }, 'WebSocket error');
-      socket.close(CloseCode.InternalServerError, INTERNAL_ERROR);
-    });
+    // `on`, not `once`: each `once` wraps its listener anew for every socket. A socket closes once.
+    socket.on('error', onSocketError);
     socket.on('pong', onPong);
-    const header = request.headers['x-request-id'];
-    const closed = server.opened(new ProtocolSocketAdapter(socket, logger), {
-      socket,
-      requestIdHeader: Array.isArray(header) ? header[0] : header,
-    });
-    socket.once('close', (code, reason) => {
+    const closed = server.opened(new ProtocolSocketAdapter(socket, logger), { socket, connectionId: opts.connectionId(request) });
+    socket.on('close', (code, reason) => {
       awaitingPong.delete(socket);
       closed(code, String(reason)).catch((err: unknown) =>
         logger.error({ err, component: 'graphql-ws' }, 'error while closing a WebSocket connection'),
