@@ -18,6 +18,8 @@ export interface GraphQLWebSocketOptions {
   contextFactory: ContextFactory;
   limits: QueryLimits;
   logger: Logger;
+  /** Ping interval, and how long a pong may take before the socket is cut. Default 12 s. */
+  keepAliveMs?: number;
 }
 
 /** After `dispose()` asks clients to go (1001), how long before the stragglers are cut. */
@@ -76,7 +78,7 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
       },
     },
     wss,
-    { logger, connectionId: (request) => requestIdFrom(request.headers['x-request-id']) },
+    { logger, keepAliveMs: opts.keepAliveMs, connectionId: (request) => requestIdFrom(request.headers['x-request-id']) },
   );
 
   let disposing: Promise<void> | null = null;
