@@ -24,7 +24,9 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import Redis from 'ioredis';
-import { WebSocket as WsSocket } from 'ws';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, WebSocket as WsSocket } from 'ws';
 import type { App } from '../src/app';
 import type { MetricsView } from '../src/domain';
 import { coerceError } from '../src/errors';
@@ -169,8 +171,40 @@ function open(i) {
   });
 }
 
+// The transport floor: plain sockets to a plain ws server, the same message bytes, parsed as JSON.
+const rawRecv = new Float64Array(count * width).fill(NaN);
+const rawGot = new Int32Array(count);
+const raws = [];
+function openRaw(i, rawUrl) {
+  return new Promise((resolve, reject) => {
+    const s = new WebSocket(rawUrl);
+    raws.push(s);
+    s.on('open', resolve);
+    s.on('error', reject);
+    s.on('message', (d) => {
+      const t = now();
+      const seq = seqOf(JSON.parse(String(d)).payload.data);
+      if (Number.isInteger(seq) && seq > 0 && seq <= events && Number.isNaN(rawRecv[i * width + seq])) { rawRecv[i * width + seq] = t; rawGot[i]++; }
+    });
+  });
+}
+
 parentPort.on('message', async (msg) => {
   if (msg.type === 'ping') parentPort.postMessage({ type: 'pong', t: msg.t, tw: now() });
+  if (msg.type === 'openRaw') {
+    for (let i = 0; i < count; i += 50) {
+      const batch = [];
+      for (let j = i; j < Math.min(count, i + 50); j++) batch.push(openRaw(j, msg.url));
+      await Promise.all(batch);
+    }
+    parentPort.postMessage({ type: 'rawReady' });
+  }
+  if (msg.type === 'finishRaw') {
+    const until = Date.now() + 10000;
+    while (Date.now() < until && !rawGot.every((n) => n >= msg.events)) await new Promise((r) => setTimeout(r, 50));
+    for (const s of raws) s.terminate();
+    parentPort.postMessage({ type: 'rawResult', recv: rawRecv }, [rawRecv.buffer]);
+  }
   if (msg.type === 'open') {
     for (let i = 0; i < count; i += 50) {
       const batch = [];
@@ -240,6 +274,8 @@ function installProbes(app: App, emitAt: Float64Array, events: number) {
   /** Every socket write of an event: its sequence number and when. */
   const writes = { seq: [] as number[], at: [] as number[] };
   const publishAt = new Float64Array(events + 1);
+  /** One message as the gateway sent it (event 1), for the raw broadcast of the same bytes. */
+  const sample: { text?: string } = {};
   const bus = app.bus;
   const publishAll = bus.publishAll;
   bus.publishAll = function (publications) {
@@ -262,6 +298,7 @@ function installProbes(app: App, emitAt: Float64Array, events: number) {
     if (seq > 0 && emitAt[seq] > 0) {
       writes.seq.push(seq);
       writes.at.push(now());
+      if (seq === 1) sample.text ??= text;
     }
     return send.call(this, data, ...rest);
   };
@@ -269,11 +306,54 @@ function installProbes(app: App, emitAt: Float64Array, events: number) {
     committed,
     writes,
     publishAt,
+    sample,
     remove() {
       proto.send = send;
       bus.publishAll = publishAll;
     },
   };
+}
+
+// ---------- the floor: the same bytes over plain sockets ----------
+
+/**
+ * What the transport alone costs on this machine: the message the gateway sent for event 1 (its
+ * sequence number replaced), written by this thread to as many plain `ws` sockets (no protocol,
+ * no GraphQL) held by the same client threads, at the same cadence. Latency = receive − the instant
+ * the writes of that event began. The gateway cannot do better than this with one write per socket.
+ */
+async function rawBroadcast(threads: ThreadHandle[], sampleText: string, o: FanoutOptions, stopping: () => boolean) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(wss, 'listening');
+  try {
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    await Promise.all(threads.map((t) => request(t.worker, { type: 'openRaw', url }, 'rawReady', o.timeoutMs)));
+    const sentAt = new Float64Array(o.events + 1);
+    const start = now() + 100;
+    for (let seq = 1; seq <= o.events && !stopping(); seq++) {
+      await sleep(start + (seq - 1) * o.eventGapMs - now());
+      const text = sampleText.replace(/"recordsProcessed":1\b/, `"recordsProcessed":${seq}`);
+      sentAt[seq] = now();
+      for (const client of wss.clients) client.send(text);
+    }
+    const results = await Promise.all(
+      threads.map((t) => request<{ recv: Float64Array }>(t.worker, { type: 'finishRaw', events: o.events }, 'rawResult', 30_000)),
+    );
+    const received = { seq: [] as number[], at: [] as number[] };
+    results.forEach(({ recv }, ti) => {
+      for (let c = 0; c < threads[ti].count; c++) {
+        for (let seq = 1; seq <= o.events; seq++) {
+          const t = recv[c * (o.events + 1) + seq];
+          if (Number.isNaN(t)) continue;
+          received.seq.push(seq);
+          received.at.push(t - threads[ti].offsetMs);
+        }
+      }
+    });
+    return latencies(received, sentAt, o.events);
+  } finally {
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
 }
 
 // ---------- the bench ----------
@@ -444,6 +524,10 @@ async function fanout(env: BenchEnv, o: FanoutOptions, cleanups: Cleanup[], stop
     );
   }
 
+  if (!probes.sample.text) throw new Error('no message of event 1 was seen going to a socket');
+  const floor = summarize((await rawBroadcast(threads, probes.sample.text, o, stopping)).each);
+  row(`raw ws: the same bytes to ${ready} plain sockets`, floor);
+
   const publish = summarize(fromPublish.each);
   const emit = summarize(fromEmit.each);
   const last = summarize(fromPublish.last);
@@ -476,6 +560,24 @@ async function fanout(env: BenchEnv, o: FanoutOptions, cleanups: Cleanup[], stop
       baselineName: 'raw Redis p50',
       baseline: redis.p50,
       ratio: last.p50 / redis.p50,
+      goal: null,
+    },
+    {
+      ...base,
+      metric: `raw ws: the same bytes written to ${ready} plain sockets → each receives p50 (the floor)`,
+      value: floor.p50,
+      baselineName: 'raw Redis p50',
+      baseline: redis.p50,
+      ratio: floor.p50 / redis.p50,
+      goal: null,
+    },
+    {
+      ...base,
+      metric: 'publish → each subscriber p50, against the floor',
+      value: publish.p50,
+      baselineName: 'raw ws floor p50',
+      baseline: floor.p50,
+      ratio: publish.p50 / floor.p50,
       goal: null,
     },
     {
