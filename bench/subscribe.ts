@@ -14,11 +14,17 @@
  * would. The figure is this process's CPU (`process.cpuUsage`, every thread) per subscribe, for
  * `runUpdated(runId)` and for `stageProgress(runId)` (whose snapshot is one message per stage).
  * Goal: ≤ 1 ms each. Beside it, for context, an in-process `execute` of the same selection on the
- * in-memory view (what every later event costs to execute once).
+ * in-memory view (what every later event costs to execute once), and the floor: the same client
+ * against a plain `ws` server in this process answering each subscribe with one SQL statement and
+ * one message (the socket and database I/O any subscribe pays).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { execute, parse, type ExecutionResult } from 'graphql';
+import { Pool } from 'pg';
+import { WebSocketServer } from 'ws';
 import { createBenchJob, createBenchRun, startBenchGateway } from './gateway';
 import { measure, median, quantile, runStandalone, type Bench, type BenchRow } from './lib';
 
@@ -43,11 +49,10 @@ const OPERATIONS = [
  */
 const CLIENT_JS = `
 const WebSocket = require(process.env.WS_MODULE);
-const url = process.env.GATEWAY_WS_URL;
 let sockets = [];
 let nextId = 0;
 const waiting = new Map();
-function open(n) {
+function open(url, n) {
   return Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
     const ws = new WebSocket(url, 'graphql-transport-ws');
     ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init' })));
@@ -65,7 +70,7 @@ function open(n) {
 }
 process.on('message', async (msg) => {
   try {
-    if (msg.type === 'open') { sockets = await open(msg.sockets); return process.send({ ok: true }); }
+    if (msg.type === 'open') { sockets = await open(msg.url, msg.sockets); return process.send({ ok: true }); }
     if (msg.type === 'close') { for (const s of sockets) s.close(); return process.send({ ok: true }); }
     const walls = [];
     for (let i = 0; i < msg.n; i++) {
@@ -83,6 +88,36 @@ process.on('message', async (msg) => {
   }
 });
 `;
+
+/**
+ * The floor under a subscribe on this machine: a plain `ws` server in this process that answers
+ * each subscribe message with one SQL statement (the run's row, like the snapshot read) and one
+ * `next` message made with JSON.stringify, no GraphQL at all. Same client, same sockets' count.
+ */
+async function startFloorServer(databaseUrl: string) {
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(wss, 'listening');
+  wss.on('connection', (socket) => {
+    socket.on('message', (data) => {
+      const m = JSON.parse(String(data)) as { id?: string; type: string; payload?: { variables?: { runId?: string } } };
+      if (m.type === 'connection_init') return socket.send('{"type":"connection_ack"}');
+      if (m.type !== 'subscribe') return;
+      pool
+        .query({ name: 'floor_run', text: 'select * from runs where id = $1', values: [m.payload?.variables?.runId] })
+        .then((r) => socket.send(JSON.stringify({ id: m.id, type: 'next', payload: { data: { run: r.rows[0] ?? null } } })))
+        .catch((err: Error) => socket.send(JSON.stringify({ id: m.id, type: 'error', payload: [{ message: err.message }] })));
+    });
+  });
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await pool.end();
+    },
+  };
+}
 
 function ask<T>(client: ChildProcess, message: object): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -115,10 +150,10 @@ export const subscribeBench: Bench = {
       const run = await createBenchRun(app, await createBenchJob(app, 'bench subscribe'));
       const stages = await app.runs.stages(run.id);
       client = spawn(process.execPath, ['-e', CLIENT_JS], {
-        env: { ...process.env, WS_MODULE: require.resolve('ws'), GATEWAY_WS_URL: gateway.wsUrl },
+        env: { ...process.env, WS_MODULE: require.resolve('ws') },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
-      await ask(client, { type: 'open', sockets: socketCount });
+      await ask(client, { type: 'open', url: gateway.wsUrl, sockets: socketCount });
       const rows: BenchRow[] = [];
       for (const op of OPERATIONS) {
         const variables = { runId: run.id };
@@ -164,6 +199,29 @@ export const subscribeBench: Bench = {
         );
       }
       await ask(client, { type: 'close' });
+
+      const floor = await startFloorServer(app.config.databaseUrl!);
+      try {
+        await ask(client, { type: 'open', url: floor.url, sockets: socketCount });
+        const variables = { runId: run.id };
+        await ask(client, { type: 'subscribe', n: Math.max(20, n / 10), query: '', variables });
+        const { cpuMs } = await measure(() => ask(client!, { type: 'subscribe', n, query: '', variables }));
+        await ask(client, { type: 'close' });
+        for (const row of rows.filter((r) => r.goal)) {
+          rows.push({
+            bench: 'subscribe',
+            metric: row.metric,
+            value: row.value,
+            baselineName: 'floor: plain ws message in, one SQL statement, one message out (ms)',
+            baseline: cpuMs / n,
+            ratio: row.value / (cpuMs / n),
+            goal: null,
+            note: 'the I/O this machine charges for any subscribe',
+          });
+        }
+      } finally {
+        await floor.close();
+      }
       return rows;
     } finally {
       client?.kill();
