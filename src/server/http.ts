@@ -1,6 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -17,6 +16,7 @@ import { makeComplexityCheck } from '../graphql/complexity-cache';
 import { apolloFormatError, errorRequestIdsPlugin } from '../graphql/errors';
 import { depthLimitRule, limitsPlugin, querySizeMiddleware, type QueryLimits } from '../graphql/limits';
 import type { Logger } from '../logger';
+import { apolloHandler } from './apollo-handler';
 import { graphiqlRouter } from './graphiql';
 
 export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, string> }>;
@@ -107,9 +107,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
     // A query is further limited to `limits.maxQueryBytes`; variables make up the rest.
     express.json({ limit: '1mb' }),
     querySizeMiddleware(limits),
-    expressMiddleware(apollo, {
-      context: async ({ res }) => opts.contextFactory({ requestId: res.locals.requestId as string, transport: 'http' }),
-    }),
+    apolloHandler(apollo, async (_req, res) => opts.contextFactory({ requestId: res.locals.requestId as string, transport: 'http' })),
   );
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
