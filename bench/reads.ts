@@ -22,8 +22,12 @@
  * fails the bench rather than looking fast).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { execute, parse, type DocumentNode, type ExecutionResult } from 'graphql';
+import { Client, Pool } from 'pg';
 import type { JobsApi, RunsApi } from '../src/api';
 import type { JobView, RunView } from '../src/domain';
 import type { GraphQLContext } from '../src/graphql/context';
@@ -51,15 +55,14 @@ const RUN_QUERY = `query Run($id: ID!) {
 }`;
 
 /**
- * The client, a child process (plain JS, `node -e`) talking over IPC: on `{ n, body }` it POSTs `body` n times, one after the
- * other, over one keep-alive connection, and answers `{ ok }` or `{ error }` (the first response
- * that is not a 200 without errors).
+ * The client, a child process (plain JS, `node -e`) talking over IPC: on `{ url, n, body }` it POSTs
+ * `body` to `url` n times, one after the other, over a keep-alive connection, and answers `{ ok }`
+ * or `{ error }` (the first response that is not a 200 without errors).
  */
 const CLIENT_JS = `
 const http = require('node:http');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const url = new URL(process.env.READS_URL);
-function post(body) {
+function post(url, body) {
   return new Promise((resolve, reject) => {
     const req = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -71,10 +74,10 @@ function post(body) {
     req.end(body);
   });
 }
-process.on('message', async ({ n, body }) => {
+process.on('message', async ({ url, n, body }) => {
   try {
     for (let i = 0; i < n; i++) {
-      const r = await post(body);
+      const r = await post(new URL(url), body);
       if (r.status !== 200 || r.text.includes('"errors"')) throw new Error('request failed: ' + r.status + ' ' + r.text.slice(0, 500));
     }
     process.send({ ok: true });
@@ -84,7 +87,7 @@ process.on('message', async ({ n, body }) => {
 });
 `;
 
-function requestsFromClient(client: ChildProcess, n: number, body: string): Promise<void> {
+function requestsFromClient(client: ChildProcess, url: string, n: number, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: { ok?: boolean; error?: string }) => {
       client.off('exit', onExit);
@@ -94,7 +97,7 @@ function requestsFromClient(client: ChildProcess, n: number, body: string): Prom
     const onExit = (code: number | null) => reject(new Error(`the client process exited (${code})`));
     client.once('message', onMessage);
     client.once('exit', onExit);
-    client.send({ n, body });
+    client.send({ url, n, body });
   });
 }
 
@@ -124,6 +127,57 @@ function inMemoryContext(jobsPage: Awaited<ReturnType<JobsApi['list']>>, runs: M
     }) as unknown as GraphQLContext;
 }
 
+/** How many SQL statements `fn` sends through `pg` (every pool and client of this process). */
+async function countStatements(fn: () => Promise<unknown>): Promise<number> {
+  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const query = proto.query;
+  let n = 0;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    n++;
+    return query.apply(this, args);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = query;
+  }
+  return n;
+}
+
+/**
+ * The floor under a read on this machine: a plain `node:http` server in this process that, for each
+ * POST, parses the JSON body, sends as many trivial SQL statements as the gateway sent for that
+ * operation (one after the other) and answers with the very bytes the gateway answered. No Express,
+ * no Apollo, no GraphQL, no rows to make views of: the socket and database I/O any read pays.
+ */
+async function startFloorServer(databaseUrl: string) {
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  let current = { statements: 0, reply: '{}' };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      for (let i = 0; i < current.statements; i++) await pool.query({ name: 'floor', text: 'select $1::int as n', values: [i] });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(current.reply) });
+      res.end(current.reply);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    serve(statements: number, reply: string) {
+      current = { statements, reply };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pool.end();
+    },
+  };
+}
+
 interface Operation {
   name: string;
   document: DocumentNode;
@@ -142,6 +196,7 @@ export const readsBench: Bench = {
     const rounds = Number(process.env.READS_ROUNDS ?? 3);
     const gateway = await startBenchGateway(env, 'reads');
     let client: ChildProcess | undefined;
+    const cleanups: (() => Promise<void>)[] = [];
     try {
       const { app } = gateway;
       const jobs: JobView[] = [];
@@ -179,25 +234,37 @@ export const readsBench: Bench = {
         }
       };
 
-      client = spawn(process.execPath, ['-e', CLIENT_JS], {
-        env: { ...process.env, READS_URL: gateway.httpUrl },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      client = spawn(process.execPath, ['-e', CLIENT_JS], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const floor = await startFloorServer(app.config.databaseUrl!);
+      cleanups.push(() => floor.close());
       const rows: BenchRow[] = [];
       for (const op of operations) {
         // Warm-up: JIT, Apollo's document cache, pg's prepared statements, the keep-alive socket.
-        await requestsFromClient(client, Math.max(100, requests / 5), op.body);
+        await requestsFromClient(client, gateway.httpUrl, Math.max(100, requests / 5), op.body);
         await inMemory(op, Math.max(100, requests / 5));
         const http: number[] = [];
         const memory: number[] = [];
         let system = 0;
         for (let r = 0; r < rounds; r++) {
           const sys0 = process.cpuUsage().system;
-          http.push((await measure(() => requestsFromClient(client!, requests, op.body))).cpuMs / requests);
+          http.push((await measure(() => requestsFromClient(client!, gateway.httpUrl, requests, op.body))).cpuMs / requests);
           system += (process.cpuUsage().system - sys0) / 1000;
           memory.push((await measure(() => inMemory(op, requests))).cpuMs / requests);
         }
         const systemShare = system / (http.reduce((a, b) => a + b, 0) * requests);
+        // The floor for this operation: its statement count and its response bytes, from the gateway.
+        let reply = '';
+        const statements = await countStatements(async () => {
+          const res = await fetch(gateway.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: op.body });
+          reply = await res.text();
+        });
+        floor.serve(statements, reply);
+        await requestsFromClient(client, floor.url, Math.max(100, requests / 5), op.body);
+        const floorRuns: number[] = [];
+        for (let r = 0; r < rounds; r++) {
+          floorRuns.push((await measure(() => requestsFromClient(client!, floor.url, requests, op.body))).cpuMs / requests);
+        }
+        const floorMs = median(floorRuns);
         const value = median(http) * 1000;
         const baseline = median(memory) * 1000;
         rows.push({
@@ -212,10 +279,21 @@ export const readsBench: Bench = {
             .map((x) => (x * 1000).toFixed(0))
             .join('/')} µs; ${(systemShare * 100).toFixed(0)} % of the HTTP CPU in the kernel; load ${os.loadavg()[0].toFixed(2)}`,
         });
+        rows.push({
+          bench: 'reads',
+          metric: `${op.name} over HTTP, CPU per request (µs)`,
+          value,
+          baselineName: `floor: plain node:http, ${statements} trivial SQL statement(s), same response bytes (µs)`,
+          baseline: floorMs * 1000,
+          ratio: value / (floorMs * 1000),
+          goal: null,
+          note: 'the I/O this machine charges for any such request',
+        });
       }
       return rows;
     } finally {
       client?.kill();
+      for (const cleanup of cleanups) await cleanup();
       await gateway.stop();
     }
   },
