@@ -1,17 +1,21 @@
-import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import type { WebSocket } from 'ws';
+import {
+  createSourceEventStream,
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import type { GraphQLContext } from '../graphql/context';
 import { operationKey, resultJson, type SharedExecution } from '../graphql/shared-execution';
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+import type { WsConnection } from './ws-protocol';
 
 /**
- * One graphql-ws operation: its execution arguments, plus where its messages go and what it shares
- * its results with. One object per operation instead of several maps keyed by it.
+ * One WebSocket operation: its execution arguments, its id on the connection, and the key it shares
+ * results under. One object per operation instead of several maps keyed by it.
  */
 export class WsOperation implements ExecutionArgs {
-  /** Set by graphql-ws (`roots`, unused here). */
-  rootValue?: unknown;
   /** Same key, same document: same result for the same event (src/graphql/shared-execution.ts). */
   readonly key: string;
 
@@ -21,96 +25,80 @@ export class WsOperation implements ExecutionArgs {
     readonly variableValues: Record<string, unknown> | null | undefined,
     readonly operationName: string | null | undefined,
     readonly contextValue: GraphQLContext,
-    /** The socket and the graphql-ws id of the operation. */
-    readonly socket: WebSocket,
+    /** The operation's id on its connection (graphql-transport-ws `id`). */
     readonly id: string,
+    /** Its request id, for its errors and its logs (the context has the same). */
+    readonly requestId: string,
   ) {
     this.key = operationKey(operationName, variableValues);
   }
 }
 
+/** What a client gets for a result: its errors formatted for its request (src/graphql/errors.ts). */
+export type ResultFormatter = (
+  op: WsOperation,
+  result: ExecutionResult,
+) => ExecutionResult | { data?: unknown; errors?: readonly GraphQLFormattedError[] };
+
 /**
- * graphql's `subscribe` for a {@link WsOperation}, with the fast path of its `next` messages.
+ * Runs a subscription operation to its end, sending its messages through `conn`.
  *
- * graphql-ws serializes every message for every socket (`{"id":…,"type":"next","payload":…}`): a
- * thousand subscribers of one operation would have the same result executed and serialized a
- * thousand times. Here each event's result comes from the shared execution (once per operation),
- * and a result without errors is written straight to the socket as the graphql-ws message, its
- * payload serialized once per result object and only the `id` added per socket.
+ * graphql-ws would execute and serialize every event for every socket; a thousand subscribers of
+ * one operation would have the same result executed and serialized a thousand times. Here each
+ * event's result comes from the shared execution (once per operation), and a result without errors
+ * is sent as its `next` message with its payload serialized once per result object (only the `id`
+ * is added per socket). A result with errors is formatted for this client's own request id.
  *
- * The iterator handed back to graphql-ws yields only what still needs it: a result with errors
- * (each client's errors are formatted for its own request id by the `onNext` hook), and the end of
- * the stream, after which graphql-ws sends `complete` as usual, so every message keeps its order.
  * Each write is awaited before the next event is taken (a slow socket slows only its own stream;
- * the bus buffers for it, up to its limit). Nothing is written once the client completed the
- * operation or the socket closed. `return()` reaches the source at once, even while waiting for an
- * event, so the bus subscription is released right away.
+ * the bus buffers for it, up to its limit). The stream's end sends `complete`; a stream that fails
+ * sends `error` (its message kept, masked like any error that is not a client's); errors before the
+ * stream starts (NOT_FOUND …) come as a `next` with errors, then `complete`, as graphql-ws sends
+ * them. Once the client completes the operation, or the socket closes, nothing more is sent and the
+ * source is ended at once, even while it waits for an event.
  */
-export async function subscribeWs(
+export async function runSubscription(
+  conn: WsConnection,
   op: WsOperation,
   shared: SharedExecution,
-): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  format: ResultFormatter,
+): Promise<void> {
   const source = await createSourceEventStream(op);
-  if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
-  return new DirectNext(op, (source as AsyncIterable<unknown>)[Symbol.asyncIterator](), shared);
+  if (!(Symbol.asyncIterator in Object(source))) {
+    await conn.next(op.id, format(op, source as ExecutionResult));
+    return conn.complete(op.id);
+  }
+  const events = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  if (!conn.track(op.id, events)) {
+    await events.return?.();
+    return;
+  }
+  try {
+    let more = true;
+    while (more) more = await deliverNext(conn, op, events, shared, format);
+  } catch (err) {
+    const original = err instanceof Error ? err : new Error(String(err));
+    const [formatted] = format(op, { errors: [new GraphQLError(original.message, { originalError: original })] }).errors ?? [];
+    return conn.error(op.id, formatted ? [formatted] : []);
+  }
+  return conn.complete(op.id);
 }
 
-/** The iterator of {@link subscribeWs}; state in fields, so an open subscription holds one small object. */
-class DirectNext implements AsyncIterableIterator<ExecutionResult> {
-  private ended = false;
-
-  constructor(
-    private readonly op: WsOperation,
-    private readonly events: AsyncIterator<unknown>,
-    private readonly shared: SharedExecution,
-  ) {}
-
-  // A loop in one async call, not a chain of promises (which would grow by one link per event
-  // sent). The suspended loop holds neither the event nor its result between events.
-  async next(): Promise<IteratorResult<ExecutionResult>> {
-    for (;;) {
-      const out = await this.deliverNext();
-      if (out) return out;
-    }
-  }
-
-  /** Waits for the next event and delivers it; its own frame, so no event outlives its delivery (a snapshot is this subscriber's own). */
-  private async deliverNext(): Promise<IteratorResult<ExecutionResult> | undefined> {
-    return this.deliver(await this.events.next());
-  }
-
-  /** Sends one event's result directly; what graphql-ws must still handle (the end, errors) comes back. */
-  private deliver(r: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult> | undefined> {
-    if (r.done || this.ended) return DONE;
-    const shared = this.shared.resultFor(this.op, this.op.key, r.value);
-    if (shared instanceof Promise) return shared.then((result) => this.send(result));
-    return this.send(shared);
-  }
-
-  private send(result: ExecutionResult): IteratorResult<ExecutionResult> | Promise<undefined> {
-    if (result.errors?.length) return { value: result, done: false };
-    return this.write(`{"id":${JSON.stringify(this.op.id)},"type":"next","payload":${resultJson(result)}}`);
-  }
-
-  return(): Promise<IteratorResult<ExecutionResult>> {
-    this.ended = true;
-    return this.events.return ? this.events.return().then(() => DONE) : Promise.resolve(DONE);
-  }
-
-  throw(err?: unknown): Promise<IteratorResult<ExecutionResult>> {
-    this.ended = true;
-    return (this.events.return ? this.events.return() : Promise.resolve()).then(() => Promise.reject(err));
-  }
-
-  [Symbol.asyncIterator]() {
-    return this;
-  }
-
-  private write(data: string): Promise<undefined> {
-    const { socket } = this.op;
-    return new Promise((resolve, reject) => {
-      if (this.ended || socket.readyState !== socket.OPEN) return resolve(undefined);
-      socket.send(data, (err) => (err ? reject(err) : resolve(undefined)));
-    });
-  }
+/**
+ * Waits for the next event and delivers it; false once the stream is over. Its own frame, so that
+ * no event outlives its delivery in the suspended loop (a snapshot is this subscriber's own).
+ */
+async function deliverNext(
+  conn: WsConnection,
+  op: WsOperation,
+  events: AsyncIterator<unknown>,
+  shared: SharedExecution,
+  format: ResultFormatter,
+): Promise<boolean> {
+  const r = await events.next();
+  if (r.done || !conn.isOpen(op.id)) return false;
+  const pending = shared.resultFor(op, op.key, r.value);
+  const result = pending instanceof Promise ? await pending : pending;
+  if (result.errors?.length) await conn.next(op.id, format(op, result));
+  else await conn.nextJson(op.id, resultJson(result));
+  return true;
 }

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import { execute, getOperationAST, GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import { makeComplexityCheck } from '../graphql/complexity-cache';
 import type { ContextFactory } from '../graphql/context';
@@ -9,8 +10,8 @@ import { formatGraphQLError } from '../graphql/errors';
 import { checkQuerySize, type QueryLimits } from '../graphql/limits';
 import { makeSharedExecution } from '../graphql/shared-execution';
 import type { Logger } from '../logger';
-import { serveGraphQLWebSocket, type SocketExtra } from './ws-adapter';
-import { subscribeWs, WsOperation } from './ws-operation';
+import { runSubscription, WsOperation, type ResultFormatter } from './ws-operation';
+import { serveGraphQLTransportWs, type OperationRunner, type WsConnection } from './ws-protocol';
 
 export interface GraphQLWebSocketOptions {
   httpServer: HttpServer;
@@ -32,12 +33,14 @@ export interface GraphQLWebSocket {
 }
 
 /**
- * graphql-ws (graphql-transport-ws protocol) on the HTTP server's port and path. Every operation
- * goes through the same limits as HTTP (size before parsing, validation + depth, complexity with
- * its variables; parsing, validation and complexity remembered per query text), gets its own
- * context (request id `<x-request-id of the upgrade, or a uuid per connection>.<op id>`), and its
- * errors are mapped exactly like Apollo's (src/graphql/errors.ts). A subscription event is executed
- * once per distinct operation and its `next` message serialized once (src/server/ws-operation.ts).
+ * GraphQL over WebSocket (the graphql-transport-ws protocol of graphql-ws clients,
+ * src/server/ws-protocol.ts) on the HTTP server's port and path. Every operation goes through the
+ * same limits as HTTP (size before parsing, validation + depth, complexity with its variables;
+ * parsing, validation and complexity remembered per query text), gets its own context (request id
+ * `<x-request-id of the upgrade, or a uuid per connection>.<op id>`), and its errors are mapped
+ * exactly like Apollo's (src/graphql/errors.ts). A subscription event is executed once per distinct
+ * operation and its `next` message serialized once (src/server/ws-operation.ts); queries and
+ * mutations get one `next`, then `complete`.
  */
 export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWebSocket {
   const { schema, limits, logger } = opts;
@@ -45,41 +48,46 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
   const documents = new DocumentCache(schema, limits);
   const complexity = makeComplexityCheck(schema, limits);
   const shared = makeSharedExecution();
-  const requestIdOf = (extra: SocketExtra, id: string) => `${extra.connectionId}.${id}`;
-  const format = (extra: SocketExtra, id: string, errors: readonly GraphQLError[]) => {
-    const requestId = requestIdOf(extra, id);
-    return errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger }));
-  };
+  const formatErrors = (requestId: string, errors: readonly GraphQLError[]) =>
+    errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger }));
+  const format: ResultFormatter = (op, result) =>
+    result.errors?.length ? { ...result, errors: formatErrors(op.requestId, result.errors) } : result;
 
-  const served = serveGraphQLWebSocket(
-    {
-      schema,
-      subscribe: (args) => subscribeWs(args as WsOperation, shared),
-      onSubscribe(ctx, id, payload) {
-        const extra = ctx.extra as SocketExtra;
-        const tooLarge = checkQuerySize(payload.query, limits.maxQueryBytes);
-        if (tooLarge) return [tooLarge];
-        const cached = documents.get(payload.query);
-        if (cached.errors) return [...cached.errors];
-        // graphql-ws keeps the message for the life of the operation: let it hold the cache's copy
-        // of the text rather than one of its own per subscriber.
-        (payload as { query: string }).query = cached.query;
-        const tooComplex = complexity(cached.document, payload.variables, payload.operationName);
-        if (tooComplex) return [tooComplex];
-        const context = opts.contextFactory({ requestId: requestIdOf(extra, id), transport: 'ws' });
-        return new WsOperation(schema, cached.document, payload.variables, payload.operationName, context, extra.socket, id);
-      },
-      onNext(ctx, id, _payload, _args, result) {
-        if (!result.errors?.length) return undefined;
-        return { ...result, errors: format(ctx.extra as SocketExtra, id, result.errors) };
-      },
-      onError(ctx, id, _payload, errors) {
-        return format(ctx.extra as SocketExtra, id, errors);
-      },
+  /** What a `subscribe` message comes to: the errors to refuse it with, or the operation to run. */
+  const prepare = (conn: WsConnection, id: string, payload: SubscribePayload) => {
+    const requestId = `${conn.id}.${id}`;
+    const tooLarge = checkQuerySize(payload.query, limits.maxQueryBytes);
+    if (tooLarge) return { requestId, errors: [tooLarge] };
+    const cached = documents.get(payload.query);
+    if (cached.errors) return { requestId, errors: cached.errors };
+    // The message lives as long as the operation: let it hold the cache's copy of the text rather
+    // than one of its own per subscriber.
+    (payload as { query: string }).query = cached.query;
+    const tooComplex = complexity(cached.document, payload.variables, payload.operationName);
+    if (tooComplex) return { requestId, errors: [tooComplex] };
+    const operation = getOperationAST(cached.document, payload.operationName);
+    if (!operation) return { requestId, errors: [new GraphQLError('Unable to identify operation')] };
+    const context = opts.contextFactory({ requestId, transport: 'ws' });
+    const op = new WsOperation(schema, cached.document, payload.variables, payload.operationName, context, id, requestId);
+    return { op, subscription: operation.operation === 'subscription' };
+  };
+  const executeOnce = async (conn: WsConnection, op: WsOperation) => {
+    await conn.next(op.id, format(op, (await execute(op)) as ExecutionResult));
+    return conn.complete(op.id);
+  };
+  // Not an async function: an open subscription keeps no frame of it (nor the message it came from).
+  const runner: OperationRunner = {
+    run(conn, id, payload) {
+      const prepared = prepare(conn, id, payload);
+      if (!prepared.op) return conn.error(id, formatErrors(prepared.requestId, prepared.errors));
+      return prepared.subscription ? runSubscription(conn, prepared.op, shared, format) : executeOnce(conn, prepared.op);
     },
-    wss,
-    { logger, keepAliveMs: opts.keepAliveMs, connectionId: (request) => requestIdFrom(request.headers['x-request-id']) },
-  );
+  };
+  const served = serveGraphQLTransportWs(wss, runner, {
+    logger,
+    keepAliveMs: opts.keepAliveMs,
+    connectionId: (request) => requestIdFrom(request.headers['x-request-id']),
+  });
 
   let disposing: Promise<void> | null = null;
   return {
