@@ -21,6 +21,8 @@ export interface GraphQLWebSocketOptions {
   logger: Logger;
   /** Ping interval, and how long a pong may take before the socket is cut. Default 12 s. */
   keepAliveMs?: number;
+  /** How long a client has to send `connection_init` before it is closed with 4408. Default 3 s. */
+  initTimeoutMs?: number;
 }
 
 /** After `dispose()` asks clients to go (1001), how long before the stragglers are cut. */
@@ -86,6 +88,7 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
   const served = serveGraphQLTransportWs(wss, runner, {
     logger,
     keepAliveMs: opts.keepAliveMs,
+    initTimeoutMs: opts.initTimeoutMs,
     connectionId: (request) => requestIdFrom(request.headers['x-request-id']),
   });
 

@@ -84,6 +84,18 @@ function world() {
   };
 }
 
+/** A socket that has only connected: every message kept as it arrived, and how it was closed. */
+async function bareSocket(url: string, protocols: string[] = ['graphql-transport-ws']) {
+  const ws = new WebSocket(url, protocols);
+  const messages: Record<string, unknown>[] = [];
+  ws.on('message', (data) => messages.push(JSON.parse(String(data))));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  return { ws, messages, closed, send: (m: object) => ws.send(JSON.stringify(m)) };
+}
+
 /** A raw graphql-transport-ws client that keeps every message text as it arrived. */
 async function rawClient(url: string, opts: WebSocket.ClientOptions = {}) {
   const ws = new WebSocket(url, 'graphql-transport-ws', opts);
@@ -119,6 +131,7 @@ describe('WebSocket transport', () => {
       limits: { maxDepth: 10, maxComplexity: 1000, maxQueryBytes: 10_000, maxPageSize: 100 },
       logger,
       keepAliveMs: 100,
+      initTimeoutMs: 300,
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
     url = `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}/graphql`;
@@ -189,5 +202,60 @@ describe('WebSocket transport', () => {
     expect(code).toBe(1006); // terminated, no close frame
     await waitFor(() => pings >= 2, 'the answering socket to be pinged twice');
     expect(alive.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  describe('protocol (graphql-transport-ws, as graphql-ws serves it)', () => {
+    const init = { type: 'connection_init' };
+    const subscribe = (id: string, query = 'subscription { tick { n } }') => ({ id, type: 'subscribe', payload: { query } });
+
+    it('acknowledges connection_init and answers a ping with a pong carrying its payload', async () => {
+      const s = await bareSocket(url);
+      disposables.defer(() => s.ws.close());
+      s.send(init);
+      s.send({ type: 'ping', payload: { at: 1 } });
+      await waitFor(() => s.messages.length === 2, 'the ack and the pong');
+      expect(s.messages).toEqual([{ type: 'connection_ack' }, { type: 'pong', payload: { at: 1 } }]);
+    });
+
+    it('answers a query with one next, then complete, and refuses an invalid one with an error', async () => {
+      const s = await bareSocket(url);
+      disposables.defer(() => s.ws.close());
+      s.send(init);
+      s.send({ id: 'q', type: 'subscribe', payload: { query: '{ ok }' } });
+      s.send({ id: 'bad', type: 'subscribe', payload: { query: '{ nope }' } });
+      await waitFor(() => s.messages.length === 4, 'every answer');
+      expect(s.messages.filter((m) => m.id === 'q')).toEqual([
+        { id: 'q', type: 'next', payload: { data: { ok: null } } },
+        { id: 'q', type: 'complete' },
+      ]);
+      expect(s.messages.find((m) => m.id === 'bad')).toEqual({
+        id: 'bad',
+        type: 'error',
+        payload: [
+          expect.objectContaining({
+            message: 'Cannot query field "nope" on type "Query".',
+            extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+          }),
+        ],
+      });
+    });
+
+    it.each([
+      ['a subscribe before connection_init', [subscribe('1')], 4401, 'Unauthorized'],
+      ['a second connection_init', [init, init], 4429, 'Too many initialisation requests'],
+      ['a subscribe whose id is in use', [init, subscribe('1'), subscribe('1')], 4409, 'Subscriber for 1 already exists'],
+      ['a message that is not of the protocol', [{ type: 'hello' }], 4400, 'Invalid message received'],
+    ])('closes on %s', async (_what, messages, code, reason) => {
+      const s = await bareSocket(url);
+      for (const m of messages) s.send(m);
+      expect(await s.closed).toEqual({ code, reason });
+    });
+
+    it('closes a socket that never sends connection_init (4408), and one without the subprotocol (4406)', async () => {
+      const silent = await bareSocket(url);
+      expect(await silent.closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
+      const other = await bareSocket(url, []);
+      expect(await other.closed).toEqual({ code: 4406, reason: 'Subprotocol not acceptable' });
+    });
   });
 });
