@@ -9,7 +9,7 @@ import {
 } from 'graphql';
 import type { GraphQLContext } from '../graphql/context';
 import { operationKey, resultJson, type SharedExecution } from '../graphql/shared-execution';
-import type { WsConnection } from './ws-protocol';
+import type { WsConnection } from './ws-connection';
 
 /**
  * One WebSocket operation: its execution arguments, its id on the connection, and the key it shares

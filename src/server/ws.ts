@@ -11,7 +11,8 @@ import { checkQuerySize, type QueryLimits } from '../graphql/limits';
 import { makeSharedExecution } from '../graphql/shared-execution';
 import type { Logger } from '../logger';
 import { runSubscription, WsOperation, type ResultFormatter } from './ws-operation';
-import { serveGraphQLTransportWs, type OperationRunner, type WsConnection } from './ws-protocol';
+import type { OperationRunner, WsConnection } from './ws-connection';
+import { serveGraphQLTransportWs } from './ws-protocol';
 
 export interface GraphQLWebSocketOptions {
   httpServer: HttpServer;
