@@ -29,12 +29,56 @@ interface Closable {
   return?(): unknown;
 }
 
+/**
+ * The open operations of a connection, by id: their stream once it runs, null while it starts.
+ * Nearly every connection has one, so it lives in two fields; only more than one takes a map (an
+ * empty Map alone is a couple of hundred bytes, per open socket).
+ */
+class Operations {
+  private firstId: string | undefined;
+  private first: Closable | null = null;
+  private rest: Map<string, Closable | null> | undefined;
+
+  has(id: string): boolean {
+    return id === this.firstId || (this.rest?.has(id) ?? false);
+  }
+
+  get(id: string): Closable | null | undefined {
+    return id === this.firstId ? this.first : this.rest?.get(id);
+  }
+
+  set(id: string, stream: Closable | null): void {
+    if (this.rest?.has(id)) this.rest.set(id, stream);
+    else if (this.firstId === undefined || this.firstId === id) {
+      this.firstId = id;
+      this.first = stream;
+    } else (this.rest ??= new Map()).set(id, stream);
+  }
+
+  /** True when `id` was open. */
+  delete(id: string): boolean {
+    if (id !== this.firstId) return this.rest?.delete(id) ?? false;
+    this.firstId = undefined;
+    this.first = null;
+    return true;
+  }
+
+  /** Every stream, the table left empty. */
+  drain(): (Closable | null)[] {
+    const streams = this.firstId === undefined ? [] : [this.first];
+    if (this.rest) streams.push(...this.rest.values());
+    this.firstId = undefined;
+    this.first = null;
+    this.rest = undefined;
+    return streams;
+  }
+}
+
 /** One socket's protocol state and open operations; `initTimer` is set by the server. */
 export class WsConnection {
   private initReceived = false;
   private acknowledged = false;
-  /** Open operations: their stream once it runs, null while it starts. */
-  private readonly operations = new Map<string, Closable | null>();
+  private readonly operations = new Operations();
   /** Pending until `connection_init` arrives. */
   initTimer?: NodeJS.Timeout;
 
@@ -118,7 +162,7 @@ export class WsConnection {
         const { id } = message;
         if (this.operations.has(id)) return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
         this.operations.set(id, null);
-        return void this.run(runner, id, message.payload);
+        return this.run(runner, id, message.payload);
       }
       case MessageType.Complete: {
         const stream = this.operations.get(message.id);
@@ -130,15 +174,15 @@ export class WsConnection {
     }
   }
 
-  /** One operation, from its `subscribe` to its end. */
-  private async run(runner: OperationRunner, id: string, payload: SubscribePayload): Promise<void> {
-    try {
-      await runner.run(this, id, payload);
-    } catch (err) {
-      this.fail(err, 'error while handling a WebSocket message');
-    } finally {
+  /**
+   * One operation, from its `subscribe` to its end (which closes it: `complete` or `error`). Not an
+   * async function, whose frame an open subscription would keep for hours.
+   */
+  private run(runner: OperationRunner, id: string, payload: SubscribePayload): void {
+    runner.run(this, id, payload).catch((err: unknown) => {
       this.operations.delete(id);
-    }
+      this.fail(err, 'error while handling a WebSocket message');
+    });
   }
 
   private async guard(work: Promise<unknown>): Promise<void> {
@@ -158,8 +202,6 @@ export class WsConnection {
   /** The socket closed: ends every open operation. */
   closed(): Promise<unknown> {
     clearTimeout(this.initTimer);
-    const streams = [...this.operations.values()];
-    this.operations.clear();
-    return Promise.all(streams.map((s) => s?.return?.()));
+    return Promise.all(this.operations.drain().map((s) => s?.return?.()));
   }
 }

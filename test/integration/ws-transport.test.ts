@@ -192,6 +192,20 @@ describe('WebSocket transport', () => {
     expect(w.listening()).toBe(0);
   });
 
+  it('runs several operations on one socket apart: completing one leaves the others, and frees its id', async () => {
+    const client = await rawClient(url);
+    disposables.defer(() => client.ws.close());
+    for (const id of ['a', 'b', 'c']) client.subscribe(id, 'subscription { tick { n } }');
+    await waitFor(() => w.listening() === 3, 'three subscriptions to listen');
+    client.ws.send(JSON.stringify({ id: 'b', type: 'complete' }));
+    await waitFor(() => w.released() === 1, 'b to be released');
+    client.subscribe('b', 'subscription { tick { n } }');
+    await waitFor(() => w.listening() === 3, 'b to listen again');
+    w.emit({ n: 1 });
+    await waitFor(() => client.texts.length === 3, 'one message per open operation');
+    expect(client.texts.map((t) => JSON.parse(t).id).sort()).toEqual(['a', 'b', 'c']);
+  });
+
   it('cuts a socket that stops answering pings, and keeps one that answers', async () => {
     const silent = await rawClient(url, { autoPong: false });
     const alive = await rawClient(url);
