@@ -72,33 +72,65 @@ export async function runSubscription(
     await events.return?.();
     return;
   }
-  try {
-    let more = true;
-    while (more) more = await deliverNext(conn, op, events, shared, format);
-  } catch (err) {
-    const original = err instanceof Error ? err : new Error(String(err));
-    const [formatted] = format(op, { errors: [new GraphQLError(original.message, { originalError: original })] }).errors ?? [];
-    return conn.error(op.id, formatted ? [formatted] : []);
-  }
-  return conn.complete(op.id);
+  return new Delivery(conn, op, events, shared, format).run();
 }
 
 /**
- * Waits for the next event and delivers it; false once the stream is over. Its own frame, so that
- * no event outlives its delivery in the suspended loop (a snapshot is this subscriber's own).
+ * The events of one running subscription, delivered one after the other (see {@link runSubscription}).
+ * Written with callbacks rather than as an async loop: an open subscription holds this object and
+ * one pending `next()`, not suspended frames (an async loop would also keep the last event in its
+ * frame, the subscriber's own snapshot until the first change arrives). Never a chain of promises
+ * that grows per event: each step starts the next from a callback.
  */
-async function deliverNext(
-  conn: WsConnection,
-  op: WsOperation,
-  events: AsyncIterator<unknown>,
-  shared: SharedExecution,
-  format: ResultFormatter,
-): Promise<boolean> {
-  const r = await events.next();
-  if (r.done || !conn.isOpen(op.id)) return false;
-  const pending = shared.resultFor(op, op.key, r.value);
-  const result = pending instanceof Promise ? await pending : pending;
-  if (result.errors?.length) await conn.next(op.id, format(op, result));
-  else await conn.nextJson(op.id, resultJson(result));
-  return true;
+class Delivery {
+  private resolve!: () => void;
+  private reject!: (err: unknown) => void;
+
+  constructor(
+    private readonly conn: WsConnection,
+    private readonly op: WsOperation,
+    private readonly events: AsyncIterator<unknown>,
+    private readonly shared: SharedExecution,
+    private readonly format: ResultFormatter,
+  ) {}
+
+  /** Resolves once the stream is over and its `complete` (or `error`) sent. */
+  run(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.pull();
+    });
+  }
+
+  private readonly pull = (): void => {
+    this.events.next().then(this.onEvent, this.onFailure);
+  };
+
+  private readonly onEvent = (r: IteratorResult<unknown>): void => {
+    if (r.done || !this.conn.isOpen(this.op.id)) {
+      this.conn.complete(this.op.id).then(this.resolve, this.reject);
+      return;
+    }
+    try {
+      const pending = this.shared.resultFor(this.op, this.op.key, r.value);
+      if (pending instanceof Promise) pending.then(this.onResult, this.onFailure);
+      else this.onResult(pending);
+    } catch (err) {
+      this.onFailure(err);
+    }
+  };
+
+  private readonly onResult = (result: ExecutionResult): void => {
+    const { conn, op } = this;
+    const sent = result.errors?.length ? conn.next(op.id, this.format(op, result)) : conn.nextJson(op.id, resultJson(result));
+    sent.then(this.pull, this.reject);
+  };
+
+  /** The stream failed: `error` with its message (masked like any error that is not a client's). */
+  private readonly onFailure = (err: unknown): void => {
+    const original = err instanceof Error ? err : new Error(String(err));
+    const [formatted] = this.format(this.op, { errors: [new GraphQLError(original.message, { originalError: original })] }).errors ?? [];
+    this.conn.error(this.op.id, formatted ? [formatted] : []).then(this.resolve, this.reject);
+  };
 }
