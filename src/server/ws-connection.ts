@@ -179,7 +179,13 @@ export class WsConnection {
    * async function, whose frame an open subscription would keep for hours.
    */
   private run(runner: OperationRunner, id: string, payload: SubscribePayload): void {
-    runner.run(this, id, payload).catch((err: unknown) => {
+    let running: Promise<void>;
+    try {
+      running = runner.run(this, id, payload);
+    } catch (err) {
+      running = Promise.reject(err); // thrown before its first await: the same path, not an uncaught throw in a socket listener
+    }
+    running.catch((err: unknown) => {
       this.operations.delete(id);
       this.fail(err, 'error while handling a WebSocket message');
     });

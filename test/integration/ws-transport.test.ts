@@ -206,6 +206,33 @@ describe('WebSocket transport', () => {
     expect(client.texts.map((t) => JSON.parse(t).id).sort()).toEqual(['a', 'b', 'c']);
   });
 
+  it('closes the socket with 4500 when an operation fails unexpectedly, and logs it in full', async () => {
+    const lines: { msg: string; err?: { message: string } }[] = [];
+    const httpServer = http.createServer();
+    const failing = attachGraphQLWebSocket({
+      httpServer,
+      schema: w.schema,
+      contextFactory: () => {
+        throw new Error('context store is gone');
+      },
+      limits: { maxDepth: 10, maxComplexity: 1000, maxQueryBytes: 10_000, maxPageSize: 100 },
+      logger: makeLogger('error', {}, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+    });
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    disposables.defer(() => new Promise((resolve) => httpServer.close(resolve)));
+    disposables.defer(() => failing.dispose());
+    const s = await bareSocket(`ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}/graphql`);
+    s.send({ type: 'connection_init' });
+    s.send({ id: '1', type: 'subscribe', payload: { query: 'subscription { tick { n } }' } });
+    expect(await s.closed).toEqual({ code: 4500, reason: 'Internal server error' });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'error while handling a WebSocket message',
+        err: expect.objectContaining({ message: 'context store is gone' }),
+      }),
+    ]);
+  });
+
   it('cuts a socket that stops answering pings, and keeps one that answers', async () => {
     const silent = await rawClient(url, { autoPong: false });
     const alive = await rawClient(url);
