@@ -4,33 +4,35 @@
  *   npx ts-node --swc bench/fanout.ts                      # 1000 subscribers, 200 events, runMetrics
  *   SUBSCRIBERS=200 EVENTS=50 SUBSCRIPTION=runUpdated npx ts-node --swc bench/fanout.ts
  *
- * Starts one gateway (createApp on a fresh PostgreSQL database created for the bench and dropped
- * after, Redis with a unique channel prefix, workers off), creates a job and a run, opens
- * SUBSCRIBERS graphql-ws clients (one socket each, in CLIENT_THREADS worker threads so the clients'
- * own parsing does not run on the gateway's event loop), waits until each has its snapshot, then
- * applies EVENTS `run.metrics` events (recordsProcessed = sequence number) every EVENT_GAP_MS and
- * measures, per client and event, receive time − emit time (emit = just before `runEvents.apply`,
- * so the PostgreSQL commit is included). Beside it, the raw Redis baseline: publish → receive of
- * REDIS_MESSAGES small JSON messages over two ioredis connections. Prints p50/p90/p99/max and the
- * ratios. Everything is bounded (BENCH_TIMEOUT_MS, default 180 s) and cleaned up: sockets, threads,
- * the app, the database. Exit code 0 when every subscriber got every event, 1 otherwise.
+ * Starts one gateway (bench/gateway.ts: a scratch database, Redis under the bench's prefix, workers
+ * off), creates a job and a run, opens SUBSCRIBERS graphql-ws clients (one socket each, in
+ * CLIENT_THREADS worker threads so the clients' own parsing does not run on the gateway's event
+ * loop), waits until each has its snapshot, then applies EVENTS `run.metrics` events
+ * (recordsProcessed = sequence number) every EVENT_GAP_MS. The figure the goal is about is, per
+ * client and event, receive time − publish time: publish = when the writer hands the committed event
+ * to the bus (`EventBus.publishAll`), so the PostgreSQL commit, the writer's own cost measured
+ * elsewhere, is left out. The old figure from the emit (just before `runEvents.apply`, commit
+ * included) stays as an informative row. Beside them, the raw Redis baseline: publish → receive of
+ * REDIS_MESSAGES small JSON messages over two ioredis connections. Everything is bounded
+ * (BENCH_TIMEOUT_MS, default 180 s) and cleaned up: sockets, threads, the app, the database. Fails
+ * when a subscriber missed an event.
  *
  * See bench/README.md for how to read the figures.
  */
 import 'reflect-metadata';
-import crypto from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import Redis from 'ioredis';
-import { Client as PgClient } from 'pg';
-import { WebSocket as WsSocket } from 'ws';
-import { createApp, type App } from '../src/app';
-import { loadConfig } from '../src/config';
-import { DataFormat, ExecutionBackend, RunStatus, SourceType, type MetricsView } from '../src/domain';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, WebSocket as WsSocket } from 'ws';
+import type { App } from '../src/app';
+import type { MetricsView } from '../src/domain';
 import { coerceError } from '../src/errors';
 import { Topic } from '../src/events/topics';
-import { ADMIN_URL, REDIS_URL, urlFor } from '../test/helpers/db';
+import { createBenchJob, createBenchRun, startBenchGateway } from './gateway';
+import { runStandalone, type Bench, type BenchEnv, type BenchRow } from './lib';
 
 function intEnv(name: string, def: number, min = 1): number {
   const raw = process.env[name];
@@ -40,19 +42,36 @@ function intEnv(name: string, def: number, min = 1): number {
   return n;
 }
 
-const SUBSCRIBERS = intEnv('SUBSCRIBERS', 1000);
-const EVENTS = intEnv('EVENTS', 200);
-const EVENT_GAP_MS = intEnv('EVENT_GAP_MS', 20, 0);
-const REDIS_MESSAGES = intEnv('REDIS_MESSAGES', 2000);
-const REDIS_GAP_MS = intEnv('REDIS_GAP_MS', 2, 0);
-const CLIENT_THREADS = Math.min(intEnv('CLIENT_THREADS', 1), SUBSCRIBERS);
-const TIMEOUT_MS = intEnv('BENCH_TIMEOUT_MS', 180_000);
-/** Set once cleaning up began (timeout, Ctrl-C): the event loop of the bench stops emitting. */
-let stopping = false;
+/** What one run of the bench does (from the environment, see bench/README.md; `BENCH_QUICK=1` makes it small). */
+interface FanoutOptions {
+  subscribers: number;
+  events: number;
+  eventGapMs: number;
+  redisMessages: number;
+  redisGapMs: number;
+  clientThreads: number;
+  timeoutMs: number;
+  subscription: 'runMetrics' | 'runUpdated';
+}
+
+function fanoutOptions(quick: boolean): FanoutOptions {
+  const subscribers = intEnv('SUBSCRIBERS', quick ? 200 : 1000);
+  const subscription = process.env.SUBSCRIPTION ?? 'runMetrics';
+  if (subscription !== 'runMetrics' && subscription !== 'runUpdated') throw new Error('SUBSCRIPTION must be runMetrics or runUpdated');
+  return {
+    subscribers,
+    events: intEnv('EVENTS', quick ? 50 : 200),
+    eventGapMs: intEnv('EVENT_GAP_MS', 20, 0),
+    redisMessages: intEnv('REDIS_MESSAGES', quick ? 500 : 2000),
+    redisGapMs: intEnv('REDIS_GAP_MS', 2, 0),
+    clientThreads: Math.min(intEnv('CLIENT_THREADS', 1), subscribers),
+    timeoutMs: intEnv('BENCH_TIMEOUT_MS', 180_000),
+    subscription,
+  };
+}
+
 /** Longest wait for one cleanup step before going on to the next. */
 const CLEANUP_STEP_MS = 15_000;
-const SUBSCRIPTION = process.env.SUBSCRIPTION ?? 'runMetrics';
-if (SUBSCRIPTION !== 'runMetrics' && SUBSCRIPTION !== 'runUpdated') throw new Error('SUBSCRIPTION must be runMetrics or runUpdated');
 
 /** Absolute wall-clock milliseconds with sub-millisecond resolution, comparable across worker threads. */
 const now = () => performance.timeOrigin + performance.now();
@@ -79,9 +98,9 @@ const row = (label: string, s: Summary) =>
 // ---------- raw Redis baseline ----------
 
 /** Publish → receive latency of small JSON messages over two ioredis connections (one subscribed). */
-async function redisBaseline(prefix: string): Promise<number[]> {
-  const pub = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  const sub = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+async function redisBaseline(redisUrl: string, prefix: string, messages: number, gapMs: number): Promise<number[]> {
+  const pub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await Promise.all([pub.connect(), sub.connect()]);
     const channel = `${prefix}raw-baseline`;
@@ -92,12 +111,12 @@ async function redisBaseline(prefix: string): Promise<number[]> {
       const t = now();
       const { sentAt } = JSON.parse(message) as { seq: number; sentAt: number };
       latencies.push(t - sentAt);
-      if (latencies.length === REDIS_MESSAGES) resolveAll();
+      if (latencies.length === messages) resolveAll();
     });
     await sub.subscribe(channel);
-    for (let seq = 1; seq <= REDIS_MESSAGES; seq++) {
+    for (let seq = 1; seq <= messages; seq++) {
       await pub.publish(channel, JSON.stringify({ seq, sentAt: now(), recordsProcessed: seq, runId: 'baseline' }));
-      if (REDIS_GAP_MS) await sleep(REDIS_GAP_MS);
+      if (gapMs) await sleep(gapMs);
     }
     await Promise.race([all, sleep(5000)]);
     return latencies;
@@ -152,8 +171,40 @@ function open(i) {
   });
 }
 
+// The transport floor: plain sockets to a plain ws server, the same message bytes, parsed as JSON.
+const rawRecv = new Float64Array(count * width).fill(NaN);
+const rawGot = new Int32Array(count);
+const raws = [];
+function openRaw(i, rawUrl) {
+  return new Promise((resolve, reject) => {
+    const s = new WebSocket(rawUrl);
+    raws.push(s);
+    s.on('open', resolve);
+    s.on('error', reject);
+    s.on('message', (d) => {
+      const t = now();
+      const seq = seqOf(JSON.parse(String(d)).payload.data);
+      if (Number.isInteger(seq) && seq > 0 && seq <= events && Number.isNaN(rawRecv[i * width + seq])) { rawRecv[i * width + seq] = t; rawGot[i]++; }
+    });
+  });
+}
+
 parentPort.on('message', async (msg) => {
   if (msg.type === 'ping') parentPort.postMessage({ type: 'pong', t: msg.t, tw: now() });
+  if (msg.type === 'openRaw') {
+    for (let i = 0; i < count; i += 50) {
+      const batch = [];
+      for (let j = i; j < Math.min(count, i + 50); j++) batch.push(openRaw(j, msg.url));
+      await Promise.all(batch);
+    }
+    parentPort.postMessage({ type: 'rawReady' });
+  }
+  if (msg.type === 'finishRaw') {
+    const until = Date.now() + 10000;
+    while (Date.now() < until && !rawGot.every((n) => n >= msg.events)) await new Promise((r) => setTimeout(r, 50));
+    for (const s of raws) s.terminate();
+    parentPort.postMessage({ type: 'rawResult', recv: rawRecv }, [rawRecv.buffer]);
+  }
   if (msg.type === 'open') {
     for (let i = 0; i < count; i += 50) {
       const batch = [];
@@ -213,21 +264,28 @@ async function clockOffset(worker: Worker): Promise<number> {
 
 /**
  * Splits the end-to-end figure: when the commit is done and publishing starts (this app's
- * `EventBus.publishAll`), and when the gateway hands each message to a socket (`ws`'s
- * `WebSocket#send`: in this thread only the gateway's server sockets use `ws`; the clients live in
- * worker threads with their own copy of the module). Both see the sequence number in the payload.
+ * `EventBus.publishAll`: `publishAt`, the instant the goal is measured from), and when the gateway
+ * hands each message to a socket (`ws`'s `WebSocket#send`: in this thread only the gateway's server
+ * sockets use `ws`; the clients live in worker threads with their own copy of the module). Both see
+ * the sequence number in the payload; a message sent as bytes is read as UTF-8 for it.
  */
-function installProbes(app: App, emitAt: Float64Array) {
+function installProbes(app: App, emitAt: Float64Array, events: number) {
   const committed: number[] = [];
-  const written: number[] = [];
-  const lastWrite = new Float64Array(EVENTS + 1);
+  /** Every socket write of an event: its sequence number and when. */
+  const writes = { seq: [] as number[], at: [] as number[] };
+  const publishAt = new Float64Array(events + 1);
+  /** One message as the gateway sent it (event 1), for the raw broadcast of the same bytes. */
+  const sample: { text?: string } = {};
   const bus = app.bus;
   const publishAll = bus.publishAll;
   bus.publishAll = function (publications) {
     const t = now();
     for (const p of publications) {
       const seq = p.topic === Topic.RUN_METRICS ? (p.payload as MetricsView).recordsProcessed : 0;
-      if (seq > 0 && emitAt[seq] > 0) committed.push(t - emitAt[seq]);
+      if (seq > 0 && emitAt[seq] > 0) {
+        committed.push(t - emitAt[seq]);
+        publishAt[seq] = t;
+      }
     }
     return publishAll.call(this, publications);
   };
@@ -235,25 +293,67 @@ function installProbes(app: App, emitAt: Float64Array) {
   const send = proto.send;
   const SEQ = /"recordsProcessed":(\d+)/;
   proto.send = function (this: unknown, data: unknown, ...rest: unknown[]) {
-    if (typeof data === 'string') {
-      const seq = Number(SEQ.exec(data)?.[1] ?? 0);
-      if (seq > 0 && emitAt[seq] > 0) {
-        const latency = now() - emitAt[seq];
-        written.push(latency);
-        if (latency > lastWrite[seq]) lastWrite[seq] = latency;
-      }
+    const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8', 0, Math.min(data.length, 4096)) : '';
+    const seq = Number(SEQ.exec(text)?.[1] ?? 0);
+    if (seq > 0 && emitAt[seq] > 0) {
+      writes.seq.push(seq);
+      writes.at.push(now());
+      if (seq === 1) sample.text ??= text;
     }
     return send.call(this, data, ...rest);
   };
   return {
     committed,
-    written,
-    lastWrite,
+    writes,
+    publishAt,
+    sample,
     remove() {
       proto.send = send;
       bus.publishAll = publishAll;
     },
   };
+}
+
+// ---------- the floor: the same bytes over plain sockets ----------
+
+/**
+ * What the transport alone costs on this machine: the message the gateway sent for event 1 (its
+ * sequence number replaced), written by this thread to as many plain `ws` sockets (no protocol,
+ * no GraphQL) held by the same client threads, at the same cadence. Latency = receive − the instant
+ * the writes of that event began. The gateway cannot do better than this with one write per socket.
+ */
+async function rawBroadcast(threads: ThreadHandle[], sampleText: string, o: FanoutOptions, stopping: () => boolean) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(wss, 'listening');
+  try {
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    await Promise.all(threads.map((t) => request(t.worker, { type: 'openRaw', url }, 'rawReady', o.timeoutMs)));
+    const sentAt = new Float64Array(o.events + 1);
+    const start = now() + 100;
+    for (let seq = 1; seq <= o.events && !stopping(); seq++) {
+      await sleep(start + (seq - 1) * o.eventGapMs - now());
+      const text = sampleText.replace(/"recordsProcessed":1\b/, `"recordsProcessed":${seq}`);
+      sentAt[seq] = now();
+      for (const client of wss.clients) client.send(text);
+    }
+    const results = await Promise.all(
+      threads.map((t) => request<{ recv: Float64Array }>(t.worker, { type: 'finishRaw', events: o.events }, 'rawResult', 30_000)),
+    );
+    const received = { seq: [] as number[], at: [] as number[] };
+    results.forEach(({ recv }, ti) => {
+      for (let c = 0; c < threads[ti].count; c++) {
+        for (let seq = 1; seq <= o.events; seq++) {
+          const t = recv[c * (o.events + 1) + seq];
+          if (Number.isNaN(t)) continue;
+          received.seq.push(seq);
+          received.at.push(t - threads[ti].offsetMs);
+        }
+      }
+    });
+    return latencies(received, sentAt, o.events);
+  } finally {
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
 }
 
 // ---------- the bench ----------
@@ -264,12 +364,23 @@ interface Cleanup {
   fn: () => Promise<unknown>;
 }
 
-async function bench(cleanups: Cleanup[]): Promise<number> {
-  const id = crypto.randomBytes(4).toString('hex');
-  const dbName = `jobwire_bench_${id}`;
-  const prefix = `jobwire:bench:${id}:`;
+/** Latencies of one event's messages, from a per-event start instant (emit or publish). */
+function latencies(times: { seq: number[]; at: number[] }, from: Float64Array, events: number) {
+  const each: number[] = [];
+  const last = new Float64Array(events + 1).fill(NaN);
+  for (let i = 0; i < times.seq.length; i++) {
+    const seq = times.seq[i];
+    if (!(from[seq] > 0)) continue;
+    const latency = times.at[i] - from[seq];
+    each.push(latency);
+    if (!(latency <= last[seq])) last[seq] = latency;
+  }
+  return { each, last: Array.from(last.subarray(1)).filter((x) => !Number.isNaN(x)) };
+}
+
+async function fanout(env: BenchEnv, o: FanoutOptions, cleanups: Cleanup[], stopping: () => boolean): Promise<BenchRow[]> {
   console.log(
-    `jobwire fan-out bench — ${SUBSCRIBERS} subscribers × ${EVENTS} events every ${EVENT_GAP_MS} ms over ${SUBSCRIPTION}, ${CLIENT_THREADS} client thread(s)`,
+    `jobwire fan-out bench — ${o.subscribers} subscribers × ${o.events} events every ${o.eventGapMs} ms over ${o.subscription}, ${o.clientThreads} client thread(s)`,
   );
   // Figures from a machine busy with other work are not comparable: say how busy it was.
   const load = () =>
@@ -277,82 +388,48 @@ async function bench(cleanups: Cleanup[]): Promise<number> {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ');
+  const loadAtStart = load();
   console.log(
-    `  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), load average ${load()}, Node ${process.version}`,
+    `  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), load average ${loadAtStart}, Node ${process.version}`,
   );
-
-  const admin = new PgClient({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  await admin.end();
-  cleanups.push({
-    name: `drop database ${dbName}`,
-    fn: async () => {
-      const c = new PgClient({ connectionString: ADMIN_URL });
-      await c.connect();
-      await c.query(`drop database if exists ${dbName} with (force)`).finally(() => c.end());
-    },
-  });
 
   const t0 = now();
-  const app: App = await createApp(
-    loadConfig(
-      {},
-      {
-        port: 0,
-        host: '127.0.0.1',
-        databaseUrl: urlFor(dbName),
-        redisUrl: REDIS_URL,
-        redisPrefix: prefix,
-        workers: false,
-        seedDemo: false,
-        migrate: true,
-        logLevel: 'warn',
-      },
-    ),
-  );
-  cleanups.push({ name: 'stop the gateway', fn: () => app.stop() });
+  const gateway = await startBenchGateway(env, 'fanout');
+  cleanups.push({ name: 'stop the gateway, drop its database', fn: () => gateway.stop() });
+  const { app } = gateway;
   console.log(
-    `  gateway ${app.url} on database ${dbName} (created and migrated in ${((now() - t0) / 1000).toFixed(1)} s), Redis prefix ${prefix}`,
+    `  gateway ${app.url} (database created and migrated in ${((now() - t0) / 1000).toFixed(1)} s), Redis prefix ${env.redisPrefix}`,
   );
 
-  const redis = summarize(await redisBaseline(prefix));
+  const redis = summarize(await redisBaseline(env.redisUrl, env.redisPrefix, o.redisMessages, o.redisGapMs));
 
-  const job = await app.jobs.create({
-    name: `bench fan-out ${id}`,
-    backend: ExecutionBackend.LOCAL,
-    source: { type: SourceType.LOCAL, params: { path: '/nonexistent/bench.csv' } },
-    destination: { schema: 'bench', table: 'fanout' },
-    processing: { format: DataFormat.CSV },
-  });
-  const run = await app.runs.start(job.id);
-  await app.runEvents.apply({ runId: run.id, type: 'run.status', payload: { status: RunStatus.RUNNING } });
+  const job = await createBenchJob(app, 'bench fan-out');
+  // Sequence 0 (the run's first metrics sample) is what every subscriber gets as its snapshot.
+  const run = await createBenchRun(app, job);
   const metrics = (seq: number) => ({
     runId: run.id,
     type: 'run.metrics' as const,
     payload: { recordsProcessed: seq, recordsFailed: 0, throughputRps: 0, bytesProcessed: 0, activeWorkers: 1 },
   });
-  // Sequence 0 is what every subscriber gets as its snapshot.
-  await app.runEvents.apply(metrics(0));
 
   const query =
-    SUBSCRIPTION === 'runMetrics'
+    o.subscription === 'runMetrics'
       ? 'subscription($runId: ID!) { runMetrics(runId: $runId) { timestamp recordsProcessed recordsFailed throughputRps } }'
       : 'subscription($runId: ID!) { runUpdated(runId: $runId) { id status attempt progress updatedAt metrics { recordsProcessed recordsFailed } stages { name status completedItems } } }';
   const threads: ThreadHandle[] = [];
-  for (let i = 0; i < CLIENT_THREADS; i++) {
-    const count = Math.floor(SUBSCRIBERS / CLIENT_THREADS) + (i < SUBSCRIBERS % CLIENT_THREADS ? 1 : 0);
+  for (let i = 0; i < o.clientThreads; i++) {
+    const count = Math.floor(o.subscribers / o.clientThreads) + (i < o.subscribers % o.clientThreads ? 1 : 0);
     const worker = new Worker(CLIENT_THREAD_JS, {
       eval: true,
       workerData: {
         graphqlWs: require.resolve('graphql-ws'),
         ws: require.resolve('ws'),
-        url: `${app.url.replace(/^http/, 'ws')}/graphql`,
+        url: gateway.wsUrl,
         query,
         variables: { runId: run.id },
         count,
-        events: EVENTS,
-        field: SUBSCRIPTION,
+        events: o.events,
+        field: o.subscription,
       },
     });
     worker.on('error', (err) => console.error('client thread failed:', coerceError(err).message));
@@ -363,126 +440,204 @@ async function bench(cleanups: Cleanup[]): Promise<number> {
 
   const tOpen = now();
   const readies = await Promise.all(
-    threads.map((t) => request<{ ready: number; failed: number; errors: string[] }>(t.worker, { type: 'open' }, 'ready', TIMEOUT_MS)),
+    threads.map((t) => request<{ ready: number; failed: number; errors: string[] }>(t.worker, { type: 'open' }, 'ready', o.timeoutMs)),
   );
   const ready = readies.reduce((n, r) => n + r.ready, 0);
-  console.log(`  subscribers with their snapshot: ${ready}/${SUBSCRIBERS} in ${((now() - tOpen) / 1000).toFixed(1)} s`);
+  console.log(`  subscribers with their snapshot: ${ready}/${o.subscribers} in ${((now() - tOpen) / 1000).toFixed(1)} s`);
   for (const e of readies.flatMap((r) => r.errors)) console.log(`    subscribe failed: ${e}`);
   if (ready === 0) throw new Error('no subscriber got its snapshot');
 
-  const emitAt = new Float64Array(EVENTS + 1);
-  const probes = installProbes(app, emitAt);
+  const emitAt = new Float64Array(o.events + 1);
+  const probes = installProbes(app, emitAt, o.events);
   cleanups.push({ name: 'remove probes', fn: async () => probes.remove() });
   // One more bus subscriber of the same channel, inside the gateway: when Redis hands it the message.
-  const arrived: number[] = [];
+  const arrived = { seq: [] as number[], at: [] as number[] };
   const tap = await app.bus.subscribe(Topic.RUN_METRICS, run.id);
   cleanups.push({ name: 'close the bus tap', fn: async () => tap.close() });
   void (async () => {
-    for await (const m of tap)
-      if (m.recordsProcessed > 0 && emitAt[m.recordsProcessed] > 0) arrived.push(now() - emitAt[m.recordsProcessed]);
+    for await (const m of tap) {
+      arrived.seq.push(m.recordsProcessed);
+      arrived.at.push(now());
+    }
   })();
   const start = now() + 100;
   // How busy each event loop was while the events flowed: near 100 % means saturated, so queueing.
   const eluGateway = performance.eventLoopUtilization();
   const eluClients = threads.map((t) => t.worker.performance.eventLoopUtilization());
-  for (let seq = 1; seq <= EVENTS && !stopping; seq++) {
-    await sleep(start + (seq - 1) * EVENT_GAP_MS - now());
-    if (stopping) break;
+  for (let seq = 1; seq <= o.events && !stopping(); seq++) {
+    await sleep(start + (seq - 1) * o.eventGapMs - now());
+    if (stopping()) break;
     emitAt[seq] = now();
     await app.runEvents.apply(metrics(seq));
   }
 
-  const perMessage: number[] = [];
-  const lastPerEvent = new Float64Array(EVENTS + 1);
+  const received = { seq: [] as number[], at: [] as number[] };
   let missing = 0;
-  await sleep(Math.min(2000, 10 * EVENT_GAP_MS + 200));
+  await sleep(Math.min(2000, 10 * o.eventGapMs + 200));
   const busyGateway = performance.eventLoopUtilization(eluGateway).utilization;
   const busyClients = threads.map((t, i) => t.worker.performance.eventLoopUtilization(eluClients[i]).utilization);
   const results = await Promise.all(threads.map((t) => request<{ recv: Float64Array }>(t.worker, { type: 'finish' }, 'result', 30_000)));
   probes.remove();
   results.forEach(({ recv }, ti) => {
-    const width = EVENTS + 1;
+    const width = o.events + 1;
     for (let c = 0; c < threads[ti].count; c++) {
-      for (let seq = 1; seq <= EVENTS; seq++) {
+      for (let seq = 1; seq <= o.events; seq++) {
         const t = recv[c * width + seq];
         if (Number.isNaN(t)) {
           missing++;
           continue;
         }
-        const latency = t - threads[ti].offsetMs - emitAt[seq];
-        perMessage.push(latency);
-        if (latency > lastPerEvent[seq]) lastPerEvent[seq] = latency;
+        received.seq.push(seq);
+        received.at.push(t - threads[ti].offsetMs);
       }
     }
   });
 
-  const gateway = summarize(perMessage);
-  console.log(
-    `\n${'latency in ms, from the emit of an event'.padEnd(46)}${'count'.padStart(8)}${'p50'.padStart(9)}${'p90'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}`,
-  );
+  const fromEmit = latencies(received, emitAt, o.events);
+  const fromPublish = latencies(received, probes.publishAt, o.events);
+  const writesFromPublish = latencies(probes.writes, probes.publishAt, o.events);
+  const header = (title: string) =>
+    console.log(
+      `\n${title.padEnd(46)}${'count'.padStart(8)}${'p50'.padStart(9)}${'p90'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}`,
+    );
+  header('latency in ms, from the emit of an event');
   row('→ committed in PostgreSQL, publish starts', summarize(probes.committed));
-  row('→ Redis delivers it to the gateway', summarize(arrived));
-  row('→ gateway writes it to each socket', summarize(probes.written));
-  row(`→ gateway wrote it to the last of ${ready} sockets`, summarize(Array.from(probes.lastWrite.subarray(1))));
-  row('→ each subscriber receives it', gateway);
-  row(`→ the last of ${ready} subscribers receives it`, summarize(Array.from(lastPerEvent.subarray(1))));
+  row('→ Redis delivers it to the gateway', summarize(latencies(arrived, emitAt, o.events).each));
+  row('→ gateway writes it to each socket', summarize(latencies(probes.writes, emitAt, o.events).each));
+  row('→ each subscriber receives it', summarize(fromEmit.each));
+  header('latency in ms, from the publish (after the commit)');
+  row('→ Redis delivers it to the gateway', summarize(latencies(arrived, probes.publishAt, o.events).each));
+  row('→ gateway writes it to each socket', summarize(writesFromPublish.each));
+  row(`→ gateway wrote it to the last of ${ready} sockets`, summarize(writesFromPublish.last));
+  row('→ each subscriber receives it', summarize(fromPublish.each));
+  row(`→ the last of ${ready} subscribers receives it`, summarize(fromPublish.last));
   row('raw Redis: publish → receive', redis);
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
-  console.log(
-    `\nratio gateway (event → each subscriber) / raw Redis:  p50 ${ratio(gateway.p50, redis.p50)}   p99 ${ratio(gateway.p99, redis.p99)}`,
-  );
-  const expected = ready * EVENTS;
-  console.log(`messages delivered: ${perMessage.length}/${expected}${missing ? `  (${missing} missing)` : ''}`);
+  const expected = ready * o.events;
+  console.log(`messages delivered: ${received.seq.length}/${expected}${missing ? `  (${missing} missing)` : ''}`);
   const pct = (u: number) => `${(u * 100).toFixed(0)} %`;
   console.log(`event loop busy while the events flowed: gateway ${pct(busyGateway)}, client thread(s) ${busyClients.map(pct).join(', ')}`);
-  console.log(`load average at the end: ${load()}`);
-  return missing === 0 && ready === SUBSCRIBERS ? 0 : 1;
+  const loadAtEnd = load();
+  console.log(`load average at the end: ${loadAtEnd}`);
+  if (missing > 0 || ready < o.subscribers) {
+    throw new Error(
+      `subscribers missed events: ${missing} of ${expected} messages missing, ${o.subscribers - ready} subscribers without a snapshot`,
+    );
+  }
+
+  if (!probes.sample.text) throw new Error('no message of event 1 was seen going to a socket');
+  const floor = summarize((await rawBroadcast(threads, probes.sample.text, o, stopping)).each);
+  row(`raw ws: the same bytes to ${ready} plain sockets`, floor);
+
+  const publish = summarize(fromPublish.each);
+  const emit = summarize(fromEmit.each);
+  const last = summarize(fromPublish.last);
+  const shape = `${ready} subscribers × ${o.events} events, ${o.subscription}`;
+  const note = `ms; gateway busy ${pct(busyGateway)}, load ${loadAtStart} → ${loadAtEnd}`;
+  const base = { bench: 'fanout', note };
+  return [
+    {
+      ...base,
+      metric: `publish → each subscriber p50 (${shape})`,
+      value: publish.p50,
+      baselineName: 'raw Redis publish → receive p50',
+      baseline: redis.p50,
+      ratio: publish.p50 / redis.p50,
+      goal: { op: '<=', target: 20 },
+    },
+    {
+      ...base,
+      metric: 'publish → each subscriber p99',
+      value: publish.p99,
+      baselineName: 'raw Redis p99',
+      baseline: redis.p99,
+      ratio: publish.p99 / redis.p99,
+      goal: null,
+    },
+    {
+      ...base,
+      metric: 'publish → last subscriber of each event p50',
+      value: last.p50,
+      baselineName: 'raw Redis p50',
+      baseline: redis.p50,
+      ratio: last.p50 / redis.p50,
+      goal: null,
+    },
+    {
+      ...base,
+      metric: `raw ws: the same bytes written to ${ready} plain sockets → each receives p50 (the floor)`,
+      value: floor.p50,
+      baselineName: 'raw Redis p50',
+      baseline: redis.p50,
+      ratio: floor.p50 / redis.p50,
+      goal: null,
+    },
+    {
+      ...base,
+      metric: 'publish → each subscriber p50, against the floor',
+      value: publish.p50,
+      baselineName: 'raw ws floor p50',
+      baseline: floor.p50,
+      ratio: publish.p50 / floor.p50,
+      goal: null,
+    },
+    {
+      ...base,
+      metric: 'emit → each subscriber p50 (PostgreSQL commit included)',
+      value: emit.p50,
+      baselineName: 'raw Redis p50',
+      baseline: redis.p50,
+      ratio: emit.p50 / redis.p50,
+      goal: null,
+    },
+  ];
 }
 
-async function main(): Promise<number> {
-  const cleanups: Cleanup[] = [];
-  const timeout = setTimeout(() => {
-    console.error(`bench did not finish within ${TIMEOUT_MS} ms: cleaning up`);
-    void cleanup().finally(() => process.exit(1));
-  }, TIMEOUT_MS);
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      stopping = true;
-      // Each step is bounded, so one that hangs cannot keep the database from being dropped.
-      for (const { name, fn } of cleanups.splice(0).reverse()) {
-        let timer: NodeJS.Timeout | undefined;
-        const limit = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            console.error(`cleanup step "${name}" did not finish within ${CLEANUP_STEP_MS} ms; going on`);
-            resolve();
-          }, CLEANUP_STEP_MS);
-        });
-        await Promise.race([fn().catch((err) => console.error(`cleanup step "${name}" failed:`, coerceError(err).message)), limit]);
-        clearTimeout(timer);
-      }
-    })());
-  // Ctrl-C must not leave a database behind either. `on`, not `once`, and later signals ignored:
-  // Apollo Server re-raises SIGINT after stopping itself, which would otherwise kill us mid-cleanup.
-  let interrupted = false;
-  process.on('SIGINT', () => {
-    if (interrupted) return;
-    interrupted = true;
-    console.error('interrupted: cleaning up');
-    void cleanup().finally(() => process.exit(130));
-  });
-  try {
-    return await bench(cleanups);
-  } finally {
-    clearTimeout(timeout);
-    await cleanup();
+/**
+ * Runs `steps` in reverse order, each bounded by {@link CLEANUP_STEP_MS} so that one that hangs
+ * cannot keep the database from being dropped; failures are reported and the next step runs.
+ */
+async function runCleanups(steps: Cleanup[]): Promise<void> {
+  for (const { name, fn } of steps.splice(0).reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        console.error(`cleanup step "${name}" did not finish within ${CLEANUP_STEP_MS} ms; going on`);
+        resolve();
+      }, CLEANUP_STEP_MS);
+    });
+    await Promise.race([fn().catch((err) => console.error(`cleanup step "${name}" failed:`, coerceError(err).message)), limit]);
+    clearTimeout(timer);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error('bench failed:', coerceError(err).stack ?? coerceError(err).message);
-    process.exit(1);
+/**
+ * One run watched by many WebSocket subscribers: p50 publish → each subscriber against raw Redis
+ * publish → receive (goal ≤ 20×). Rejects after BENCH_TIMEOUT_MS (default 180 s) or when a subscriber
+ * missed an event; cleans up (threads, gateway, database) either way.
+ */
+export const fanoutBench: Bench = {
+  name: 'fanout',
+  async run(env) {
+    const o = fanoutOptions(env.quick);
+    const cleanups: Cleanup[] = [];
+    let stopping = false;
+    let timer: NodeJS.Timeout | undefined;
+    let onSigint: (() => void) | undefined;
+    // Neither the timeout nor Ctrl-C may leave a database behind: both end the run through `finally`.
+    const interrupted = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`fan-out bench did not finish within ${o.timeoutMs} ms`)), o.timeoutMs);
+      onSigint = () => reject(new Error('interrupted'));
+      process.once('SIGINT', onSigint);
+    });
+    try {
+      return await Promise.race([fanout(env, o, cleanups, () => stopping), interrupted]);
+    } finally {
+      stopping = true;
+      clearTimeout(timer);
+      await runCleanups(cleanups);
+      process.off('SIGINT', onSigint!);
+    }
   },
-);
+};
+
+if (require.main === module) runStandalone(fanoutBench);

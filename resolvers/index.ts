@@ -11,7 +11,12 @@ import { RunLogsResolver } from './subscriptions/run-logs.resolver';
 import { RunProgressResolver } from './subscriptions/run-progress.resolver';
 import { RunUpdatesResolver } from './subscriptions/run-updates.resolver';
 
-/** Every resolver class of the public schema, for `buildSchema`. */
+/**
+ * Every resolver class of the public schema, for `buildSchema`. Every output type is declared with
+ * `simpleResolvers: true`: its fields are plain properties of the views the services return, so
+ * graphql's default resolver reads them, instead of a type-graphql wrapper (middleware dispatch
+ * and an object per field) on every field of every object of every response.
+ */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const resolvers: NonEmptyArray<Function> = [
   JobResolver,

@@ -1,6 +1,9 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { JSONResolver } from 'graphql-scalars';
 
+// The form Date#toISOString gives (UTC, milliseconds), e.g. 2026-11-27T19:00:00.000Z.
+const CANONICAL_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 // An ISO-8601 date-time with a time zone designator ("Z" or an offset), e.g. 2026-11-27T19:00:00.000Z.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
@@ -25,6 +28,9 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   description: 'ISO-8601 date-time string, UTC (e.g. 2026-11-27T19:00:00.000Z)',
   serialize(value) {
     if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+    // What the views hold (toISOString of the database's timestamps) is sent as it is, without a
+    // Date made and formatted again for every date field of every object of every response.
+    if (typeof value === 'string' && value.length === 24 && CANONICAL_UTC.test(value)) return value;
     if (typeof value === 'string') {
       const d = new Date(value);
       if (!Number.isNaN(d.getTime())) return d.toISOString();

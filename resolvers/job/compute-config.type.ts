@@ -2,7 +2,7 @@ import { Field, Int, ObjectType } from 'type-graphql';
 import { ClusterMode, InstanceType } from '../enums';
 import { JSONScalar } from '../scalars';
 
-@ObjectType('ComputeConfig')
+@ObjectType('ComputeConfig', { simpleResolvers: true })
 export class ComputeConfig {
   @Field(() => ClusterMode)
   clusterMode!: ClusterMode;

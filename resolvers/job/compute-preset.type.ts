@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { ComputeConfig } from './compute-config.type';
 
-@ObjectType('ComputePreset')
+@ObjectType('ComputePreset', { simpleResolvers: true })
 export class ComputePreset {
   @Field(() => String)
   name!: string;

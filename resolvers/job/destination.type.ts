@@ -1,6 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
 
-@ObjectType('Destination')
+@ObjectType('Destination', { simpleResolvers: true })
 export class Destination {
   @Field(() => String)
   schema!: string;

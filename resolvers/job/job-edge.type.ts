@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { Job } from './job.type';
 
-@ObjectType('JobEdge')
+@ObjectType('JobEdge', { simpleResolvers: true })
 export class JobEdge {
   @Field(() => String)
   cursor!: string;

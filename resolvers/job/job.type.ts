@@ -11,7 +11,7 @@ import { SourceConfig } from './source-config.type';
  * A job definition, resolved from a `JobView`. `latestRun` and `runs` are field resolvers in
  * job.resolver.ts (kept out of this class so Job and Run do not import each other).
  */
-@ObjectType('Job')
+@ObjectType('Job', { simpleResolvers: true })
 export class Job {
   @Field(() => ID)
   id!: string;

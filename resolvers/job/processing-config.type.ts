@@ -1,7 +1,7 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { DataFormat, ProcessingMode } from '../enums';
 
-@ObjectType('ProcessingConfig')
+@ObjectType('ProcessingConfig', { simpleResolvers: true })
 export class ProcessingConfig {
   @Field(() => ProcessingMode)
   mode!: ProcessingMode;

@@ -1,7 +1,7 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { DateTimeScalar } from '../scalars';
 
-@ObjectType('ScheduleConfig')
+@ObjectType('ScheduleConfig', { simpleResolvers: true })
 export class ScheduleConfig {
   @Field(() => String)
   cron!: string;

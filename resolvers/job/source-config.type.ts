@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { SourceType } from '../enums';
 import { JSONScalar } from '../scalars';
 
-@ObjectType('SourceConfig')
+@ObjectType('SourceConfig', { simpleResolvers: true })
 export class SourceConfig {
   @Field(() => SourceType)
   type!: SourceType;

@@ -6,7 +6,7 @@ import { LogLine } from './log-line.type';
  * shed for a slow client, a chunk with no lines says how many (`droppedLines`) and `cursor` is
  * where to fetch them from with `Run.logs(after: cursor)`.
  */
-@ObjectType('LogChunk')
+@ObjectType('LogChunk', { simpleResolvers: true })
 export class LogChunk {
   @Field(() => ID)
   runId!: string;

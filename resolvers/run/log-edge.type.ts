@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { LogLine } from './log-line.type';
 
-@ObjectType('LogEdge')
+@ObjectType('LogEdge', { simpleResolvers: true })
 export class LogEdge {
   @Field(() => String)
   cursor!: string;

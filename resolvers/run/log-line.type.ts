@@ -2,7 +2,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { LogLevel } from '../enums';
 import { DateTimeScalar } from '../scalars';
 
-@ObjectType('LogLine')
+@ObjectType('LogLine', { simpleResolvers: true })
 export class LogLine {
   @Field(() => String, { description: 'Per-run, strictly increasing; usable as a resume cursor' })
   seq!: string;

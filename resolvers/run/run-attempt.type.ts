@@ -3,7 +3,7 @@ import { RunStatus } from '../enums';
 import { DateTimeScalar } from '../scalars';
 import { RunError } from './run-error.type';
 
-@ObjectType('RunAttempt')
+@ObjectType('RunAttempt', { simpleResolvers: true })
 export class RunAttempt {
   @Field(() => Int)
   attempt!: number;

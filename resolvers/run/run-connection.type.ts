@@ -2,7 +2,7 @@ import { Field, Int, ObjectType } from 'type-graphql';
 import { PageInfo } from '../common/page-info.type';
 import { RunEdge } from './run-edge.type';
 
-@ObjectType('RunConnection')
+@ObjectType('RunConnection', { simpleResolvers: true })
 export class RunConnection {
   @Field(() => [RunEdge])
   edges!: RunEdge[];

@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { Run } from './run.type';
 
-@ObjectType('RunEdge')
+@ObjectType('RunEdge', { simpleResolvers: true })
 export class RunEdge {
   @Field(() => String)
   cursor!: string;

@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { ErrorKind } from '../enums';
 
-@ObjectType('RunError')
+@ObjectType('RunError', { simpleResolvers: true })
 export class RunError {
   @Field(() => String)
   message!: string;

@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { DateTimeScalar } from '../scalars';
 
-@ObjectType('RunMetrics')
+@ObjectType('RunMetrics', { simpleResolvers: true })
 export class RunMetrics {
   @Field(() => DateTimeScalar)
   timestamp!: string;

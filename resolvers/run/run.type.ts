@@ -7,7 +7,7 @@ import { RunMetrics } from './run-metrics.type';
 import { Stage } from './stage.type';
 
 /** A run, resolved from a `RunView`; `job` and `logs` are field resolvers in run.resolver.ts. */
-@ObjectType('Run')
+@ObjectType('Run', { simpleResolvers: true })
 export class Run {
   @Field(() => ID)
   id!: string;

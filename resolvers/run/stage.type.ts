@@ -2,7 +2,7 @@ import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { StageStatus } from '../enums';
 import { DateTimeScalar } from '../scalars';
 
-@ObjectType('Stage')
+@ObjectType('Stage', { simpleResolvers: true })
 export class Stage {
   @Field(() => String)
   name!: string;

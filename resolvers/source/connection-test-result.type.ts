@@ -1,7 +1,7 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { JSONScalar } from '../scalars';
 
-@ObjectType('ConnectionTestResult')
+@ObjectType('ConnectionTestResult', { simpleResolvers: true })
 export class ConnectionTestResult {
   @Field(() => Boolean)
   ok!: boolean;

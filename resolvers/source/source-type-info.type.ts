@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { DataFormat, ExecutionBackend, SourceType } from '../enums';
 
-@ObjectType('SourceTypeInfo')
+@ObjectType('SourceTypeInfo', { simpleResolvers: true })
 export class SourceTypeInfo {
   @Field(() => SourceType)
   type!: SourceType;

@@ -2,7 +2,7 @@ import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { Run } from '../run/run.type';
 import { StatusCount } from './status-count.type';
 
-@ObjectType('JobStats')
+@ObjectType('JobStats', { simpleResolvers: true })
 export class JobStats {
   @Field(() => [StatusCount])
   runsByStatus!: StatusCount[];

@@ -1,7 +1,7 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { RunStatus } from '../enums';
 
-@ObjectType('StatusCount')
+@ObjectType('StatusCount', { simpleResolvers: true })
 export class StatusCount {
   @Field(() => RunStatus)
   status!: RunStatus;

@@ -1,28 +1,29 @@
 import crypto from 'node:crypto';
+import DataLoader from 'dataloader';
 import type { JobsApi, RunsApi } from '../api';
 import type { JobView, RunView } from '../domain';
 import type { Logger } from '../logger';
-import { BatchLoader } from './batch-loader';
 import type { LiveService } from '../live/live.service';
 
 /** Per-request loaders: batch the N+1 lookups of list resolvers. */
 export interface Loaders {
   /** `Run.job`: one `jobs.getMany` per tick. */
-  job: BatchLoader<string, JobView | null>;
+  job: DataLoader<string, JobView | null>;
   /** `Job.latestRun`: one `runs.getMany` per tick. */
-  run: BatchLoader<string, RunView | null>;
+  run: DataLoader<string, RunView | null>;
 }
 
 /** What every resolver receives. One per HTTP request, one per WebSocket operation. */
 export interface GraphQLContext {
-  jobs: JobsApi;
-  runs: RunsApi;
+  readonly jobs: JobsApi;
+  readonly runs: RunsApi;
   /** The live streams (subscriptions). */
-  live: LiveService;
-  /** A child logger bound to `requestId`. */
-  logger: Logger;
-  requestId: string;
-  loaders: Loaders;
+  readonly live: LiveService;
+  /** A child logger bound to `requestId` (made on first use). */
+  readonly logger: Logger;
+  readonly requestId: string;
+  /** Made on first use: most operations (every subscription) never load through them. */
+  readonly loaders: Loaders;
 }
 
 export interface ContextDeps {
@@ -48,22 +49,51 @@ export function requestIdFrom(header: unknown): string {
 }
 
 /**
+ * One request's context. It holds three fields; the logger child and the loaders are made when a
+ * resolver first asks for them, so a request that needs neither (most do not, and no subscription
+ * does) pays for neither, and a thousand open subscriptions hold a thousand small objects.
+ */
+class RequestContext implements GraphQLContext {
+  private ownLogger?: Logger;
+  private ownLoaders?: Loaders;
+
+  constructor(
+    private readonly deps: ContextDeps,
+    readonly requestId: string,
+    private readonly cacheLoads: boolean,
+  ) {}
+
+  get jobs(): JobsApi {
+    return this.deps.jobs;
+  }
+
+  get runs(): RunsApi {
+    return this.deps.runs;
+  }
+
+  get live(): LiveService {
+    return this.deps.live;
+  }
+
+  get logger(): Logger {
+    return (this.ownLogger ??= this.deps.logger.child({ requestId: this.requestId }));
+  }
+
+  get loaders(): Loaders {
+    const { jobs, runs } = this.deps;
+    return (this.ownLoaders ??= {
+      job: new DataLoader((ids) => jobs.getMany(ids), { cache: this.cacheLoads }),
+      run: new DataLoader((ids) => runs.getMany(ids), { cache: this.cacheLoads }),
+    });
+  }
+}
+
+/**
  * Builds the context factory once per process; the HTTP server calls it per request and the
- * WebSocket server per operation.
+ * WebSocket server per operation. Over HTTP a loader loads a key at most once per request; over the
+ * WebSocket it only batches the loads of one tick (a cached job would go stale in a long-lived
+ * subscription).
  */
 export function makeContextFactory(deps: ContextDeps): ContextFactory {
-  return (req: ContextRequest): GraphQLContext => {
-    const requestId = req.requestId ?? crypto.randomUUID();
-    return {
-      jobs: deps.jobs,
-      runs: deps.runs,
-      live: deps.live,
-      logger: deps.logger.child({ requestId }),
-      requestId,
-      loaders: {
-        job: new BatchLoader((ids) => deps.jobs.getMany(ids), { cache: req.transport === 'http' }),
-        run: new BatchLoader((ids) => deps.runs.getMany(ids), { cache: req.transport === 'http' }),
-      },
-    };
-  };
+  return (req) => new RequestContext(deps, req.requestId ?? crypto.randomUUID(), req.transport === 'http');
 }

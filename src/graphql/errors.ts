@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextDidEncounterErrors } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
@@ -16,8 +16,13 @@ import type { Logger } from '../logger';
  *   and logged in full (message, stack, cause) with the request id. Stack traces never leave.
  */
 
-/** Carries the request id of the HTTP request being served to Apollo's `formatError`, which gets no context. */
-export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
+/**
+ * The request id of each error of an HTTP request, for Apollo's `formatError`, which gets no
+ * context: {@link errorRequestIdsPlugin} notes it, Apollo then formats the very same error objects.
+ * (Not an AsyncLocalStorage: once one runs, Node 20 pays a promise hook on every promise of the
+ * process, which made every await — HTTP, WebSocket fan-out, database — several times slower.)
+ */
+const errorRequestIds = new WeakMap<object, string>();
 
 export const INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR';
 
@@ -95,10 +100,30 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   };
 }
 
-/** Apollo's `formatError`, reading the request id from {@link requestScope}. */
+/**
+ * Apollo's `formatError`, with the request id {@link errorRequestIdsPlugin} noted for the error
+ * ('unknown' for the few errors Apollo makes before a request has a context, e.g. an unreadable body).
+ */
 export function apolloFormatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
-    formatGraphQLError(formatted, error, { requestId: requestScope.getStore()?.requestId ?? 'unknown', logger });
+    formatGraphQLError(formatted, error, {
+      requestId: (typeof error === 'object' && error !== null && errorRequestIds.get(error)) || 'unknown',
+      logger,
+    });
+}
+
+/** Apollo plugin: notes the request id (`contextValue.requestId`) of every error of a request, for {@link apolloFormatError}. */
+export function errorRequestIdsPlugin(): ApolloServerPlugin<BaseContext & { requestId: string }> {
+  const listener = {
+    async didEncounterErrors({ errors, contextValue }: GraphQLRequestContextDidEncounterErrors<BaseContext & { requestId: string }>) {
+      for (const error of errors) errorRequestIds.set(error, contextValue.requestId);
+    },
+  };
+  return {
+    async requestDidStart() {
+      return listener;
+    },
+  };
 }
 
 /** A client error with a stable code, for edge code (limits, WebSocket parsing) that is not a service. */

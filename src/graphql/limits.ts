@@ -10,14 +10,15 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config';
+import type { ComplexityCheck } from './complexity-cache';
 
 /**
  * Query limits, applied alike to HTTP (Apollo `validationRules` + {@link limitsPlugin} + the
- * {@link querySizeMiddleware}) and to WebSocket operations ({@link validateOperation} in graphql-ws
- * `onSubscribe`):
+ * {@link querySizeMiddleware}) and to WebSocket operations ({@link validateDocument} through the
+ * document cache, then the complexity check, in graphql-ws `onSubscribe`):
  *
  * - size: the query text in bytes (`maxQueryBytes`), checked before parsing → BAD_REQUEST (HTTP 413);
  * - depth: nesting of fields (`maxDepth`), introspection aside → GRAPHQL_VALIDATION_FAILED;
@@ -130,7 +131,11 @@ export function checkComplexity(
   } catch {
     return null;
   }
-  if (complexity <= limits.maxComplexity) return null;
+  return complexity <= limits.maxComplexity ? null : complexityError(complexity, limits);
+}
+
+/** The error for an operation whose complexity is over `limits.maxComplexity`. */
+export function complexityError(complexity: number, limits: QueryLimits): GraphQLError {
   return new GraphQLError(`Query complexity ${complexity} exceeds the limit of ${limits.maxComplexity}`, {
     extensions: { code: VALIDATION_FAILED, complexity, maxComplexity: limits.maxComplexity, http: { status: 400 } },
   });
@@ -147,8 +152,26 @@ export function validationRules(limits: QueryLimits): ValidationRule[] {
 }
 
 /**
- * Everything the HTTP path checks, in one call, for transports that do not go through Apollo (the
- * WebSocket): GraphQL validation, depth, then complexity. Returns the errors (empty: go ahead).
+ * GraphQL validation with the depth limit, for transports that do not go through Apollo (the
+ * WebSocket): the errors with Apollo's codes (empty: valid). Depends on the document only, so a
+ * caller may remember it per document text (src/graphql/document-cache.ts).
+ */
+export function validateDocument(schema: GraphQLSchema, document: DocumentNode, limits: QueryLimits): readonly GraphQLError[] {
+  return validate(schema, document, validationRules(limits)).map((e) =>
+    e.extensions.code
+      ? e
+      : new GraphQLError(e.message, {
+          nodes: e.nodes,
+          source: e.source,
+          positions: e.positions,
+          extensions: { ...e.extensions, code: VALIDATION_FAILED },
+        }),
+  );
+}
+
+/**
+ * Everything the HTTP path checks, in one call and uncached: GraphQL validation, depth, then
+ * complexity. Returns the errors (empty: go ahead).
  */
 export function validateOperation(
   schema: GraphQLSchema,
@@ -157,33 +180,27 @@ export function validateOperation(
   variables?: Record<string, unknown> | null,
   operationName?: string | null,
 ): readonly GraphQLError[] {
-  const errors = validate(schema, document, validationRules(limits));
-  if (errors.length) {
-    return errors.map((e) =>
-      e.extensions.code
-        ? e
-        : new GraphQLError(e.message, {
-            nodes: e.nodes,
-            source: e.source,
-            positions: e.positions,
-            extensions: { ...e.extensions, code: VALIDATION_FAILED },
-          }),
-    );
-  }
+  const errors = validateDocument(schema, document, limits);
+  if (errors.length) return errors;
   const tooComplex = checkComplexity(schema, document, limits, variables, operationName);
   return tooComplex ? [tooComplex] : [];
 }
 
-/** Apollo plugin: the complexity check, once the operation and its variables are known. */
-export function limitsPlugin(limits: QueryLimits): ApolloServerPlugin {
+/**
+ * Apollo plugin: the complexity check, once the operation and its variables are known. Apollo
+ * already caches parsing and validation per query text (its document store hands back the same
+ * document object), so `check` (`makeComplexityCheck` in complexity-cache.ts) remembers the complexity per document.
+ */
+export function limitsPlugin(check: ComplexityCheck): ApolloServerPlugin {
+  const listener = {
+    async didResolveOperation({ document, request, operationName }: GraphQLRequestContextDidResolveOperation<BaseContext>) {
+      const error = check(document, request.variables, operationName);
+      if (error) throw error;
+    },
+  };
   return {
     async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, request, operationName }) {
-          const error = checkComplexity(schema, document, limits, request.variables, operationName);
-          if (error) throw error;
-        },
-      };
+      return listener;
     },
   };
 }

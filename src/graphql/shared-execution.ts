@@ -1,66 +1,55 @@
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 
 /**
- * A drop-in for graphql's `subscribe` (given to graphql-ws) that executes each event's selection set
- * once per distinct operation instead of once per subscriber.
+ * Subscription events executed once per distinct operation instead of once per subscriber.
  *
  * graphql's own `subscribe` runs `execute` for every subscriber and every event. A dashboard watched
  * by a thousand clients sends the same operation (same text, same variables) and receives the same
  * event object (the bus hands one parsed object to every local listener), so all of them would get
- * the same result a thousand times over. Here the result is cached per event object and operation
- * key, so it is computed once; streams that build per-subscriber payloads (log chunks) simply miss
- * the cache. Results do not depend on the context: no field resolver reads per-client state.
+ * the same result a thousand times over. Here the result is cached per event object and operation,
+ * so it is computed once and every subscriber of that operation gets the very same result object
+ * (and {@link resultJson} serializes it once). Operations are the same when their document (one
+ * object per query text: src/graphql/document-cache.ts), operation name and variables are
+ * ({@link operationKey}); results do not depend on the context, since no field resolver reads
+ * per-client state. Events that are not objects, and operations without a key, are executed per
+ * subscriber; so, in effect, are per-subscriber payloads (snapshots, log chunks): nobody shares
+ * their event object.
  */
-export function makeSharedSubscribe() {
-  /** Operation key of each subscription's execution args (set by `register`). */
-  const keys = new WeakMap<ExecutionArgs, string>();
-  const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+export interface SharedExecution {
+  /** The result of `args` for `event` (its root value): computed once per event object, document and `key`. */
+  resultFor(args: ExecutionArgs, key: string | undefined, event: unknown): ExecutionResult | Promise<ExecutionResult>;
+}
 
-  const run = (args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> => {
-    const key = keys.get(args);
-    if (key === undefined || typeof payload !== 'object' || payload === null) {
-      return Promise.resolve(execute({ ...args, rootValue: payload }));
-    }
-    let perEvent = results.get(payload);
-    if (!perEvent) results.set(payload, (perEvent = new Map()));
-    let result = perEvent.get(key);
-    if (!result) {
-      result = Promise.resolve(execute({ ...args, rootValue: payload }));
-      perEvent.set(key, result);
-    }
-    return result;
-  };
+/** What, besides the document, makes two operations the same: their name and their variables. */
+export function operationKey(operationName: string | null | undefined, variables: unknown): string {
+  return `${operationName ?? ''}\u0000${JSON.stringify(variables ?? null)}`;
+}
 
+export function makeSharedExecution(): SharedExecution {
+  /** Per event: per document, per key, the result every subscriber of that operation gets. */
+  const results = new WeakMap<object, Map<DocumentNode, Map<string, ExecutionResult | Promise<ExecutionResult>>>>();
   return {
-    /** Marks `args` as sharing results with every other operation of the same text and variables. */
-    register(args: ExecutionArgs, query: string, variables: unknown, operationName: string | null | undefined): void {
-      keys.set(args, `${operationName ?? ''}\u0000${JSON.stringify(variables ?? null)}\u0000${query}`);
-    },
-
-    async subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
-      const source = await createSourceEventStream(args);
-      if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
-      const events = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-      // A plain iterator (not an async generator) so that `return()` reaches the source at once,
-      // even while a `next()` is waiting for an event: the bus subscription is released right away.
-      const mapped: AsyncIterableIterator<ExecutionResult> = {
-        async next() {
-          const r = await events.next();
-          return r.done ? { value: undefined, done: true } : { value: await run(args, r.value), done: false };
-        },
-        async return() {
-          await events.return?.();
-          return { value: undefined, done: true };
-        },
-        async throw(err: unknown) {
-          await events.return?.();
-          throw err;
-        },
-        [Symbol.asyncIterator]() {
-          return this;
-        },
-      };
-      return mapped;
+    resultFor(args, key, event) {
+      if (key === undefined || typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+      let byDocument = results.get(event);
+      if (!byDocument) results.set(event, (byDocument = new Map()));
+      let byKey = byDocument.get(args.document);
+      if (!byKey) byDocument.set(args.document, (byKey = new Map()));
+      let result = byKey.get(key);
+      if (!result) byKey.set(key, (result = execute({ ...args, rootValue: event })));
+      return result;
     },
   };
+}
+
+const serialized = new WeakMap<ExecutionResult, string>();
+
+/**
+ * `JSON.stringify(result)`, made once per result object: shared results are serialized once for
+ * every subscriber that receives them.
+ */
+export function resultJson(result: ExecutionResult): string {
+  let json = serialized.get(result);
+  if (json === undefined) serialized.set(result, (json = JSON.stringify(result)));
+  return json;
 }

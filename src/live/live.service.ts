@@ -7,8 +7,10 @@ import { runLogsStream, type LogChunkView, type LogStreamArgs, type LogStreamOpt
 import { runMetricsStream, runUpdatedStream, runsChangedStream, stageProgressStream } from './run-streams';
 import { StatsFeed } from './stats-feed';
 import { jobStatsStream } from './stats-stream';
+import type { LiveStream } from './streams';
 
 export type { LogChunkView, LogStreamArgs, LogStreamOptions } from './log-stream';
+export type { LiveStream } from './streams';
 
 /** A live feed: iterate it; `close()` ends it. */
 export type LiveSubscription<T> = BusSubscription<T>;
@@ -35,22 +37,22 @@ export class LiveService {
   }
 
   /** `runUpdated`: one run (`runId`) or every run of one job (`jobId`), current state first. */
-  runUpdated(args: { runId?: string | null; jobId?: string | null }): Promise<AsyncGenerator<RunView>> {
+  runUpdated(args: { runId?: string | null; jobId?: string | null }): Promise<LiveStream<RunView>> {
     return runUpdatedStream(this.deps, args);
   }
 
   /** `runsChanged`: status changes of the runs matching `filter` (no snapshot). */
-  runsChanged(filter: { jobId?: string | null; status?: RunStatus | null } | null | undefined): Promise<AsyncGenerator<RunView>> {
+  runsChanged(filter: { jobId?: string | null; status?: RunStatus | null } | null | undefined): Promise<LiveStream<RunView>> {
     return runsChangedStream(this.deps, filter);
   }
 
   /** `runMetrics`: the latest sample, then live ones. */
-  runMetrics(runId: string): Promise<AsyncGenerator<MetricsView>> {
+  runMetrics(runId: string): Promise<LiveStream<MetricsView>> {
     return runMetricsStream(this.deps, runId);
   }
 
   /** `stageProgress`: every stage as it stands, then live stage changes. */
-  stageProgress(runId: string): Promise<AsyncGenerator<StageView>> {
+  stageProgress(runId: string): Promise<LiveStream<StageView>> {
     return stageProgressStream(this.deps, runId);
   }
 

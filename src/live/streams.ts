@@ -1,8 +1,79 @@
+import type { BusSubscription } from '../events/bus';
+
 /**
  * Building blocks of the subscription streams. Every stream follows one order: subscribe to the bus
  * (resolves once the channel is really subscribed), read the snapshot from the service, then stream,
  * dropping what the snapshot already covered. Whatever happens, the bus subscription is closed.
  */
+
+/** A live stream: iterate it; `return()` ends it, releasing its bus subscription at once. */
+export interface LiveStream<T> extends AsyncIterableIterator<T> {
+  return(value?: unknown): Promise<IteratorResult<T>>;
+}
+
+/**
+ * The stream most subscriptions are: the `snapshot` values first, then every live value that
+ * `accept` lets through (it may keep per-subscriber state, e.g. the last version sent). A plain
+ * iterator rather than an async generator: a live value costs one promise callback per subscriber,
+ * not a generator resumption, and `return()` reaches the bus subscription at once, even while a
+ * `next()` is waiting. The subscription is closed exactly once however the stream ends, and a
+ * snapshot value is let go once handed out (an open subscription keeps none of its first message).
+ */
+export function snapshotThenLive<T>(snapshot: readonly T[], live: BusSubscription<T>, accept: (value: T) => boolean): LiveStream<T> {
+  return new SnapshotThenLive(snapshot, live, accept);
+}
+
+class SnapshotThenLive<T> implements LiveStream<T> {
+  private closed = false;
+  private readonly step = (r: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
+    if (r.done) {
+      this.close();
+      return r;
+    }
+    return this.accept(r.value) ? r : this.live.next().then(this.step);
+  };
+
+  private snapshot: T[] | null;
+
+  constructor(
+    snapshot: readonly T[],
+    private readonly live: BusSubscription<T>,
+    private readonly accept: (value: T) => boolean,
+  ) {
+    this.snapshot = snapshot.length ? [...snapshot] : null;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.snapshot) {
+      const value = this.snapshot.shift()!;
+      if (this.snapshot.length === 0) this.snapshot = null;
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return this.live.next().then(this.step);
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.reject(err);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.snapshot = null;
+    this.live.close();
+  }
+}
 
 /**
  * Wraps a generator so that `onClose` runs exactly once however the stream ends: the generator

@@ -1,15 +1,22 @@
 import type { Server as HttpServer } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { ContextFactory, GraphQLContext } from '../graphql/context';
 import { requestIdFrom } from '../graphql/context';
-import { apolloFormatError, requestScope } from '../graphql/errors';
+import { makeComplexityCheck } from '../graphql/complexity-cache';
+import { apolloFormatError, errorRequestIdsPlugin } from '../graphql/errors';
 import { depthLimitRule, limitsPlugin, querySizeMiddleware, type QueryLimits } from '../graphql/limits';
 import type { Logger } from '../logger';
+import { apolloHandler } from './apollo-handler';
 import { graphiqlRouter } from './graphiql';
 
 export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, string> }>;
@@ -61,7 +68,14 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
       disposeWs,
       ApolloServerPluginDrainHttpServer({ httpServer: opts.httpServer, stopGracePeriodMillis: 5000 }),
       ApolloServerPluginLandingPageDisabled(), // GraphiQL is served at /graphiql, from this server only
-      limitsPlugin(limits),
+      // Installed by default and unused here: cache-control wraps every field resolver of every
+      // request (no response is cached), the rest would report to Apollo's cloud if a key were set.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      limitsPlugin(makeComplexityCheck(opts.schema, limits)),
+      errorRequestIdsPlugin(),
     ],
   });
   await apollo.start();
@@ -93,11 +107,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
     // A query is further limited to `limits.maxQueryBytes`; variables make up the rest.
     express.json({ limit: '1mb' }),
     querySizeMiddleware(limits),
-    // After body parsing (its stream callbacks lose async context): formatError reads the id here.
-    (_req, res, next) => requestScope.run({ requestId: res.locals.requestId as string }, next),
-    expressMiddleware(apollo, {
-      context: async ({ res }) => opts.contextFactory({ requestId: res.locals.requestId as string, transport: 'http' }),
-    }),
+    apolloHandler(apollo, async (_req, res) => opts.contextFactory({ requestId: res.locals.requestId as string, transport: 'http' })),
   );
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;

@@ -1,14 +1,18 @@
 import type { Server as HttpServer } from 'node:http';
-import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { execute, getOperationAST, GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { makeComplexityCheck } from '../graphql/complexity-cache';
 import type { ContextFactory } from '../graphql/context';
 import { requestIdFrom } from '../graphql/context';
-import { clientError, formatGraphQLError } from '../graphql/errors';
-import { makeSharedSubscribe } from '../graphql/shared-execution';
-import { checkQuerySize, validateOperation, type QueryLimits } from '../graphql/limits';
+import { DocumentCache } from '../graphql/document-cache';
+import { formatGraphQLError } from '../graphql/errors';
+import { checkQuerySize, type QueryLimits } from '../graphql/limits';
+import { makeSharedExecution } from '../graphql/shared-execution';
 import type { Logger } from '../logger';
+import { runSubscription, WsOperation, type ResultFormatter } from './ws-operation';
+import type { OperationRunner, WsConnection } from './ws-connection';
+import { serveGraphQLTransportWs } from './ws-protocol';
 
 export interface GraphQLWebSocketOptions {
   httpServer: HttpServer;
@@ -16,6 +20,10 @@ export interface GraphQLWebSocketOptions {
   contextFactory: ContextFactory;
   limits: QueryLimits;
   logger: Logger;
+  /** Ping interval, and how long a pong may take before the socket is cut. Default 12 s. */
+  keepAliveMs?: number;
+  /** How long a client has to send `connection_init` before it is closed with 4408. Default 3 s. */
+  initTimeoutMs?: number;
 }
 
 /** After `dispose()` asks clients to go (1001), how long before the stragglers are cut. */
@@ -28,60 +36,62 @@ export interface GraphQLWebSocket {
 }
 
 /**
- * graphql-ws (graphql-transport-ws protocol) on the HTTP server's port and path. Every operation
- * goes through the same limits as HTTP (size before parsing, validation + depth, complexity with
- * its variables), gets its own context (request id `<x-request-id of the upgrade>.<op id>` or a
- * uuid), and its errors are mapped exactly like Apollo's (src/graphql/errors.ts).
+ * GraphQL over WebSocket (the graphql-transport-ws protocol of graphql-ws clients,
+ * src/server/ws-protocol.ts) on the HTTP server's port and path. Every operation goes through the
+ * same limits as HTTP (size before parsing, validation + depth, complexity with its variables;
+ * parsing, validation and complexity remembered per query text), gets its own context (request id
+ * `<x-request-id of the upgrade, or a uuid per connection>.<op id>`), and its errors are mapped
+ * exactly like Apollo's (src/graphql/errors.ts). A subscription event is executed once per distinct
+ * operation and its `next` message serialized once (src/server/ws-operation.ts); queries and
+ * mutations get one `next`, then `complete`.
  */
 export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWebSocket {
   const { schema, limits, logger } = opts;
   const wss = new WebSocketServer({ server: opts.httpServer, path: '/graphql' });
-  // The subscribe message's payload object is handed to every later hook of that operation.
-  const requestIds = new WeakMap<SubscribePayload, string>();
-  const format = (payload: SubscribePayload, errors: readonly GraphQLError[]) => {
-    const requestId = requestIds.get(payload) ?? 'unknown';
-    return errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger }));
-  };
+  const documents = new DocumentCache(schema, limits);
+  const complexity = makeComplexityCheck(schema, limits);
+  const shared = makeSharedExecution();
+  const formatErrors = (requestId: string, errors: readonly GraphQLError[]) =>
+    errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger }));
+  const format: ResultFormatter = (op, result) =>
+    result.errors?.length ? { ...result, errors: formatErrors(op.requestId, result.errors) } : result;
 
-  const shared = makeSharedSubscribe();
-  const server = useServer(
-    {
-      schema,
-      subscribe: shared.subscribe,
-      onSubscribe(ctx, id, payload) {
-        const header = ctx.extra.request.headers['x-request-id'];
-        const requestId = header ? `${requestIdFrom(header)}.${id}` : requestIdFrom(undefined);
-        requestIds.set(payload, requestId);
-        const tooLarge = checkQuerySize(payload.query, limits.maxQueryBytes);
-        if (tooLarge) return [tooLarge];
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (err) {
-          return [clientError((err as Error).message, 'GRAPHQL_PARSE_FAILED')];
-        }
-        const errors = validateOperation(schema, document, limits, payload.variables, payload.operationName);
-        if (errors.length) return errors;
-        const args = {
-          schema,
-          document,
-          variableValues: payload.variables,
-          operationName: payload.operationName,
-          contextValue: opts.contextFactory({ requestId, transport: 'ws' }),
-        };
-        shared.register(args, payload.query, payload.variables, payload.operationName);
-        return args;
-      },
-      onNext(_ctx, _id, payload, _args, result) {
-        if (!result.errors?.length) return undefined;
-        return { ...result, errors: format(payload, result.errors) };
-      },
-      onError(_ctx, _id, payload, errors) {
-        return format(payload, errors);
-      },
+  /** What a `subscribe` message comes to: the errors to refuse it with, or the operation to run. */
+  const prepare = (conn: WsConnection, id: string, payload: SubscribePayload) => {
+    const requestId = `${conn.id}.${id}`;
+    const tooLarge = checkQuerySize(payload.query, limits.maxQueryBytes);
+    if (tooLarge) return { requestId, errors: [tooLarge] };
+    const cached = documents.get(payload.query);
+    if (cached.errors) return { requestId, errors: cached.errors };
+    // The message lives as long as the operation: let it hold the cache's copy of the text rather
+    // than one of its own per subscriber.
+    (payload as { query: string }).query = cached.query;
+    const tooComplex = complexity(cached.document, payload.variables, payload.operationName);
+    if (tooComplex) return { requestId, errors: [tooComplex] };
+    const operation = getOperationAST(cached.document, payload.operationName);
+    if (!operation) return { requestId, errors: [new GraphQLError('Unable to identify operation')] };
+    const context = opts.contextFactory({ requestId, transport: 'ws' });
+    const op = new WsOperation(schema, cached.document, payload.variables, payload.operationName, context, id, requestId);
+    return { op, subscription: operation.operation === 'subscription' };
+  };
+  const executeOnce = async (conn: WsConnection, op: WsOperation) => {
+    await conn.next(op.id, format(op, (await execute(op)) as ExecutionResult));
+    return conn.complete(op.id);
+  };
+  // Not an async function: an open subscription keeps no frame of it (nor the message it came from).
+  const runner: OperationRunner = {
+    run(conn, id, payload) {
+      const prepared = prepare(conn, id, payload);
+      if (!prepared.op) return conn.error(id, formatErrors(prepared.requestId, prepared.errors));
+      return prepared.subscription ? runSubscription(conn, prepared.op, shared, format) : executeOnce(conn, prepared.op);
     },
-    wss,
-  );
+  };
+  const served = serveGraphQLTransportWs(wss, runner, {
+    logger,
+    keepAliveMs: opts.keepAliveMs,
+    initTimeoutMs: opts.initTimeoutMs,
+    connectionId: (request) => requestIdFrom(request.headers['x-request-id']),
+  });
 
   let disposing: Promise<void> | null = null;
   return {
@@ -93,7 +103,7 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
         }, CLOSE_GRACE_MS);
         grace.unref();
         try {
-          await server.dispose();
+          await served.dispose();
         } finally {
           clearTimeout(grace);
         }

@@ -3,6 +3,8 @@ import { getIntrospectionQuery, parse, type GraphQLSchema } from 'graphql';
 import { buildJobwireSchema } from '../../src/graphql/schema';
 import { schemaParts } from '../../resolvers';
 import { checkComplexity, checkQuerySize, queryComplexity, validateOperation, type QueryLimits } from '../../src/graphql/limits';
+import { complexityVariables, makeComplexityCheck } from '../../src/graphql/complexity-cache';
+import { DocumentCache } from '../../src/graphql/document-cache';
 
 const limits: QueryLimits = { maxDepth: 10, maxComplexity: 5000, maxQueryBytes: 20_000, maxPageSize: 1000 };
 
@@ -81,6 +83,74 @@ describe('query limits', () => {
       expect(
         checkComplexity(schema, parse('{ jobs { edges { node { runs { edges { node { id } } } } } } }'), { ...limits, maxComplexity: 100 }),
       ).not.toBeNull();
+    });
+  });
+
+  describe('complexity, remembered per document', () => {
+    const wide = 'query($n: Int) { jobs(first: $n) { edges { node { runs(first: $n) { edges { node { id status } } } } } } }';
+
+    it('gives each page size its own verdict from the same document', () => {
+      const check = makeComplexityCheck(schema, limits);
+      const doc = parse(wide);
+      expect(check(doc, { n: 100 })?.message).toMatch(/^Query complexity \d+ exceeds the limit of 5000$/);
+      expect(check(doc, { n: 5 })).toBeNull();
+      expect(check(doc, { n: 100 })?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    });
+
+    it('tells a variable left to its default from one given as null', () => {
+      const check = makeComplexityCheck(schema, limits);
+      const doc = parse('query($n: Int = 500) { jobs(first: $n) { edges { node { runs(first: $n) { edges { node { id } } } } } } }');
+      expect(check(doc, {})).not.toBeNull(); // 500 × 500
+      expect(check(doc, { n: null })).toBeNull(); // the services' default page
+      expect(check(doc, {})).not.toBeNull();
+    });
+
+    it('follows @include and @skip driven by variables', () => {
+      const check = makeComplexityCheck(schema, limits);
+      const doc = parse(
+        'query($all: Boolean!) { jobs(first: 100) { totalCount edges @include(if: $all) { node { runs(first: 100) { totalCount } } } } }',
+      );
+      expect(check(doc, { all: true })).not.toBeNull();
+      expect(check(doc, { all: false })).toBeNull();
+    });
+
+    it('counts only the variables a complexity can depend on', () => {
+      const doc = parse(
+        'query($id: ID!, $n: Int, $lvl: LogLevel, $x: Boolean!) { run(id: $id) { logs(first: $n, minLevel: $lvl) { totalCount } stages @skip(if: $x) { name } } }',
+      );
+      expect(complexityVariables(doc)).toEqual(['n', 'x']);
+    });
+
+    it('leaves variables that do not coerce to execution, as the uncached check does', () => {
+      const check = makeComplexityCheck(schema, limits);
+      expect(check(parse(wide), { n: 'many' })).toBeNull();
+    });
+  });
+
+  describe('document cache (WebSocket)', () => {
+    it('hands out one document per query text', () => {
+      const cache = new DocumentCache(schema, limits);
+      const a = cache.get('{ jobs { totalCount } }');
+      expect(a.document).toBeDefined();
+      expect(cache.get('{ jobs { totalCount } }').document).toBe(a.document);
+    });
+
+    it('remembers validation errors, depth included, and reports syntax errors with their code', () => {
+      const cache = new DocumentCache(schema, { ...limits, maxDepth: 2 });
+      expect(cache.get('{ jobs { edges { cursor } } }').errors?.map((e) => e.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      expect(cache.get('{ jobs { nope } }').errors?.map((e) => e.message)).toEqual(['Cannot query field "nope" on type "JobConnection".']);
+      expect(cache.get('{ jobs {').errors?.map((e) => e.extensions.code)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    });
+
+    it('forgets the least recently used texts beyond its bound', () => {
+      const cache = new DocumentCache(schema, limits, { maxEntries: 2 });
+      const first = cache.get('{ jobs { totalCount } }').document;
+      const second = cache.get('{ runs { totalCount } }').document;
+      cache.get('{ jobs { totalCount } }'); // used again: now the most recent
+      cache.get('{ computePresets { name } }');
+      expect(cache.size).toBe(2);
+      expect(cache.get('{ jobs { totalCount } }').document).toBe(first);
+      expect(cache.get('{ runs { totalCount } }').document).not.toBe(second); // parsed anew
     });
   });
 

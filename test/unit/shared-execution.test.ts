@@ -1,11 +1,9 @@
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { makeSharedSubscribe } from '../../src/graphql/shared-execution';
+import { makeSharedExecution, operationKey, resultJson } from '../../src/graphql/shared-execution';
 
-/** A schema whose `tick` subscription yields the same event objects to every subscriber, counting resolver calls. */
+/** A schema whose `tick` subscription field resolves the event it is given, counting the resolver calls of `label`. */
 function world() {
   let resolved = 0;
-  const listeners = new Set<(e: object) => void>();
-  let released = 0;
   const Tick = new GraphQLObjectType({
     name: 'Tick',
     fields: {
@@ -22,78 +20,73 @@ function world() {
   });
   const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
-    subscription: new GraphQLObjectType({
-      name: 'Subscription',
-      fields: {
-        tick: {
-          type: Tick,
-          subscribe: () => {
-            const queue: object[] = [];
-            let wake: ((r: IteratorResult<object>) => void) | null = null;
-            const push = (e: object) => (wake ? (wake({ value: e, done: false }), (wake = null)) : queue.push(e));
-            listeners.add(push);
-            return {
-              next: () => (queue.length ? Promise.resolve({ value: queue.shift()!, done: false }) : new Promise((r) => (wake = r))),
-              return: () => {
-                listeners.delete(push);
-                released++;
-                wake?.({ value: undefined, done: true });
-                return Promise.resolve({ value: undefined, done: true });
-              },
-              [Symbol.asyncIterator]() {
-                return this;
-              },
-            };
-          },
-          resolve: (e: object) => e,
-        },
-      },
-    }),
+    subscription: new GraphQLObjectType({ name: 'Subscription', fields: { tick: { type: Tick, resolve: (e: object) => e } } }),
   });
-  return {
-    schema,
-    emit: (e: object) => listeners.forEach((l) => l(e)),
-    resolved: () => resolved,
-    released: () => released,
-  };
+  return { schema, resolved: () => resolved };
 }
 
 describe('shared subscription execution', () => {
   const query = 'subscription($p: String) { tick { n label(prefix: $p) } }';
+  // One document per query text, as the document cache hands out.
+  const document = parse(query);
 
-  async function subscribe(shared: ReturnType<typeof makeSharedSubscribe>, schema: GraphQLSchema, variables: Record<string, unknown>) {
-    const args: ExecutionArgs = { schema, document: parse(query), variableValues: variables };
-    shared.register(args, query, variables, undefined);
-    return (await shared.subscribe(args)) as AsyncIterableIterator<ExecutionResult>;
-  }
+  /** One subscriber's operation: its execution arguments and its key. */
+  const subscriber = (schema: GraphQLSchema, variables: Record<string, unknown>, doc = document) => {
+    const args: ExecutionArgs = { schema, document: doc, variableValues: variables };
+    return { args, key: operationKey(undefined, variables) };
+  };
+  const run = async (shared: ReturnType<typeof makeSharedExecution>, s: ReturnType<typeof subscriber>, event: unknown) =>
+    (await shared.resultFor(s.args, s.key, event)) as ExecutionResult;
 
   it('executes an event once for every subscriber of the same operation, and apart for other variables', async () => {
     const w = world();
-    const shared = makeSharedSubscribe();
-    const a = await subscribe(shared, w.schema, { p: '#' });
-    const b = await subscribe(shared, w.schema, { p: '#' });
-    const c = await subscribe(shared, w.schema, { p: 'n=' });
-    const next = Promise.all([a.next(), b.next(), c.next()]);
-    w.emit({ n: 1 });
-    const [ra, rb, rc] = await next;
-    expect(ra.value).toEqual({ data: { tick: { n: 1, label: '#1' } } });
-    expect(rb.value).toEqual(ra.value);
-    expect(rc.value).toEqual({ data: { tick: { n: 1, label: 'n=1' } } });
+    const shared = makeSharedExecution();
+    const [a, b, c] = [subscriber(w.schema, { p: '#' }), subscriber(w.schema, { p: '#' }), subscriber(w.schema, { p: 'n=' })];
+    const event = { n: 1 };
+    const [ra, rb, rc] = [await run(shared, a, event), await run(shared, b, event), await run(shared, c, event)];
+    expect(ra).toEqual({ data: { tick: { n: 1, label: '#1' } } });
+    expect(rb).toBe(ra); // the very same object: serialized once too
+    expect(rc).toEqual({ data: { tick: { n: 1, label: 'n=1' } } });
     expect(w.resolved()).toBe(2); // one execution for a and b, one for c
 
-    const again = Promise.all([a.next(), b.next(), c.next()]);
-    w.emit({ n: 2 });
-    await again;
+    const next = { n: 2 };
+    await Promise.all([run(shared, a, next), run(shared, b, next), run(shared, c, next)]);
     expect(w.resolved()).toBe(4);
   });
 
-  it('releases the source at once when the client leaves, even while waiting for an event', async () => {
+  it('never shares a result between operations of different text, even when they select alike', async () => {
     const w = world();
-    const shared = makeSharedSubscribe();
-    const a = await subscribe(shared, w.schema, {});
-    const waiting = a.next();
-    await a.return!();
-    expect(w.released()).toBe(1);
-    await expect(waiting).resolves.toMatchObject({ done: true });
+    const shared = makeSharedExecution();
+    const a = subscriber(w.schema, { p: '#' });
+    const b = subscriber(w.schema, { p: '#' }, parse('subscription($p: String) { tick { label(prefix: $p) n } }'));
+    const event = { n: 1 };
+    expect(JSON.stringify(await run(shared, a, event))).toBe('{"data":{"tick":{"n":1,"label":"#1"}}}');
+    expect(JSON.stringify(await run(shared, b, event))).toBe('{"data":{"tick":{"label":"#1","n":1}}}');
+    expect(w.resolved()).toBe(2);
+  });
+
+  it('keys an operation by its name and its variables', () => {
+    expect(operationKey('A', { p: '#' })).toBe(operationKey('A', { p: '#' }));
+    expect(operationKey('A', { p: '#' })).not.toBe(operationKey('B', { p: '#' }));
+    expect(operationKey(null, { p: '#' })).not.toBe(operationKey(null, { p: '#', q: 1 }));
+  });
+
+  it('serializes a shared result once for all its subscribers', async () => {
+    const w = world();
+    const shared = makeSharedExecution();
+    const event = { n: 7 };
+    const ra = await run(shared, subscriber(w.schema, { p: '#' }), event);
+    expect(resultJson(ra)).toBe('{"data":{"tick":{"n":7,"label":"#7"}}}');
+    expect(resultJson(await run(shared, subscriber(w.schema, { p: '#' }), event))).toBe(resultJson(ra));
+  });
+
+  it('executes per subscriber an operation without a key, and an event that is not an object', async () => {
+    const w = world();
+    const shared = makeSharedExecution();
+    const args: ExecutionArgs = { schema: w.schema, document, variableValues: { p: '#' } };
+    const event = { n: 1 };
+    await shared.resultFor(args, undefined, event);
+    await shared.resultFor(args, undefined, event);
+    expect(w.resolved()).toBe(2);
   });
 });
