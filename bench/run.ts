@@ -9,11 +9,15 @@ import os from 'node:os';
 import { benchEnv, met, printTable, type Bench, type BenchRow } from './lib';
 
 // Loaded one at a time (a bench's imports cost nothing until it runs).
-const BENCHES: (() => { default: Bench })[] = [
-  () => require('./apply'),
-  () => require('./one-run'),
-  () => require('./workers'),
-  () => require('./embedded'),
+const BENCHES: (() => Bench)[] = [
+  () => require('./apply').default,
+  () => require('./one-run').default,
+  () => require('./workers').default,
+  () => require('./reads').readsBench,
+  () => require('./subscribe').subscribeBench,
+  () => require('./fanout').fanoutBench,
+  () => require('./heap').heapBench,
+  () => require('./embedded').default,
 ];
 
 async function main() {
@@ -28,7 +32,7 @@ async function main() {
       .join(' ')}${env.quick ? ' (quick)' : ''}`,
   );
   for (const load of BENCHES) {
-    const bench = load().default;
+    const bench = load();
     if (only && !only.includes(bench.name)) continue;
     const started = Date.now();
     process.stdout.write(`running ${bench.name} … `);
