@@ -2,6 +2,7 @@ import { registerEnumType } from 'type-graphql';
 import {
   ClusterMode,
   DataFormat,
+  DeadLetterStatus,
   ErrorKind,
   ExecutionBackend,
   InstanceType,
@@ -21,6 +22,14 @@ import {
  */
 registerEnumType(JobStatus, { name: 'JobStatus', description: 'Derived from the latest run' });
 registerEnumType(RunStatus, { name: 'RunStatus' });
+registerEnumType(DeadLetterStatus, {
+  name: 'DeadLetterStatus',
+  valuesConfig: {
+    PENDING: { description: 'Waits for a replay or a discard' },
+    REPLAYED: { description: 'Applied by a replay' },
+    DISCARDED: { description: 'Set aside by hand' },
+  },
+});
 registerEnumType(RunTrigger, { name: 'RunTrigger' });
 registerEnumType(StageStatus, { name: 'StageStatus' });
 registerEnumType(LogLevel, { name: 'LogLevel' });
@@ -50,6 +59,7 @@ registerEnumType(StallAction, {
 export {
   ClusterMode,
   DataFormat,
+  DeadLetterStatus,
   ErrorKind,
   ExecutionBackend,
   InstanceType,

@@ -3,6 +3,7 @@ import type { SchemaParts } from '../src/graphql/schema';
 import { DateTimeScalar } from './scalars';
 import { ComputeResolver } from './job/compute.resolver';
 import { JobResolver } from './job/job.resolver';
+import { IngestResolver } from './kafka/ingest.resolver';
 import { RunResolver } from './run/run.resolver';
 import { SourceResolver } from './source/source.resolver';
 import { StatsResolver } from './stats/stats.resolver';
@@ -28,6 +29,7 @@ export const resolvers: NonEmptyArray<Function> = [
   RunLogsResolver,
   RunProgressResolver,
   JobStatsUpdatesResolver,
+  IngestResolver,
 ];
 
 /** What the composition root builds the public schema from (`buildJobwireSchema(schemaParts)`). */

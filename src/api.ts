@@ -1,11 +1,15 @@
 /**
  * What the edges (resolvers, workers) may ask of the core. Implemented by JobsService
- * (src/jobs/jobs.service.ts) and RunsService (src/runs/runs.service.ts). Every method validates
+ * (src/jobs/jobs.service.ts), RunsService (src/runs/runs.service.ts) and the ingest API
+ * (src/kafka/ingest-api.ts). Every method validates
  * its input and throws AppError (src/errors.ts): BAD_USER_INPUT naming the field, NOT_FOUND,
  * CONFLICT, UNAVAILABLE. Returned objects are plain views (src/domain.ts), secrets masked.
  */
+import type { DeadLetterView } from './kafka/dead-letters.service';
+import type { IngestStatusView } from './kafka/ingest-status';
 import type {
   ComputeConfig,
+  DeadLetterStatus,
   DataFormat,
   ExecutionBackend,
   JobView,
@@ -99,4 +103,22 @@ export interface RunsApi {
   stages(runId: string): Promise<StageView[]>;
   latestMetrics(runId: string): Promise<MetricsView | null>;
   stats(): Promise<JobStatsView>;
+}
+
+export interface DeadLetterQuery {
+  status?: DeadLetterStatus | null;
+  runId?: string | null;
+  topic?: string | null;
+}
+
+/** Kafka ingestion: dead letters and the consumer group's health. Implemented by src/kafka/ingest-api.ts. */
+export interface IngestApi {
+  /** Newest first; empty (never an error) for a run id that is not a uuid. */
+  deadLetters(filter: DeadLetterQuery | null | undefined, page: PageArgs): Promise<Connection<DeadLetterView> & { totalCount: number }>;
+  /** REPLAYED when it now applies, else PENDING with the new reason; same key within 24 h → as it is, nothing done again. NOT_FOUND. */
+  replayDeadLetter(id: string, opts?: { idempotencyKey?: string | null }): Promise<DeadLetterView>;
+  /** DISCARDED; same key within 24 h → as it is. NOT_FOUND. */
+  discardDeadLetter(id: string, opts?: { idempotencyKey?: string | null }): Promise<DeadLetterView>;
+  /** The consumer group's status; null when Kafka is not configured. */
+  status(): Promise<IngestStatusView | null>;
 }

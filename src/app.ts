@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { GraphQLSchema } from 'graphql';
+import type { IngestApi } from './api';
 import type { Config } from './config';
 import { migrate, openPglite, openPostgres, type Database } from './db/orm';
 import { coerceError } from './errors';
@@ -23,8 +24,9 @@ import { seedDemo } from './seed';
 import { makeWorkers } from '../workers';
 import { schemaParts } from '../resolvers';
 import { LiveService } from './live/live.service';
-import { openKafka } from './kafka/kafka-client';
+import { ensureTopics, openKafka } from './kafka/kafka-client';
 import { IngestStatusTracker } from './kafka/ingest-status';
+import { makeIngestApi } from './kafka/ingest-api';
 
 export interface App {
   config: Readonly<Config>;
@@ -40,6 +42,8 @@ export interface App {
   jobs: JobsService;
   runs: RunsService;
   live: LiveService;
+  /** Dead letters and the Kafka consumer group's status, as the API serves them. */
+  ingest: IngestApi;
   /** Every service of the core. */
   core: Core;
   /** The Kafka consumer's state (null without Kafka). */
@@ -79,22 +83,32 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     cleanups.push({ name: 'event bus', fn: () => bus.close() });
 
     const kafka = config.kafkaBrokers ? await openKafka(config, logger, `jobwire-${instanceId}`) : null;
-    if (kafka) cleanups.push({ name: 'kafka', fn: () => kafka.close() });
+    if (kafka) {
+      cleanups.push({ name: 'kafka', fn: () => kafka.close() });
+      await ensureTopics(kafka.admin, Object.values(config.kafkaTopics), config.kafkaTopicPartitions, logger);
+    }
 
     const core = buildCore({ db, bus, config, logger, kafka: kafka ?? undefined });
-    const ingestStatus =
-      kafka && core.deadLetters
-        ? new IngestStatusTracker({
-            admin: kafka.admin,
-            groupId: config.kafkaGroupId,
-            topics: [config.kafkaTopics.runEvents, config.kafkaTopics.runLogs],
-            pendingDeadLetters: () => core.deadLetters!.pendingCount(),
-          })
-        : null;
+    const ingestStatus = kafka
+      ? new IngestStatusTracker({
+          admin: kafka.admin,
+          groupId: config.kafkaGroupId,
+          topics: [config.kafkaTopics.runEvents, config.kafkaTopics.runLogs],
+          pendingDeadLetters: () => core.deadLetters.pendingCount(),
+          bus,
+          instanceId,
+          logger: logger.child({ component: 'ingest-status' }),
+        })
+      : null;
+    if (ingestStatus) {
+      await ingestStatus.start();
+      cleanups.push({ name: 'ingest status', fn: async () => ingestStatus.close() });
+    }
+    const ingest = makeIngestApi({ deadLetters: core.deadLetters, status: ingestStatus });
     const { runEvents, jobs, runs } = core;
 
     const makeSink = (): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!) : makePgliteSink(db.pglite!));
-    const live = new LiveService({ jobs, runs, bus, logger });
+    const live = new LiveService({ jobs, runs, bus, logger, ingest: ingestStatus ?? undefined });
     cleanups.push({ name: 'live streams', fn: () => live.close() });
     const workers = makeWorkers({
       ...core,
@@ -113,7 +127,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     const schema = await buildJobwireSchema(schemaParts);
     const server = await startServer({
       schema,
-      contextFactory: makeContextFactory({ jobs, runs, live, logger }),
+      contextFactory: makeContextFactory({ jobs, runs, ingest, live, logger }),
       config,
       logger: logger.child({ component: 'server' }),
       readiness: async () => {
@@ -160,6 +174,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       jobs,
       runs,
       live,
+      ingest,
       core,
       ingestStatus,
       stop: () => (stopping ??= stopAll()),

@@ -28,6 +28,11 @@ export interface Config {
   kafkaGroupId: string;
   /** Topic names (docs/events.md); defaults `jobwire.run-events`, `jobwire.run-logs`, `jobwire.run-commands`, `jobwire.dead-letter`. */
   kafkaTopics: { runEvents: string; runLogs: string; runCommands: string; deadLetter: string };
+  /**
+   * Partitions of each of those topics that the gateway creates at start when it is missing (0: create
+   * none, e.g. where topics are provisioned by a platform team). Default 6.
+   */
+  kafkaTopicPartitions: number;
   /** Spark standalone REST submission URL; unset means the SPARK backend is unavailable. */
   sparkMasterUrl?: string;
   sparkPollIntervalMs: number;
@@ -128,7 +133,7 @@ function roots(env: Env, name: string): string[] | undefined {
 
 const LEVELS: LogLevelName[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** Reads and validates the environment. The only reader of `process.env` in jobwire. Throws {@link ConfigError}. */
+/** Reads and validates the environment. The gateway's only reader of `process.env` (the shipped worker has its own: workers/kafka-worker/config.ts). Throws {@link ConfigError}. */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres', 'postgresql']);
   const logLevel = (env.LOG_LEVEL || 'info').toLowerCase() as LogLevelName;
@@ -158,6 +163,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       runCommands: env.KAFKA_TOPIC_RUN_COMMANDS || KAFKA_TOPICS.runCommands,
       deadLetter: env.KAFKA_TOPIC_DEAD_LETTER || KAFKA_TOPICS.deadLetter,
     },
+    kafkaTopicPartitions: int(env, 'KAFKA_TOPIC_PARTITIONS', 6, 0),
     sparkMasterUrl: url(env, 'SPARK_MASTER_URL', ['http', 'https', 'spark']),
     sparkPollIntervalMs: int(env, 'SPARK_POLL_INTERVAL_MS', 5 * SECOND, 100),
     sparkMaxConcurrentPolls: int(env, 'SPARK_MAX_CONCURRENT_POLLS', 5, 1),

@@ -21,8 +21,8 @@ import { RunsService } from './runs/runs.service';
 /** The services of the core, built over one database and bus. */
 export interface Core {
   backends: BackendRegistry;
-  /** Dead letters of the Kafka consumer (when Kafka is configured). */
-  deadLetters?: DeadLettersService;
+  /** Dead letters of the Kafka consumer (kept, listed and replayed whether or not this gateway consumes). */
+  deadLetters: DeadLettersService;
   /** Kafka records into run events (when Kafka is configured). */
   ingest?: EventIngestService;
   runEvents: RunEventsService;
@@ -101,20 +101,18 @@ export function buildCore(opts: CoreOptions): Core {
   });
   const base = { sql: db.sql, runEvents, backends, now };
   jobs = new JobsService({ ...base, config, logger: logger.child({ component: 'jobs' }) });
-  const deadLetters = opts.kafka
-    ? new DeadLettersService({
-        sql: db.sql,
-        runEvents,
-        logger: logger.child({ component: 'dead-letters' }),
-        maxPageSize: config.limits.maxPageSize,
-        now,
-      })
-    : undefined;
+  const deadLetters = new DeadLettersService({
+    sql: db.sql,
+    runEvents,
+    logger: logger.child({ component: 'dead-letters' }),
+    maxPageSize: config.limits.maxPageSize,
+    now,
+  });
   return {
     backends,
     runEvents,
     deadLetters,
-    ingest: deadLetters && new EventIngestService({ runEvents, deadLetters, logger: logger.child({ component: 'event-ingest' }) }),
+    ingest: opts.kafka && new EventIngestService({ runEvents, deadLetters, logger: logger.child({ component: 'event-ingest' }) }),
     jobs,
     runs: new RunsService({ ...base, config, logger: logger.child({ component: 'runs' }) }),
     localQueue: new LocalQueueService({ runEvents, sql: db.sql }),

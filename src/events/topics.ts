@@ -24,6 +24,20 @@ export enum Topic {
   RUN_METRICS = 'run-metrics',
   /** Stage changes of one run; id = runId. */
   RUN_STAGES = 'run-stages',
+  /** Each Kafka consumer's state, about once a second (no id): `ingestStatus` of the whole group on every replica. */
+  INGEST_REPORT = 'ingest-report',
+}
+
+/** What one replica's Kafka consumer says of itself. */
+export interface IngestReportPayload {
+  instanceId: string;
+  connected: boolean;
+  /** Why it is not consuming (e.g. the database is away), or null. */
+  paused: string | null;
+  /** Events it applied per second over the last few seconds. */
+  appliedPerSecond: number;
+  /** When it said so (ms since the epoch). */
+  at: number;
 }
 
 export interface RunLogsPayload {
@@ -40,6 +54,7 @@ export interface TopicPayloads {
   [Topic.RUN_LOGS]: RunLogsPayload;
   [Topic.RUN_METRICS]: MetricsView;
   [Topic.RUN_STAGES]: StageView;
+  [Topic.INGEST_REPORT]: IngestReportPayload;
 }
 
 /** One message to publish after a commit. */

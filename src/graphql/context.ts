@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import DataLoader from 'dataloader';
-import type { JobsApi, RunsApi } from '../api';
+import type { IngestApi, JobsApi, RunsApi } from '../api';
 import type { JobView, RunView } from '../domain';
 import type { Logger } from '../logger';
 import type { LiveService } from '../live/live.service';
@@ -17,6 +17,8 @@ export interface Loaders {
 export interface GraphQLContext {
   readonly jobs: JobsApi;
   readonly runs: RunsApi;
+  /** Kafka ingestion: dead letters and the consumer group's status. */
+  readonly ingest: IngestApi;
   /** The live streams (subscriptions). */
   readonly live: LiveService;
   /** A child logger bound to `requestId` (made on first use). */
@@ -29,6 +31,7 @@ export interface GraphQLContext {
 export interface ContextDeps {
   jobs: JobsApi;
   runs: RunsApi;
+  ingest: IngestApi;
   live: LiveService;
   logger: Logger;
 }
@@ -69,6 +72,10 @@ class RequestContext implements GraphQLContext {
 
   get runs(): RunsApi {
     return this.deps.runs;
+  }
+
+  get ingest(): IngestApi {
+    return this.deps.ingest;
   }
 
   get live(): LiveService {

@@ -1,5 +1,6 @@
 import type { Connection, PageArgs } from '../jobs/job-input';
 import { claimIdempotencyKey } from '../db/idempotency-keys';
+import { uuid7 } from '../db/uuid7';
 import type { Sql, SqlExecutor } from '../db/sql';
 import { DeadLetterStatus, type JsonObject } from '../domain';
 import { notFound } from '../errors';
@@ -100,6 +101,8 @@ export class DeadLettersService {
     if (letters.length === 0) return;
     const now = this.now();
     const rows = letters.map((l) => ({
+      // Time-ordered ids: letters recorded together list in the order their records came.
+      id: uuid7(now.getTime()),
       topic: l.topic,
       partition: l.partition,
       offset: l.offset,
@@ -113,8 +116,8 @@ export class DeadLettersService {
     await tx.query(
       `insert into dead_letters (id, topic, partition, "offset", key, event_id, run_id, reason, value, payload, status, times_seen,
          first_seen_at, last_seen_at)
-       select gen_random_uuid(), v.topic, v.partition, v."offset", v.key, v."eventId", v."runId", v.reason, v.value, v.payload, 'PENDING', 1, $2, $2
-       from json_to_recordset($1::json) as v(topic text, partition int, "offset" bigint, key text, "eventId" text, "runId" uuid,
+       select v.id, v.topic, v.partition, v."offset", v.key, v."eventId", v."runId", v.reason, v.value, v.payload, 'PENDING', 1, $2, $2
+       from json_to_recordset($1::json) as v(id uuid, topic text, partition int, "offset" bigint, key text, "eventId" text, "runId" uuid,
          reason text, value text, payload jsonb)
        on conflict (topic, partition, "offset") do update set times_seen = dead_letters.times_seen + 1, last_seen_at = excluded.last_seen_at,
          reason = excluded.reason`,
@@ -132,7 +135,7 @@ export class DeadLettersService {
     return rows[0] ? toView(rows[0]) : null;
   }
 
-  /** Dead letters, newest first, by status, run and topic. */
+  /** Dead letters, newest first (by when first seen, then in the order they came), by status, run and topic. */
   async list(filter: DeadLetterFilter | null | undefined, page: PageArgs): Promise<Connection<DeadLetterView> & { totalCount: number }> {
     const limit = pageSize(page.first, this.deps.maxPageSize);
     const after = decodeTimeCursor(page.after);

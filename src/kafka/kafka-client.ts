@@ -71,3 +71,36 @@ export async function openKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Lo
     },
   };
 }
+
+/**
+ * Creates those of the gateway's topics that do not exist yet, with `partitions` partitions each
+ * (replication 1 on a one-broker cluster, else up to 3). Returns the topics it created. A broker
+ * that refuses (e.g. the gateway may not create topics there) is logged, not fatal: the consumer
+ * then waits for the topics to appear.
+ */
+export async function ensureTopics(
+  admin: Pick<Admin, 'listTopics' | 'createTopics' | 'describeCluster'>,
+  topics: readonly string[],
+  partitions: number,
+  logger: Logger,
+): Promise<string[]> {
+  if (partitions <= 0) return [];
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = [...new Set(topics)].filter((t) => !existing.has(t));
+    if (missing.length === 0) return [];
+    const brokers = (await admin.describeCluster()).brokers.length;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: Math.min(3, brokers) })),
+    });
+    logger.info({ component: 'kafka', topics: missing, partitions }, 'created missing Kafka topics');
+    return missing;
+  } catch (err) {
+    logger.warn(
+      { component: 'kafka', topics, err: { message: (err as Error).message } },
+      'could not create the Kafka topics (set KAFKA_TOPIC_PARTITIONS=0 where they are provisioned elsewhere)',
+    );
+    return [];
+  }
+}

@@ -6,6 +6,9 @@ import type { Logger } from '../logger';
 import { runLogsStream, type LogChunkView, type LogStreamArgs, type LogStreamOptions } from './log-stream';
 import { runMetricsStream, runUpdatedStream, runsChangedStream, stageProgressStream } from './run-streams';
 import { StatsFeed } from './stats-feed';
+import { IngestFeed } from './ingest-feed';
+import type { IngestStatusView } from '../kafka/ingest-status';
+import { unavailable } from '../errors';
 import { jobStatsStream } from './stats-stream';
 import type { LiveStream } from './streams';
 
@@ -20,6 +23,10 @@ export interface LiveServiceDeps {
   runs: RunsApi;
   bus: EventBus;
   logger: Logger;
+  /** The Kafka consumer group's status, when Kafka is configured. */
+  ingest?: { snapshot(): Promise<IngestStatusView> };
+  /** How often `ingestStatusUpdated` looks for changes (default 2000 ms). */
+  ingestIntervalMs?: number;
 }
 
 /**
@@ -31,9 +38,14 @@ export interface LiveServiceDeps {
  */
 export class LiveService {
   private readonly stats: StatsFeed;
+  private readonly ingest: IngestFeed | null;
 
   constructor(private readonly deps: LiveServiceDeps) {
     this.stats = new StatsFeed({ runs: deps.runs, bus: deps.bus, logger: deps.logger.child({ component: 'stats-feed' }) });
+    const source = deps.ingest;
+    this.ingest = source
+      ? new IngestFeed({ snapshot: () => source.snapshot(), logger: deps.logger, intervalMs: deps.ingestIntervalMs })
+      : null;
   }
 
   /** `runUpdated`: one run (`runId`) or every run of one job (`jobId`), current state first. */
@@ -66,6 +78,12 @@ export class LiveService {
     return jobStatsStream({ runs: this.deps.runs, feed: this.stats });
   }
 
+  /** `ingestStatusUpdated`: the Kafka consumer group's status now, then each change (at most every 2 s). UNAVAILABLE without Kafka. */
+  ingestStatus(): Promise<AsyncGenerator<IngestStatusView>> {
+    if (!this.ingest) return Promise.reject(unavailable('KAFKA_BROKERS is not set: this gateway has no Kafka consumer'));
+    return this.ingest.stream();
+  }
+
   /**
    * Status changes of the runs of one backend, as they commit (no snapshot): what an executor
    * watches for new work and for stop requests. Resolves once subscribed.
@@ -76,6 +94,7 @@ export class LiveService {
 
   /** Ends the shared feeds. Idempotent. */
   close(): Promise<void> {
+    this.ingest?.close();
     return this.stats.close();
   }
 }

@@ -171,7 +171,7 @@ describe('run events from Kafka', () => {
     ]);
     await waitFor(async () => (await app.runs.get(run.id))!.status === RunStatus.RUNNING, 'the next record to apply', 30_000);
     const letters = await waitFor(async () => {
-      const page = await app.core.deadLetters!.list({ runId: run.id }, { first: 10 });
+      const page = await app.core.deadLetters.list({ runId: run.id }, { first: 10 });
       return page.totalCount === 2 ? page.edges.map((e) => e.node) : null;
     }, 'both dead letters');
     expect(letters.map((l) => l.reason).sort()).toEqual([
@@ -195,12 +195,12 @@ describe('run events from Kafka', () => {
     const ghost = crypto.randomUUID();
     await send('run-events', [{ key: ghost, value: event(ghost, 'run.status', { status: RunStatus.RUNNING }) }]);
     const letter = await waitFor(
-      async () => (await app.core.deadLetters!.list({ runId: ghost }, { first: 1 })).edges[0]?.node,
+      async () => (await app.core.deadLetters.list({ runId: ghost }, { first: 1 })).edges[0]?.node,
       'the dead letter',
     );
     expect(letter.reason).toBe(`run ${ghost} does not exist`);
     // Replayed while the run is still missing: it stays PENDING.
-    expect(await app.core.deadLetters!.replay(letter.id)).toMatchObject({
+    expect(await app.core.deadLetters.replay(letter.id)).toMatchObject({
       status: DeadLetterStatus.PENDING,
       reason: `run ${ghost} does not exist`,
     });
@@ -211,11 +211,11 @@ describe('run events from Kafka', () => {
        from runs where id = $1`,
       [run.id, ghost],
     );
-    const replayed = await app.core.deadLetters!.replay(letter.id, { idempotencyKey: `replay-${letter.id}` });
+    const replayed = await app.core.deadLetters.replay(letter.id, { idempotencyKey: `replay-${letter.id}` });
     expect(replayed.status).toBe(DeadLetterStatus.REPLAYED);
     expect((await app.runs.get(ghost))!.status).toBe(RunStatus.RUNNING);
     // The same key again: the same answer, nothing applied twice.
-    expect((await app.core.deadLetters!.replay(letter.id, { idempotencyKey: `replay-${letter.id}` })).status).toBe(
+    expect((await app.core.deadLetters.replay(letter.id, { idempotencyKey: `replay-${letter.id}` })).status).toBe(
       DeadLetterStatus.REPLAYED,
     );
   });
