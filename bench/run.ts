@@ -18,6 +18,7 @@ const BENCHES: (() => Bench)[] = [
   () => require('./fanout').fanoutBench,
   () => require('./heap').heapBench,
   () => require('./embedded').default,
+  () => require('./spark-poll').default,
 ];
 
 async function main() {

@@ -4,6 +4,7 @@ import { DateTimeScalar } from './scalars';
 import { ComputeResolver } from './job/compute.resolver';
 import { JobResolver } from './job/job.resolver';
 import { IngestResolver } from './kafka/ingest.resolver';
+import { PreflightResolver } from './job/preflight.resolver';
 import { RunResolver } from './run/run.resolver';
 import { SourceResolver } from './source/source.resolver';
 import { StatsResolver } from './stats/stats.resolver';
@@ -30,6 +31,7 @@ export const resolvers: NonEmptyArray<Function> = [
   RunProgressResolver,
   JobStatsUpdatesResolver,
   IngestResolver,
+  PreflightResolver,
 ];
 
 /** What the composition root builds the public schema from (`buildJobwireSchema(schemaParts)`). */

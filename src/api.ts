@@ -6,6 +6,7 @@
  * CONFLICT, UNAVAILABLE. Returned objects are plain views (src/domain.ts), secrets masked.
  */
 import type { DeadLetterView } from './kafka/dead-letters.service';
+import type { PreflightCheckView } from './backends/backend';
 import type { IngestStatusView } from './kafka/ingest-status';
 import type {
   ComputeConfig,
@@ -62,6 +63,11 @@ export interface JobStatsView {
   stuckRuns: RunView[];
 }
 
+export interface PreflightResultView {
+  ok: boolean;
+  checks: PreflightCheckView[];
+}
+
 export interface JobsApi {
   /** Same `idempotencyKey` within 24 h → the job the first call made (nothing created twice, also under concurrent calls). */
   create(input: CreateJobInput, opts?: { idempotencyKey?: string | null }): Promise<JobView>;
@@ -77,6 +83,8 @@ export interface JobsApi {
   list(filter: JobFilter | null | undefined, page: PageArgs): Promise<Connection<JobView> & { totalCount: number }>;
   computePresets(): ComputePresetView[];
   sourceTypes(): SourceTypeInfoView[];
+  /** Checks, without starting anything, that the job's backend answers, its source answers, its compute maps and the engine has room. NOT_FOUND. */
+  preflight(jobId: string): Promise<PreflightResultView>;
   testSourceConnection(input: SourceConfigInput): Promise<ConnectionTestResultView>;
 }
 

@@ -27,6 +27,7 @@ import { LiveService } from './live/live.service';
 import { ensureTopics, openKafka } from './kafka/kafka-client';
 import { IngestStatusTracker } from './kafka/ingest-status';
 import { makeIngestApi } from './kafka/ingest-api';
+import { SparkClient } from './backends/spark/spark-client';
 
 export interface App {
   config: Readonly<Config>;
@@ -88,7 +89,11 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       await ensureTopics(kafka.admin, Object.values(config.kafkaTopics), config.kafkaTopicPartitions, logger);
     }
 
-    const core = buildCore({ db, bus, config, logger, kafka: kafka ?? undefined });
+    const spark =
+      config.sparkMasterUrl && config.sparkMasterUiUrl
+        ? new SparkClient({ restUrl: config.sparkMasterUrl, uiUrl: config.sparkMasterUiUrl })
+        : undefined;
+    const core = buildCore({ db, bus, config, logger, kafka: kafka ?? undefined, spark, instanceId });
     const ingestStatus = kafka
       ? new IngestStatusTracker({
           admin: kafka.admin,
@@ -146,6 +151,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
         );
         // The consumer only runs where the workers do.
         if (ingestStatus && config.workers) checks.kafka = ingestStatus.readiness();
+        if (core.sparkPoll && config.workers) checks.spark = core.sparkPoll.readiness();
         return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
       },
     });

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { KAFKA_TOPICS } from './events/run-event.schema';
+import { packageRoot } from './paths';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -35,6 +36,10 @@ export interface Config {
   kafkaTopicPartitions: number;
   /** Spark standalone REST submission URL; unset means the SPARK backend is unavailable. */
   sparkMasterUrl?: string;
+  /** The master's web UI (`/json/`): the whole cluster in one request. Default: the REST URL's host, port 8080. */
+  sparkMasterUiUrl?: string;
+  /** jobwire's Spark application (built-in ingestion and listener). Default `dist/spark/jobwire-spark.jar` (`npm run build:spark`). */
+  sparkAppJar: string;
   sparkPollIntervalMs: number;
   sparkMaxConcurrentPolls: number;
   /** LOCAL runs executing at once in this gateway. Default 2. */
@@ -131,6 +136,17 @@ function roots(env: Env, name: string): string[] | undefined {
   return dirs;
 }
 
+/** The master's web UI next to its REST server: same host, port 8080 (Spark's default). */
+function defaultSparkUi(rest: string | undefined): string | undefined {
+  if (!rest) return undefined;
+  try {
+    const u = new URL(rest.replace(/^spark:/, 'http:'));
+    return `${u.protocol === 'https:' ? 'https' : 'http'}://${u.hostname}:8080`;
+  } catch {
+    return undefined;
+  }
+}
+
 const LEVELS: LogLevelName[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the environment. The gateway's only reader of `process.env` (the shipped worker has its own: workers/kafka-worker/config.ts). Throws {@link ConfigError}. */
@@ -165,6 +181,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     kafkaTopicPartitions: int(env, 'KAFKA_TOPIC_PARTITIONS', 6, 0),
     sparkMasterUrl: url(env, 'SPARK_MASTER_URL', ['http', 'https', 'spark']),
+    sparkMasterUiUrl: url(env, 'SPARK_MASTER_UI_URL', ['http', 'https']) ?? defaultSparkUi(env.SPARK_MASTER_URL),
+    sparkAppJar: path.resolve(env.SPARK_APP_JAR || path.join(packageRoot(), 'dist', 'spark', 'jobwire-spark.jar')),
     sparkPollIntervalMs: int(env, 'SPARK_POLL_INTERVAL_MS', 5 * SECOND, 100),
     sparkMaxConcurrentPolls: int(env, 'SPARK_MAX_CONCURRENT_POLLS', 5, 1),
     localConcurrency: int(env, 'LOCAL_CONCURRENCY', 2, 1),

@@ -4,7 +4,10 @@ import { makeLocalBackend } from './backends/local/local.backend';
 import type { Config } from './config';
 import type { Database } from './db/orm';
 import type { Producer } from 'kafkajs';
-import { ExecutionBackend } from './domain';
+import { ExecutionBackend, LogLevel } from './domain';
+import { makeSparkBackend, type SparkBackendDeps } from './backends/spark/spark.backend';
+import { SparkPollService } from './backends/spark/spark-poll.service';
+import type { SparkClient } from './backends/spark/spark-client';
 import { makeKafkaBackend, type KafkaBackendDeps } from './backends/kafka/kafka.backend';
 import { DeadLettersService } from './kafka/dead-letters.service';
 import { EventIngestService } from './kafka/event-ingest.service';
@@ -25,6 +28,8 @@ export interface Core {
   deadLetters: DeadLettersService;
   /** Kafka records into run events (when Kafka is configured). */
   ingest?: EventIngestService;
+  /** The Spark poller's cycle (when Spark is configured). */
+  sparkPoll?: SparkPollService;
   runEvents: RunEventsService;
   jobs: JobsService;
   runs: RunsService;
@@ -43,6 +48,10 @@ export interface CoreOptions {
   backends?: Backend[];
   /** Kafka, when configured: the KAFKA backend produces commands with this producer. */
   kafka?: { producer: Pick<Producer, 'send'> };
+  /** The Spark cluster's client, when `SPARK_MASTER_URL` is set (the SPARK backend and its poller). */
+  spark?: SparkClient;
+  /** This replica (the Spark poller's lease). */
+  instanceId?: string;
   /** The clock of every service (tests move it). Default the system clock. */
   now?: () => Date;
   random?: () => number;
@@ -52,15 +61,17 @@ export interface CoreOptions {
  * The backends of a gateway: LOCAL; KAFKA when Kafka is configured (else one that cannot start
  * runs); SPARK that cannot start runs (until the Spark backend).
  */
-export function defaultBackends(kafka?: Omit<KafkaBackendDeps, 'now'>): Backend[] {
+export function defaultBackends(kafka?: Omit<KafkaBackendDeps, 'now'>, spark?: SparkBackendDeps): Backend[] {
   return [
     makeLocalBackend(),
-    unconfiguredBackend(
-      ExecutionBackend.SPARK,
-      'SPARK_MASTER_URL is not set: this gateway has no Spark cluster',
-      DEFAULT_POLICIES.SPARK,
-      SPARK_SOURCES,
-    ),
+    spark
+      ? makeSparkBackend(spark)
+      : unconfiguredBackend(
+          ExecutionBackend.SPARK,
+          'SPARK_MASTER_URL is not set: this gateway has no Spark cluster',
+          DEFAULT_POLICIES.SPARK,
+          SPARK_SOURCES,
+        ),
     kafka
       ? makeKafkaBackend(kafka)
       : unconfiguredBackend(
@@ -85,7 +96,32 @@ export function buildCore(opts: CoreOptions): Core {
     commandsTopic: config.kafkaTopics.runCommands,
     commandJob: (jobId: string) => jobs!.commandJob(jobId),
   };
-  const backends = new BackendRegistry(opts.backends ?? defaultBackends(kafkaBackend));
+  let runEventsRef: RunEventsService | null = null;
+  const sparkBackend: SparkBackendDeps | undefined = opts.spark && {
+    client: opts.spark,
+    engineJob: (jobId) => jobs!.engineJob(jobId),
+    appJar: config.sparkAppJar,
+    destinationUrl: config.databaseUrl ?? null,
+    maxFailedRowRatio: config.maxFailedRowRatio,
+    kafka: config.kafkaBrokers
+      ? {
+          brokers: config.kafkaBrokers,
+          topic: config.kafkaTopics.runEvents,
+          heartbeatMs: Math.min(10_000, Math.floor(config.stuckThresholdMs / 3)),
+        }
+      : undefined,
+    // What the compute mapping could not do as asked goes on the run's log, where its owner looks.
+    onNotes: (run, notes) =>
+      void runEventsRef
+        ?.apply({
+          type: 'run.log',
+          runId: run.id,
+          attempt: run.attempt,
+          payload: { lines: notes.map((message) => ({ level: LogLevel.WARN, message, source: 'spark-backend' })) },
+        })
+        .catch((err) => logger.warn({ err, runId: run.id }, 'compute notes not logged')),
+  };
+  const backends = new BackendRegistry(opts.backends ?? defaultBackends(kafkaBackend, sparkBackend));
   const runEvents = new RunEventsService({
     sql: db.sql,
     bus,
@@ -99,6 +135,7 @@ export function buildCore(opts: CoreOptions): Core {
     now,
     random: opts.random,
   });
+  runEventsRef = runEvents;
   const base = { sql: db.sql, runEvents, backends, now };
   jobs = new JobsService({ ...base, config, logger: logger.child({ component: 'jobs' }) });
   const deadLetters = new DeadLettersService({
@@ -112,6 +149,19 @@ export function buildCore(opts: CoreOptions): Core {
     backends,
     runEvents,
     deadLetters,
+    sparkPoll:
+      opts.spark &&
+      new SparkPollService({
+        sql: db.sql,
+        runEvents,
+        client: opts.spark,
+        logger: logger.child({ component: 'spark-poll' }),
+        instanceId: opts.instanceId ?? 'jobwire',
+        intervalMs: config.sparkPollIntervalMs,
+        maxConcurrentPolls: config.sparkMaxConcurrentPolls,
+        stuckThresholdMs: config.stuckThresholdMs,
+        now,
+      }),
     ingest: opts.kafka && new EventIngestService({ runEvents, deadLetters, logger: logger.child({ component: 'event-ingest' }) }),
     jobs,
     runs: new RunsService({ ...base, config, logger: logger.child({ component: 'runs' }) }),

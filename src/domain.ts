@@ -115,6 +115,14 @@ export interface ProcessingConfig {
   triggerIntervalSeconds: number | null;
   /** Upper bound on rows written per second (LOCAL executor), to spare a busy destination; null = no limit. */
   maxRowsPerSecond?: number | null;
+  /** SPARK only: the user's own application instead of jobwire's built-in ingestion; null = the built-in one. */
+  sparkApplication?: SparkApplication | null;
+}
+/** A Spark application of the user's: its jar (or file), main class and arguments. */
+export interface SparkApplication {
+  appResource: string;
+  mainClass: string;
+  args: string[];
 }
 export interface ComputeConfig {
   clusterMode: ClusterMode;

@@ -1,16 +1,14 @@
 import path from 'node:path';
-import fs from 'node:fs';
 import type { JobsApi } from './api';
 import type { Logger } from './logger';
 import { DataFormat, ExecutionBackend, SourceType } from './domain';
+import { packageRoot } from './paths';
 
 export const DEMO_JOB_NAME = 'demo: orders.csv → demo.orders';
 
 /** The sample CSV shipped with the project (5,000 orders). */
 export function sampleCsvPath(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return path.join(dir, 'samples', 'orders.csv');
+  return path.join(packageRoot(), 'samples', 'orders.csv');
 }
 
 /**

@@ -4,6 +4,7 @@ import { makeLocalExecutor } from './local-executor';
 import { makeScheduler } from './scheduler';
 import { makeStuckMonitor } from './stuck-monitor';
 import { makeKafkaConsumer, type KafkaConsumerDeps } from './kafka-consumer';
+import { makeSparkPoller, type SparkPollerDeps } from './spark-poller';
 import type { LocalExecutorDeps } from './local-executor';
 import type { SchedulerDeps } from './scheduler';
 import type { StuckMonitorDeps } from './stuck-monitor';
@@ -12,6 +13,7 @@ export { makeLoop, type Loop, type LoopOptions } from './loop';
 export { makeLocalExecutor, type LocalExecutor, type LocalExecutorDeps } from './local-executor';
 export { makeScheduler, type SchedulerDeps } from './scheduler';
 export { makeStuckMonitor, type StuckMonitorDeps } from './stuck-monitor';
+export { makeSparkPoller, type SparkPollerDeps } from './spark-poller';
 
 /** What the workers need, all together: the union of each worker's own deps. */
 export type WorkersDeps = Omit<LocalExecutorDeps, 'runEvents'> &
@@ -20,6 +22,9 @@ export type WorkersDeps = Omit<LocalExecutorDeps, 'runEvents'> &
     runEvents: LocalExecutorDeps['runEvents'];
     /** The Kafka consumer's, when Kafka is configured. */
     kafkaConsumer?: KafkaConsumerDeps;
+    /** The Spark poller's, when Spark is configured. */
+    sparkPoll?: SparkPollerDeps['sparkPoll'];
+    config: SparkPollerDeps['config'];
   };
 
 export interface Workers {
@@ -40,6 +45,7 @@ export function makeWorkers(deps: WorkersDeps): Workers {
     { name: 'stuck monitor', part: makeStuckMonitor(deps) },
     { name: 'local executor', part: makeLocalExecutor(deps) },
     ...(deps.kafkaConsumer ? [{ name: 'kafka consumer', part: makeKafkaConsumer(deps.kafkaConsumer) }] : []),
+    ...(deps.sparkPoll ? [{ name: 'spark poller', part: makeSparkPoller({ ...deps, sparkPoll: deps.sparkPoll }) }] : []),
   ];
   return makeLifecycle({
     async start() {

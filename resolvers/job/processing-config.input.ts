@@ -1,5 +1,6 @@
 import { Field, InputType, Int } from 'type-graphql';
 import { DataFormat, ProcessingMode } from '../enums';
+import { SparkApplicationInput } from './spark-application.type';
 
 @InputType('ProcessingConfigInput')
 export class ProcessingConfigInput {
@@ -26,4 +27,10 @@ export class ProcessingConfigInput {
     description: 'Upper bound on rows written per second by the LOCAL executor, to spare a busy destination',
   })
   maxRowsPerSecond?: number | null;
+
+  @Field(() => SparkApplicationInput, {
+    nullable: true,
+    description: "SPARK only: run this application instead of jobwire's built-in ingestion",
+  })
+  sparkApplication?: SparkApplicationInput | null;
 }

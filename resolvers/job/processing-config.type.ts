@@ -1,5 +1,6 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { DataFormat, ProcessingMode } from '../enums';
+import { SparkApplication } from './spark-application.type';
 
 @ObjectType('ProcessingConfig', { simpleResolvers: true })
 export class ProcessingConfig {
@@ -23,4 +24,7 @@ export class ProcessingConfig {
 
   @Field(() => Int, { nullable: true, description: 'Upper bound on rows written per second by the LOCAL executor; null: no limit' })
   maxRowsPerSecond!: number | null;
+
+  @Field(() => SparkApplication, { nullable: true, description: "SPARK: a user's own application; null: jobwire's built-in ingestion" })
+  sparkApplication!: SparkApplication | null;
 }

@@ -1,4 +1,13 @@
-import { DataFormat, ProcessingMode, RunStatus, SourceType, type ExecutionBackend, type RunView } from '../domain';
+import {
+  DataFormat,
+  ProcessingMode,
+  RunStatus,
+  SourceType,
+  type ComputeConfig,
+  type ExecutionBackend,
+  type ProcessingConfig,
+  type RunView,
+} from '../domain';
 import type { BackendPolicy, Liveness } from '../runs/run-apply';
 
 export type { BackendPolicy, Liveness };
@@ -8,6 +17,13 @@ export type Reconciliation =
   | { state: 'alive' }
   | { state: 'lost'; message: string }
   | { state: 'finished'; status: RunStatus.SUCCEEDED | RunStatus.FAILED | RunStatus.CANCELLED; message?: string };
+
+/** One check of `preflightJob`: its name, whether it passed, and why (or what it found). */
+export interface PreflightCheckView {
+  name: string;
+  ok: boolean;
+  message: string;
+}
 
 /** One source type a backend can execute, with the formats and processing modes it reads it in. */
 export interface SourceCapability {
@@ -45,6 +61,11 @@ export interface Backend {
   cancel(run: RunView): Promise<void>;
   /** Asks the engine whether a run that has gone silent is still alive. */
   reconcile(run: RunView): Promise<Reconciliation>;
+  /**
+   * What the backend can check of a job without starting it (its engine answers, the job's compute
+   * maps, the engine has the capacity it asks for). Absent: only `unavailableReason` is checked.
+   */
+  preflight?(job: { compute: ComputeConfig; processing: ProcessingConfig }): Promise<PreflightCheckView[]>;
 }
 
 /** The backends of this gateway, by kind. */

@@ -34,6 +34,7 @@ export interface ProcessingConfigInput {
   watermarkSeconds?: number | null;
   triggerIntervalSeconds?: number | null;
   maxRowsPerSecond?: number | null;
+  sparkApplication?: { appResource: string; mainClass: string; args?: string[] | null } | null;
 }
 export interface ComputeConfigInput {
   clusterMode?: ClusterMode | null;

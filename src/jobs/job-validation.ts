@@ -16,12 +16,14 @@ import {
   type Destination,
   type JsonObject,
   type ProcessingConfig,
+  type SparkApplication,
   type ScheduleConfig,
   type SourceConfig,
 } from '../domain';
 import { badInput } from '../errors';
 import type { SourceCapability } from '../backends/backend';
 import { isValidObjectName } from '../backends/local/ingest/identifiers';
+import { reservedSparkKey } from '../backends/spark/compute-mapping';
 import { validateCron } from './cron';
 import type {
   ComputeConfigInput,
@@ -168,7 +170,37 @@ function processing(input: ProcessingConfigInput | null | undefined, base: Proce
   if (input.maxRowsPerSecond !== undefined) {
     out.maxRowsPerSecond = input.maxRowsPerSecond === null ? null : int(input.maxRowsPerSecond, `${path}.maxRowsPerSecond`, 1, 100_000_000);
   }
+  if (input.sparkApplication !== undefined) {
+    out.sparkApplication = input.sparkApplication === null ? null : sparkApplication(input.sparkApplication, `${path}.sparkApplication`);
+  }
   return out;
+}
+
+// A jar or file a Spark cluster can fetch: a URL of a scheme Spark reads, or an absolute path.
+const APP_RESOURCE = /^(file|local|https?|hdfs|s3a|gs|abfss?):\/\/?[^\s]+$|^\/[^\s]*$/;
+// A Java class name: dotted identifiers (nested classes with $).
+const JAVA_CLASS = /^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/;
+
+/** A user's Spark application: where its jar is, its main class, its arguments (strings). */
+function sparkApplication(v: unknown, path: string): SparkApplication {
+  if (!isPlainObject(v)) throw badInput(path, 'must be an object with appResource, mainClass and args');
+  const appResource = v.appResource;
+  if (typeof appResource !== 'string' || appResource.length > 2000 || !APP_RESOURCE.test(appResource)) {
+    throw badInput(
+      `${path}.appResource`,
+      'must be an absolute path or a file:, local:, http(s):, hdfs:, s3a:, gs: or abfs(s): URL of the jar',
+    );
+  }
+  const mainClass = v.mainClass;
+  if (typeof mainClass !== 'string' || mainClass.length > 500 || !JAVA_CLASS.test(mainClass)) {
+    throw badInput(`${path}.mainClass`, 'must be a Java class name, e.g. com.example.Main');
+  }
+  const args = v.args ?? [];
+  if (!Array.isArray(args) || args.length > 1000) throw badInput(`${path}.args`, 'must be a list of at most 1000 strings');
+  args.forEach((a, i) => {
+    if (typeof a !== 'string' || a.length > 10_000) throw badInput(`${path}.args[${i}]`, 'must be a string of at most 10000 characters');
+  });
+  return { appResource, mainClass, args: [...(args as string[])] };
 }
 
 function sparkConf(v: unknown, stored: JsonObject | null, path: string): JsonObject | null {
@@ -178,6 +210,7 @@ function sparkConf(v: unknown, stored: JsonObject | null, path: string): JsonObj
   if (entries.length > LIMITS.sparkConfEntries) throw badInput(path, `must have at most ${LIMITS.sparkConfEntries} properties`);
   for (const [k, x] of entries) {
     if (k.trim() === '' || k.length > 200) throw badInput(path, 'property names must be 1-200 characters');
+    if (reservedSparkKey(k)) throw badInput(`${path}.${k}`, 'is set by jobwire itself for every submission (see docs/spark-compute.md)');
     const ok = typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x));
     if (!ok) throw badInput(`${path}.${k}`, 'must be a string, number or boolean');
   }
@@ -255,6 +288,12 @@ function checkSourceType(backend: ExecutionBackend, type: unknown, capabilities:
 }
 
 function checkExecutable(job: JobDraft, capabilities: Capabilities, path: string): void {
+  if (job.processing.sparkApplication && job.backend !== ExecutionBackend.SPARK) {
+    throw badInput(
+      `${path}.processing.sparkApplication`,
+      `only SPARK jobs run an application of their own; this job's backend is ${job.backend}`,
+    );
+  }
   const cap = checkSourceType(job.backend, job.source.type, capabilities, path)!;
   if (!cap.formats.includes(job.processing.format)) {
     throw badInput(

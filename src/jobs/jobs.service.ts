@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { ComputePresetView, ConnectionTestResultView, JobsApi, SourceTypeInfoView } from '../api';
+import type { EngineJob } from '../backends/spark/spark-submission';
+import type { PreflightCheckView } from '../backends/backend';
+import type { ComputePresetView, ConnectionTestResultView, JobsApi, PreflightResultView, SourceTypeInfoView } from '../api';
 import type { BackendRegistry } from '../backends/backend';
 import type { Config } from '../config';
 import { claimIdempotencyKey } from '../db/idempotency-keys';
 import type { Sql, SqlExecutor } from '../db/sql';
 import { ACTIVE_RUN_STATUSES, JobStatus, type JobView } from '../domain';
-import { badInput, conflict, notFound } from '../errors';
+import { badInput, coerceError, conflict, notFound } from '../errors';
 import type { Logger } from '../logger';
 import { decodeTimeCursor, encodeTimeCursor, escapeLike, isUuid, pageSize, toConnection } from '../pagination';
 import type { RunEventsService } from '../runs/run-events.service';
@@ -254,6 +256,46 @@ export class JobsService implements JobsApi {
       processing: row.processing,
       compute: { ...row.compute, sparkConf: row.compute.sparkConf ? withoutSecrets(row.compute.sparkConf) : null },
     };
+  }
+
+  /**
+   * `preflightJob`: what can be checked of a job without starting it. `backend`: the backend is
+   * configured here and its engine answers; `source`: the connection test, with the job's own
+   * params (secrets included); then what the backend checks itself (SPARK: the compute maps to
+   * Spark properties, the cluster has the cores and memory they ask for). `ok` when every check
+   * passed. NOT_FOUND for an unknown job.
+   */
+  async preflight(jobId: string): Promise<PreflightResultView> {
+    const row = isUuid(jobId) ? await this.read(this.deps.sql, jobId) : null;
+    if (!row) throw notFound('Job', jobId);
+    const checks: PreflightCheckView[] = [];
+    const reason = this.deps.backends.unavailableReason(row.backend);
+    const backend = this.deps.backends.get(row.backend);
+    if (reason || !backend) checks.push({ name: 'backend', ok: false, message: reason ?? `no ${row.backend} backend in this gateway` });
+    else if (!backend.preflight) checks.push({ name: 'backend', ok: true, message: `the ${row.backend} backend is configured here` });
+    const source = await testSourceConnection(
+      {
+        type: row.source.type,
+        params: row.source.params,
+        filePattern: row.source.filePattern,
+        schemaInference: row.source.schemaInference,
+      },
+      { logger: this.logger, localSourceRoots: this.deps.config.localSourceRoots },
+    ).catch((err) => ({ ok: false, message: coerceError(err).message }));
+    checks.push({ name: 'source', ok: source.ok, message: source.message });
+    if (!reason && backend?.preflight) checks.push(...(await backend.preflight({ compute: row.compute, processing: row.processing })));
+    return { ok: checks.every((c) => c.ok), checks };
+  }
+
+  /**
+   * A job as an engine inside jobwire's trust boundary needs it to execute (the SPARK backend hands
+   * it to the driver in its environment): secrets included. Never returned by the API, logged or
+   * published. NOT_FOUND for an unknown job.
+   */
+  async engineJob(jobId: string): Promise<EngineJob> {
+    const row = isUuid(jobId) ? await this.read(this.deps.sql, jobId) : null;
+    if (!row) throw notFound('Job', jobId);
+    return { id: row.id, source: row.source, destination: row.destination, processing: row.processing, compute: row.compute };
   }
 
   /** See {@link testSourceConnection}: BAD_USER_INPUT for malformed params, `ok: false` for an unreachable source. */

@@ -1,17 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
+import { packageRoot } from '../paths';
 
 /** Hashed file names (esbuild `[name]-[hash]`) never change content, so browsers may keep them. */
 const HASHED_ASSET = /-[A-Z0-9]{8}\.[a-z0-9]+$/;
 
-/** `<root>/dist/graphiql`, where root is the nearest ancestor of this file holding package.json. */
-function defaultAssetsDir(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'dist', 'graphiql');
-    if (path.dirname(dir) === dir) return path.resolve(__dirname, '../../graphiql'); // dist/src/server → dist/graphiql
-  }
-}
+/** `<project>/dist/graphiql`. */
+const defaultAssetsDir = () => path.join(packageRoot(), 'dist', 'graphiql');
 
 const escapeAttr = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

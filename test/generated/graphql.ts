@@ -112,6 +112,8 @@ export type ProcessingConfigInput = {
   /** Upper bound on rows written per second by the LOCAL executor, to spare a busy destination */
   maxRowsPerSecond?: number | null | undefined;
   mode?: ProcessingMode | null | undefined;
+  /** SPARK only: run this application instead of jobwire's built-in ingestion */
+  sparkApplication?: SparkApplicationInput | null | undefined;
   triggerIntervalSeconds?: number | null | undefined;
   watermarkSeconds?: number | null | undefined;
 };
@@ -164,6 +166,12 @@ export type SourceType =
   | 'POSTGRES'
   | 'S3'
   | 'SFTP';
+
+export type SparkApplicationInput = {
+  appResource: string;
+  args?: Array<string> | null | undefined;
+  mainClass: string;
+};
 
 export type StageStatus =
   | 'COMPLETED'

@@ -6,8 +6,21 @@ import { LogLineEntity } from './log-line.entity';
 import { MetricSampleEntity } from './metric-sample.entity';
 import { RunEntity } from './run.entity';
 import { StageEntity } from './stage.entity';
+import { WorkerLeaseEntity } from './worker-lease.entity';
+import { EngineLogOffsetEntity } from './engine-log-offset.entity';
 
-export { AppliedEventEntity, DeadLetterEntity, IdempotencyKeyEntity, JobEntity, LogLineEntity, MetricSampleEntity, RunEntity, StageEntity };
+export {
+  AppliedEventEntity,
+  DeadLetterEntity,
+  EngineLogOffsetEntity,
+  WorkerLeaseEntity,
+  IdempotencyKeyEntity,
+  JobEntity,
+  LogLineEntity,
+  MetricSampleEntity,
+  RunEntity,
+  StageEntity,
+};
 export const ENTITIES = [
   JobEntity,
   RunEntity,
@@ -17,4 +30,6 @@ export const ENTITIES = [
   AppliedEventEntity,
   IdempotencyKeyEntity,
   DeadLetterEntity,
+  WorkerLeaseEntity,
+  EngineLogOffsetEntity,
 ];
