@@ -244,7 +244,12 @@ export class SparkClient {
     this.opts.onRequest?.(url);
     let res: Response;
     try {
-      res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
+      res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' }).catch((err) => {
+        // A kept-alive connection the server closed meanwhile: a read is asked again once, on a new one.
+        const code = (err as { cause?: { code?: string } }).cause?.code;
+        if ((init?.method ?? 'GET') !== 'GET' || (code !== 'ECONNRESET' && code !== 'UND_ERR_SOCKET')) throw err;
+        return fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
+      });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why =

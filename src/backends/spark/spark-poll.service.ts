@@ -130,7 +130,8 @@ export class SparkPollService {
     report.leader = true;
     const runs = await this.activeRuns();
     report.runs = runs.length;
-    for (const id of this.tracked.keys()) if (!runs.some((r) => r.id === id)) this.tracked.delete(id);
+    const activeIds = new Set(runs.map((r) => r.id));
+    for (const id of this.tracked.keys()) if (!activeIds.has(id)) this.tracked.delete(id);
     let master: MasterState;
     try {
       report.masterRequests++;
@@ -220,7 +221,8 @@ export class SparkPollService {
     }
     await Promise.all(work);
     await this.apply(events, report);
-    await this.saveOffsets(runs.filter((r) => !finished.includes(r)));
+    const ended = new Set(finished);
+    await this.saveOffsets(runs.filter((r) => !ended.has(r)));
     if (finished.length) {
       await this.deps.sql.query('delete from engine_log_offsets where run_id = any($1::uuid[])', [finished.map((r) => r.id)]);
       for (const r of finished) this.tracked.delete(r.id);
