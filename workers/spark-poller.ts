@@ -36,10 +36,11 @@ export function makeSparkPoller(deps: SparkPollerDeps): Loop & { tick(): Promise
     tick: async () => void (await tick()),
     pause: deps.pause,
   });
+  const stopLoop = loop.stop.bind(loop);
   return Object.assign(loop, {
     tick,
     async stop() {
-      await loop.stop();
+      await stopLoop();
       await deps.sparkPoll.release();
     },
   });

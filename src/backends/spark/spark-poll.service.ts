@@ -62,6 +62,8 @@ interface ActiveRun {
 /** What the leader remembers of a run between cycles (lost on a change of leader: offsets are in PostgreSQL). */
 interface Tracked {
   uiUrl: string | null;
+  /** The application's id (the master lists it by name; its UI says it too). */
+  appId: string | null;
   offsets: Record<'stderr' | 'stdout', number>;
   /** The end of stderr as read so far (why a driver failed is told there). */
   tail: string;
@@ -197,10 +199,11 @@ export class SparkPollService {
       const t = this.track(run);
       const workerUi = driver.worker ? workers.get(driver.worker) : undefined;
       const placed = driver.state !== 'SUBMITTED' && workerUi !== undefined;
-      const appId = apps.get(appName(run.id, run.attempt));
+      // An application may name itself (SparkSession.builder().appName): then its own UI says its id.
+      t.appId ??= apps.get(appName(run.id, run.attempt)) ?? null;
       const withLogs = placed && spend(2 + (ending(driver) && !t.tail ? 2 : 0));
       if (ending(driver) && placed && !withLogs) continue; // its end is told once its log is read
-      const withApp = !ending(driver) && t.uiUrl !== null && appId !== undefined && spend(2);
+      const withApp = !ending(driver) && t.uiUrl !== null && spend(t.appId ? 2 : 3);
       if (withLogs || withApp) t.lookedAt = Date.now();
       work.push(
         (async () => {
@@ -211,7 +214,8 @@ export class SparkPollService {
             message = (await this.deps.client.status(run.externalId).catch(() => null))?.message ?? null;
           }
           const outcome = driverOutcome(driver.state, { stopRequested: run.status === RunStatus.CANCELLING, stderr: t.tail, message });
-          if (withApp && outcome.status === RunStatus.RUNNING) found.push(...(await this.readApp(run, t, t.uiUrl!, appId!)));
+          if (withApp && !t.appId) t.appId = (await this.deps.client.applications(t.uiUrl!).catch(() => []))[0]?.id ?? null;
+          if (withApp && t.appId && outcome.status === RunStatus.RUNNING) found.push(...(await this.readApp(run, t, t.uiUrl!, t.appId)));
           if (outcome.status === RunStatus.SUCCEEDED) found.push(...this.resultMetrics(run, t));
           found.push(...this.stateEvents(run, t, outcome, now));
           events.push(...found);
@@ -240,7 +244,7 @@ export class SparkPollService {
   private track(run: ActiveRun): Tracked {
     let t = this.tracked.get(run.id);
     if (!t) {
-      t = { uiUrl: null, offsets: { stderr: -1, stdout: -1 }, tail: '', sent: new Map(), lookedAt: 0 };
+      t = { uiUrl: null, appId: null, offsets: { stderr: -1, stdout: -1 }, tail: '', sent: new Map(), lookedAt: 0 };
       this.tracked.set(run.id, t);
     }
     return t;

@@ -55,7 +55,8 @@ export function makeSparkBackend(deps: SparkBackendDeps): Backend {
       }
       const ctx: SubmissionContext = {
         masterUrl: await sparkMaster(),
-        appJar: deps.appJar,
+        // The file behind the link: a rebuild never changes the jar under a driver that is running.
+        appJar: fs.realpathSync(deps.appJar),
         destinationUrl: deps.destinationUrl!,
         maxFailedRowRatio: deps.maxFailedRowRatio,
         kafka: deps.kafka,
