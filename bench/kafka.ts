@@ -3,15 +3,16 @@
  * run, through the gateway's own consumer (workers/kafka-consumer.ts) over the gateway's services.
  *
  *   npx ts-node --swc bench/kafka.ts            (BENCH_QUICK=1: 20,000 events over 100 runs, 3 s paced)
+ *   BENCH_CPU_PROFILE=/tmp/kafka- npx ts-node --swc bench/kafka.ts    (a CPU profile of each timed phase)
  *
  * Topics (6 partitions for run events and log lines) and consumer groups of its own, a gateway of
  * its own (bench/gateway.ts: scratch PostgreSQL, Redis under the bench's prefix, Kafka on those
- * topics, workers off), RUNS KAFKA runs moved to RUNNING with a first `transform` stage. A client
+ * topics, workers off), 1,000 KAFKA runs moved to RUNNING with a first `transform` stage. A client
  * thread plays the world outside the gateway: it produces the events (key = runId, a fresh eventId
  * each, a run's events in order) and holds one graphql-ws socket per run subscribed to
  * `stageProgress(runId)`, so neither its producing nor its parsing runs on the gateway's event loop.
  *
- * 1. Throughput. EVENTS events (per run: nine stage increments, then a log line, and again) are on
+ * 1. Throughput. 200,000 events (per run: nine stage increments, then a log line, and again) are on
  *    the topics before anything is timed. The baseline: a kafkajs consumer (the gateway's client
  *    settings, a fresh group) whose `eachBatch` only resolves offsets and heartbeats, from
  *    `connect()` until it has seen every record. Then the gateway's consumer (made as
@@ -19,7 +20,7 @@
  *    subscriber has its snapshot), from its `start()` until every subscriber has seen its run's
  *    final stage count and every event is applied (log lines committed too). Goals: at least 0.5× the
  *    baseline, and 30,000 events/s.
- * 2. Latency. The client thread produces LATENCY_RATE events/s (the same mix) for a few seconds;
+ * 2. Latency. The client thread produces 1,000 events/s (the same mix) for 10 s;
  *    per stage increment, its produce call → the subscriber receiving the count that includes it.
  *    Goal: p99 ≤ 50 ms. Beside it the floor: the same increments reaching a kafkajs consumer that
  *    does nothing (a group of its own, on the client thread, so the gateway's loop does not delay it).
