@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import { createApp, type App } from '../src/app';
-import { loadConfig } from '../src/config';
+import { loadConfig, type Config } from '../src/config';
 import { DataFormat, ExecutionBackend, RunStatus, SourceType, type JobView, type RunView } from '../src/domain';
 import { scratchDatabase, type BenchEnv } from './lib';
 
@@ -20,10 +20,11 @@ export interface BenchGateway {
 }
 
 /**
- * Starts a gateway for a bench (label names its database, e.g. `reads`). Rejects, leaving nothing
- * behind, when PostgreSQL or Redis cannot be reached.
+ * Starts a gateway for a bench (label names its database, e.g. `reads`); `overrides` adds to (or
+ * replaces) the configuration above, e.g. Kafka's brokers and topics. Rejects, leaving nothing
+ * behind, when PostgreSQL, Redis (or Kafka, when configured) cannot be reached.
  */
-export async function startBenchGateway(env: BenchEnv, label: string): Promise<BenchGateway> {
+export async function startBenchGateway(env: BenchEnv, label: string, overrides: Partial<Config> = {}): Promise<BenchGateway> {
   const db = await scratchDatabase(env, label);
   let app: App;
   try {
@@ -40,6 +41,7 @@ export async function startBenchGateway(env: BenchEnv, label: string): Promise<B
           seedDemo: false,
           migrate: true,
           logLevel: 'warn',
+          ...overrides,
         },
       ),
     );

@@ -43,6 +43,8 @@ export interface BenchEnv {
   redisPrefix: string;
   /** HTTP port for gateways a bench starts (`BENCH_PORT`, else 0: any free port). */
   port: number;
+  /** Kafka brokers, host:port (`KAFKA_BROKERS`, comma-separated, else the local broker `127.0.0.1:9092`). */
+  kafkaBrokers: string[];
   /** Shorter runs for a smoke test (`BENCH_QUICK=1`). */
   quick: boolean;
 }
@@ -53,6 +55,10 @@ export function benchEnv(env: Record<string, string | undefined> = process.env):
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: env.BENCH_REDIS_PREFIX ?? `jobwire:bench:${crypto.randomBytes(4).toString('hex')}:`,
     port: env.BENCH_PORT ? Number(env.BENCH_PORT) : 0,
+    kafkaBrokers: (env.KAFKA_BROKERS || '127.0.0.1:9092')
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     quick: env.BENCH_QUICK === '1',
   };
 }

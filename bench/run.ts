@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: every benchmark, one after the other, and one table of every figure against the
- * baseline measured beside it in the same run. Database, port and Redis prefix come from the
+ * baseline measured beside it in the same run. Database, port, Redis prefix and Kafka come from the
  * environment (bench/lib.ts `benchEnv`): `BENCH_ADMIN_URL` or `DATABASE_URL`, `REDIS_URL`,
- * `BENCH_PORT`, `BENCH_REDIS_PREFIX`; `BENCH_QUICK=1` for a short smoke run; `BENCH_ONLY=apply,workers`
- * to run some. Exit code 1 when a bench failed to run (a missed goal is reported, not an error).
+ * `BENCH_PORT`, `BENCH_REDIS_PREFIX`, `KAFKA_BROKERS`; `BENCH_QUICK=1` for a short smoke run;
+ * `BENCH_ONLY=apply,workers` to run some. Exit code 1 when a bench failed to run (a missed goal is reported, not an error).
  */
 import os from 'node:os';
 import { benchEnv, met, printTable, type Bench, type BenchRow } from './lib';
@@ -18,6 +18,7 @@ const BENCHES: (() => Bench)[] = [
   () => require('./fanout').fanoutBench,
   () => require('./heap').heapBench,
   () => require('./embedded').default,
+  () => require('./kafka').default,
   () => require('./spark-poll').default,
 ];
 
