@@ -3,7 +3,7 @@ import type { Config } from '../src/config';
 import { DEAD_LETTER_HEADERS } from '../src/events/run-event.schema';
 import { coerceError } from '../src/errors';
 import type { DeadLetterInput } from '../src/kafka/dead-letters.service';
-import { isTransientDbError, type EventIngestService, type KafkaRecord } from '../src/kafka/event-ingest.service';
+import { isTransientDbError, type EventIngestService, type IngestOutcome, type KafkaRecord } from '../src/kafka/event-ingest.service';
 import type { IngestProgress } from '../src/kafka/ingest-status';
 import { makeLifecycle } from '../src/lifecycle';
 import type { Logger } from '../src/logger';
@@ -31,8 +31,8 @@ const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
  * every gateway replica, so each record is applied by one of them, in partition order (records are
  * keyed by runId, so a run's events keep their order).
  *
- * Each fetched batch goes to the ingest service in pieces of {@link CHUNK} records, each piece one
- * transaction; an offset is resolved (and so committed) only once its piece is durable — applied,
+ * Each fetched batch goes to the ingest service in pieces of {@link CHUNK} records; the pieces of
+ * the partitions of one fetch go together, one transaction for all of them; an offset is resolved (and so committed) only once its piece is durable — applied,
  * or recorded as a dead letter and produced to the dead-letter topic. A redelivered record changes
  * nothing (its eventId). When the database is away, the partition pauses with its offsets
  * uncommitted and resumes after a back-off (doubling up to {@link MAX_PAUSE_MS}); the same records
@@ -64,6 +64,28 @@ export function makeKafkaConsumer(deps: KafkaConsumerDeps) {
     });
   }
 
+  // Pieces of the partitions fetched together, applied together: kafkajs hands each partition's
+  // batch to its own eachBatch call; those that arrive in the same turn of the event loop share one
+  // ingest call (one transaction) instead of one each.
+  let pending: { records: KafkaRecord[]; done: (r: IngestOutcome | Error) => void }[] = [];
+  function ingestTogether(records: KafkaRecord[]) {
+    return new Promise<IngestOutcome>((resolve, reject) => {
+      pending.push({ records, done: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+      if (pending.length > 1) return;
+      setImmediate(async () => {
+        const group = pending;
+        pending = [];
+        try {
+          const outcome = await deps.ingest.ingest(group.flatMap((g) => g.records));
+          // Every piece reports the whole outcome's dead letters once (the first), and its share of what applied.
+          group.forEach((g, i) => g.done(i === 0 ? outcome : { ...outcome, applied: 0, deadLetters: [] }));
+        } catch (err) {
+          for (const g of group) g.done(coerceError(err));
+        }
+      });
+    });
+  }
+
   async function eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause }: EachBatchPayload) {
     const messages: KafkaMessage[] = batch.messages;
     for (let i = 0; i < messages.length; i += CHUNK) {
@@ -77,7 +99,7 @@ export function makeKafkaConsumer(deps: KafkaConsumerDeps) {
         value: text(m.value),
       }));
       try {
-        const outcome = await deps.ingest.ingest(records);
+        const outcome = await ingestTogether(records);
         await deadLetter(outcome.deadLetters);
         progress.applied(outcome.applied);
         progress.setPaused(null);
@@ -124,7 +146,8 @@ export function makeKafkaConsumer(deps: KafkaConsumerDeps) {
       });
       await c.connect();
       await c.subscribe({ topics, fromBeginning: true });
-      await c.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 2, eachBatch });
+      // Every partition of a fetch at once: their pieces are applied together (ingestTogether).
+      await c.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 16, eachBatch });
       logger.info({ groupId: config.kafkaGroupId, topics }, 'kafka consumer started');
     },
     async stop() {

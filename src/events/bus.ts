@@ -126,7 +126,8 @@ export async function makeRedisBus(
   opts: { connectTimeoutMs?: number; onError?: (err: Error, connection: 'publisher' | 'subscriber') => void } = {},
 ): Promise<EventBus> {
   const options = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: opts.connectTimeoutMs ?? 5000 };
-  const publisher = new Redis(url, options);
+  // The publishes of one turn of the event loop (a batch's runs, stages, jobs) go out in one write.
+  const publisher = new Redis(url, { ...options, enableAutoPipelining: true });
   const subscriber = new Redis(url, options);
   // ioredis reconnects by itself; without a listener each failed attempt prints a stack to stderr.
   // Report the first error of an outage, then at most one a minute, until a connection is ready.
