@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers shared by the scripts in scripts/services/ (sourced, never run). Each service script
-# (kafka.sh, later spark.sh) implements `fetch`, `up`, `down` and `status` with these.
+# (kafka.sh, spark.sh) implements `fetch`, `up`, `down` and `status` with these.
 #
 # Variables (read here, used by every service):
 #   JOBWIRE_CACHE_DIR  downloaded jars and the Maven local repository     default ~/.cache/jobwire

@@ -13,6 +13,7 @@
 // Prints a progress line every 5 s while waiting. Exit codes: 0 ready (prints what it saw),
 // 1 not ready in time, 2 a watched process died, 4 something answers that is not a Spark master.
 'use strict';
+/* global fetch, AbortSignal -- Node 20's own */
 
 const [masterUi, restUrl, workerUi, timeoutArg = '0', ...pids] = process.argv.slice(2);
 if (!masterUi || !restUrl || !workerUi) {

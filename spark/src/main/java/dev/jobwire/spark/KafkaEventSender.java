@@ -39,6 +39,9 @@ final class KafkaEventSender {
     p.setProperty("request.timeout.ms", "10000");
     p.setProperty("delivery.timeout.ms", "30000");
     p.setProperty("enable.metrics.push", "false");
+    // An absent broker is retried every 10 s at most, so the driver's log gets a warning or two per
+    // 10 s from the client, not a few a second.
+    p.setProperty("reconnect.backoff.max.ms", "10000");
     this.producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
     this.thread = new Thread(this::run, "jobwire-listener-sender");
     thread.setDaemon(true);

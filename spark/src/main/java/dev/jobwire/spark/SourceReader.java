@@ -33,6 +33,8 @@ import org.apache.spark.sql.types.StructType;
 final class SourceReader {
   /** The corrupt-record column (a name a source is unlikely to use); dropped before loading. */
   static final String CORRUPT = "_jw_corrupt_record";
+  /** How many good rows CSV type inference looks at (the LOCAL executor's sample size). */
+  static final int INFER_ROWS = 10_000;
 
   /** A source opened for reading: its rows, and the corrupt-record column among them (null when the format has none). */
   static final class Opened {
@@ -133,15 +135,18 @@ final class SourceReader {
   }
 
   /**
-   * Column types inferred from the good rows only: Spark's own inference (inferSchema) counts the
-   * fields of a malformed line too, so one line with a word in a numeric column would make the
-   * column text for every row. The good rows are written back as CSV lines (read as text, so no
-   * value changes) and Spark infers their types; a source without data rows keeps text columns.
+   * Column types inferred from the first {@value #INFER_ROWS} good rows, as the LOCAL executor infers
+   * them from its first rows (a later value that does not fit its column makes its row bad). Spark's
+   * own inference (inferSchema) would read everything and count the fields of malformed lines too,
+   * so one line with a word in a numeric column would make the column text for every row. The good
+   * rows are written back as CSV lines (read as text, so no value changes) and Spark infers their
+   * types; a source without data rows keeps text columns.
    */
   private StructType inferCsvTypes(Dataset<Row> asText, StructType header) {
     Column[] columns = new Column[header.fields().length];
     for (int i = 0; i < columns.length; i++) columns[i] = asText.col(quoteColumn(header.fields()[i].name()));
     Dataset<String> lines = asText.filter(functions.col(CORRUPT).isNull())
+        .limit(INFER_ROWS)
         .select(functions.to_csv(functions.struct(columns)))
         .as(Encoders.STRING());
     StructType inferred = spark.read().option("header", "false").option("inferSchema", "true").csv(lines).schema();
