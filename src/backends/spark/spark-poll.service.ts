@@ -217,7 +217,7 @@ export class SparkPollService {
           if (withApp && !t.appId) t.appId = (await this.deps.client.applications(t.uiUrl!).catch(() => []))[0]?.id ?? null;
           if (withApp && t.appId && outcome.status === RunStatus.RUNNING) found.push(...(await this.readApp(run, t, t.uiUrl!, t.appId)));
           if (outcome.status === RunStatus.SUCCEEDED) found.push(...this.resultMetrics(run, t));
-          found.push(...this.stateEvents(run, t, outcome, now));
+          found.push(...this.stateEvents(run, outcome, now));
           events.push(...found);
           if ([RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED].includes(outcome.status)) finished.push(run);
         })(),
@@ -251,25 +251,20 @@ export class SparkPollService {
   }
 
   /** The driver's status (and engine state), when it says something new; a heartbeat when its liveness runs low. */
-  private stateEvents(run: ActiveRun, t: Tracked, outcome: DriverOutcome, now: Date): CoreEvent[] {
-    const out: CoreEvent[] = [];
-    const key = JSON.stringify(outcome);
-    const changed = outcome.status !== run.status || outcome.engineState !== run.engineState;
-    if (changed && t.sent.get('state') !== key) {
-      out.push(this.statusEvent(run, outcome));
-      t.sent.set('state', key);
-    } else if (!changed && (!run.aliveUntil || run.aliveUntil.getTime() - now.getTime() < this.deps.stuckThresholdMs / 2)) {
-      // The driver was found where it should be: a sign of life, before the stuck monitor would wonder.
-      out.push({
+  private stateEvents(run: ActiveRun, outcome: DriverOutcome, now: Date): CoreEvent[] {
+    if (outcome.status !== run.status || outcome.engineState !== run.engineState) return [this.statusEvent(run, outcome)];
+    if (run.aliveUntil && run.aliveUntil.getTime() - now.getTime() >= this.deps.stuckThresholdMs / 2) return [];
+    // The driver was found where it should be: a sign of life, before the stuck monitor would wonder.
+    return [
+      {
         type: 'run.heartbeat',
         runId: run.id,
         attempt: run.attempt,
         producer: 'spark-poller',
         eventId: eventId(run.id, 'alive', now.getTime()),
         payload: {},
-      });
-    }
-    return out;
+      },
+    ];
   }
 
   private statusEvent(
@@ -282,7 +277,19 @@ export class SparkPollService {
       runId: run.id,
       attempt: run.attempt,
       producer: 'spark-poller',
-      eventId: eventId(run.id, run.attempt, 'state', o.status, o.engineState, o.error?.message ?? '', message ?? ''),
+      // From what to what: polled again before it is applied, the same change is one event; the same
+      // state reached again later (RUNNING, master away, RUNNING) is a change of its own.
+      eventId: eventId(
+        run.id,
+        run.attempt,
+        'state',
+        run.status,
+        run.engineState ?? '',
+        o.status,
+        o.engineState,
+        o.error?.message ?? '',
+        message ?? '',
+      ),
       payload: {
         status: o.status,
         engineState: o.engineState,
