@@ -20,6 +20,7 @@ const BENCHES: (() => Bench)[] = [
   () => require('./embedded').default,
   () => require('./kafka').default,
   () => require('./spark-poll').default,
+  () => require('./spark-lag').default,
 ];
 
 async function main() {
