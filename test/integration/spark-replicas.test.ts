@@ -4,7 +4,7 @@
  * gateways' poll cycles are driven by hand (`pollOnce`, workers off), so the counts are exact: one
  * master request per cycle in total, whichever replica holds the lease; while the master cannot be
  * reached the run is left as it is (its engineState and /readyz say so), and once it answers again
- * the run converges to what Spark says.
+ * the run converges to what Spark says. No Kafka: stage counts and driver logs come from the poller.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -116,6 +116,12 @@ it('two replicas ask the master once per cycle in all; a master that goes away l
     240_000,
   );
   expect((await a.runs.get(run.id))!).toMatchObject({ status: RunStatus.SUCCEEDED, engineState: 'FINISHED' });
+  // No Kafka here: the stage counts and the driver's log lines came from the poller alone.
+  const stages = await a.runs.stages(run.id);
+  expect(stages.length).toBeGreaterThan(0);
+  expect(stages.every((st) => /^stage \d+: /.test(st.name) && st.completedItems === st.totalItems && st.totalItems === 2)).toBe(true);
+  const logs = await a.runs.logs(run.id, { first: 500 });
+  expect(logs.edges.some((e) => e.node.source === 'driver stdout' && /tasks slept 8000 ms each/.test(e.node.message))).toBe(true);
 
   // The leader stops: the other replica takes the lease at its next cycle.
   await leader.core.sparkPoll!.release();

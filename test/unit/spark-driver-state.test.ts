@@ -440,6 +440,15 @@ describe('sparkUiUrl', () => {
     );
     expect(sparkUiUrl(BAD_MAIN_CLASS)).toBeNull();
   });
+
+  it("reads Spark 4.2's own words for it (seen on the test cluster): the Jetty line", () => {
+    const spark42 = [
+      '26/12/02 05:42:32 INFO JettyUtils: Start Jetty 127.0.0.1:4040 for SparkUI',
+      "26/12/02 05:42:32 INFO Utils: Successfully started service 'SparkUI' on port 4040.",
+    ].join('\n');
+    expect(sparkUiUrl(spark42)).toBe('http://127.0.0.1:4040');
+    expect(sparkUiUrl('26/12/02 05:42:32 INFO JettyUtils: Start Jetty 0.0.0.0:4041 for SparkUI\n')).toBe('http://127.0.0.1:4041');
+  });
 });
 
 describe('driverLogLines', () => {

@@ -187,7 +187,12 @@ export function jobwireLines(text: string): JobwireLine[] {
  */
 export function sparkUiUrl(text: string): string | null {
   const all = [...text.matchAll(/Bound SparkUI to [^\s,]+,? and started at (https?:\/\/[^\s,;'"]+)/g)];
-  return all.length ? all[all.length - 1][1].replace(/[./]+$/, '') : null;
+  if (all.length) return all[all.length - 1][1].replace(/[./]+$/, '');
+  // Spark 4.x says instead: "JettyUtils: Start Jetty 127.0.0.1:4040 for SparkUI".
+  const jetty = [...text.matchAll(/Start Jetty ([^\s:]+|\[[0-9a-fA-F:]+\]):(\d+) for SparkUI/g)];
+  if (!jetty.length) return null;
+  const [, host, port] = jetty[jetty.length - 1];
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 }
 
 /** A log line for the run's log. */
