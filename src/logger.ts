@@ -39,7 +39,22 @@ export function makeLogger(level: LogLevelName, bindings: Record<string, unknown
     level,
     base: { service: 'jobwire', ...bindings },
     redact: {
-      paths: ['*.params', '*.source.params', '*.headers', '*.password', '*.authorization', 'params', 'headers'],
+      paths: [
+        '*.params',
+        '*.source.params',
+        '*.headers',
+        '*.password',
+        '*.passwd',
+        '*.pwd',
+        '*.authorization',
+        '*.auth',
+        '*.apiKey',
+        '*.api_key',
+        '*.token',
+        '*.secret',
+        'params',
+        'headers',
+      ],
       censor: '***',
     },
   };

@@ -2,9 +2,12 @@
  * Secrets in job parameters: recognising them, masking them for every view that leaves the core,
  * and restoring them when a client sends a masked value back in an update.
  *
- * A secret is any value under a key whose name contains password, secret, token, key, credential
- * or authorization (case-insensitive), every value under a `headers` object, and the password (and
- * secret-named query parameters) of a URL-valued string such as `postgres://user:pw@host/db`.
+ * A secret is any value under a key whose name says so (password, passwd, pwd, pass, passphrase,
+ * secret, token, key — apikey, api_key, accessKey …, credential(s), auth — authorization, oauth …,
+ * private, session, sas, signature, cookie; case-insensitive), every value under a `headers`
+ * object, the password (and secret-named query parameters) of a URL-valued string such as
+ * `postgres://user:pw@host/db`, and the secret of a `key=value` connection string
+ * (`host=db password=pw`, `Server=x;Password=pw;`).
  */
 import type { Json, JsonObject } from '../domain';
 import { badInput } from '../errors';
@@ -12,7 +15,17 @@ import { badInput } from '../errors';
 /** What every secret is replaced with. */
 export const MASK = '***';
 
-const SECRET_KEY = /password|secret|token|key|credential|authorization/i;
+const SECRET_KEY =
+  /pass(?:word|wd|phrase)?(?![a-z])|pwd|secret|token|key|credential|auth|private|session|sas(?![a-z])|sas[_-]?token|signature|cookie/i;
+
+// `password=…` inside a libpq, JDBC or ADO.NET connection string (space, `;` or `&` separated; quoted or not).
+const KEY_VALUE_SECRET =
+  /(\b(?:password|passwd|pwd|pass|passphrase|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|shared[_-]?access[_-]?key|sig|signature|sslpassword)\s*=\s*)('[^']*'|"[^"]*"|[^\s;&'"]+)/gi;
+
+/** `text` with the secrets of `key=value` connection strings replaced by `***` (`password=pw` → `password=***`). */
+export function maskKeyValueSecrets(text: string): string {
+  return text.replace(KEY_VALUE_SECRET, `$1${MASK}`);
+}
 
 /**
  * Whether a parameter name holds a secret. Deliberately broad: `accessKeyId`, `privateKey` and
@@ -86,9 +99,12 @@ export function maskUrlSecrets(s: string): string {
   return parts.tail.startsWith('@') ? `${parts.head}${userinfo}${tail}` : `${parts.head}${tail}`;
 }
 
+/** A string value as views show it: URL passwords and connection-string secrets masked. */
+const maskString = (s: string) => maskKeyValueSecrets(maskUrlSecrets(s));
+
 function maskValue(value: Json, secret: boolean): Json {
   if (secret) return value === null ? null : MASK;
-  if (typeof value === 'string') return maskUrlSecrets(value);
+  if (typeof value === 'string') return maskString(value);
   if (Array.isArray(value)) return value.map((v) => maskValue(v, false));
   if (value !== null && typeof value === 'object') return maskObject(value);
   return value;
@@ -194,7 +210,7 @@ function mergeValue(stored: Json | undefined, incoming: Json, secret: boolean, p
     return stored;
   }
   if (typeof incoming === 'string') {
-    if (typeof stored === 'string' && incoming !== stored && maskUrlSecrets(stored) === incoming) return stored;
+    if (typeof stored === 'string' && incoming !== stored && maskString(stored) === incoming) return stored;
     return restoreUrl(incoming, stored);
   }
   if (Array.isArray(incoming)) {

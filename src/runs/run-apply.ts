@@ -320,8 +320,15 @@ function counterMoved(s: RunState, ctx: ApplyContext) {
 
 function applyStage(s: RunState, p: StagePayload, ctx: ApplyContext): EventOutcome {
   const run = s.row;
-  if (isTerminal(run.status)) return ignored(`stage progress after ${run.status}`);
   let stage = s.stages.find((x) => x.name === p.stage);
+  if (isTerminal(run.status)) {
+    // An engine's last counts may land after the run's end (Spark: the listener's stage-completed
+    // event behind the poller's FINISHED): absolute counts of a stage it already reported still
+    // count, so a SUCCEEDED run does not show a stage stuck short of its end. Nothing else moves.
+    if (run.status !== RunStatus.SUCCEEDED || !stage || p.increment || p.failedIncrement)
+      return ignored(`stage progress after ${run.status}`);
+    return lateStageCounts(s, stage, p, ctx);
+  }
   if (!stage) {
     stage = {
       runId: run.id,
@@ -363,6 +370,24 @@ function applyStage(s: RunState, p: StagePayload, ctx: ApplyContext): EventOutco
   recomputeProgress(s, ctx);
   markChanged(s, ctx);
   signOfLife(s, ctx);
+  return APPLIED;
+}
+
+/** A SUCCEEDED run's stage, its final absolute counts and status applied (never lower, never back to RUNNING). */
+function lateStageCounts(s: RunState, stage: StageRow, p: StagePayload, ctx: ApplyContext): EventOutcome {
+  const before = JSON.stringify([stage.completedItems, stage.failedItems, stage.totalItems, stage.status]);
+  if (p.totalItems !== undefined && !stage.totalIsEstimate) stage.totalItems = Math.max(stage.totalItems, p.totalItems);
+  if (p.completedItems !== undefined) stage.completedItems = Math.max(stage.completedItems, p.completedItems);
+  if (p.failedItems !== undefined) stage.failedItems = Math.max(stage.failedItems, p.failedItems);
+  if (p.status === StageStatus.COMPLETED || p.status === StageStatus.FAILED || p.status === StageStatus.SKIPPED) {
+    stage.status = p.status;
+    stage.finishedAt ??= ctx.now;
+  }
+  if (JSON.stringify([stage.completedItems, stage.failedItems, stage.totalItems, stage.status]) === before) return ignored('nothing new');
+  stage.progress = stageProgressOf(stage);
+  stage.updatedAt = ctx.now;
+  s.dirtyStages.add(stage.name);
+  markChanged(s, ctx);
   return APPLIED;
 }
 

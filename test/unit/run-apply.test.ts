@@ -69,6 +69,31 @@ beforeEach(() => {
   clock = T0;
 });
 
+describe('late stage counts', () => {
+  it("apply to a SUCCEEDED run's known stages (absolute counts, finishing status), and nothing else after the end", () => {
+    const s = run();
+    status(s, RunStatus.RUNNING);
+    stage(s, { totalItems: 4, completedItems: 3, status: StageStatus.RUNNING });
+    status(s, RunStatus.SUCCEEDED);
+    expect(s.row.progress).toBe(1);
+    // The engine's last word on the stage, behind the run's end: it counts.
+    expect(stage(s, { totalItems: 4, completedItems: 4, status: StageStatus.COMPLETED }).outcome).toBe('applied');
+    expect(s.stages[0]).toMatchObject({ completedItems: 4, status: StageStatus.COMPLETED, progress: 1 });
+    expect(s.row.progress).toBe(1);
+    // Lower counts, increments and stages never seen before do not.
+    expect(stage(s, { completedItems: 2 }).outcome).toBe('ignored');
+    expect(stage(s, { increment: 1 }).outcome).toBe('ignored');
+    expect(apply(s, { type: 'stage.progress', payload: { stage: 'other', totalItems: 1, completedItems: 1 } }).outcome).toBe('ignored');
+    expect(s.stages).toHaveLength(1);
+    // A run that FAILED keeps its stages as they were when it failed.
+    const f = run();
+    status(f, RunStatus.RUNNING);
+    stage(f, { totalItems: 4, completedItems: 1 });
+    status(f, RunStatus.FAILED, { error: { message: 'x', kind: ErrorKind.PERMANENT } });
+    expect(stage(f, { totalItems: 4, completedItems: 4, status: StageStatus.COMPLETED }).outcome).toBe('ignored');
+  });
+});
+
 describe('progress', () => {
   it('never moves backwards when an estimated total is corrected upwards', () => {
     const s = run();

@@ -3,12 +3,36 @@ import { ErrorCode } from '../../src/errors';
 import { isSecretKey, maskParams, maskUrlSecrets, mergeMaskedParams, scrubSecrets, secretValues } from '../../src/jobs/secrets';
 
 describe('isSecretKey', () => {
-  it.each(['password', 'sslPassword', 'secretAccessKey', 'accessKeyId', 'privateKey', 'apiToken', 'Credentials', 'AUTHORIZATION', 'key'])(
-    'treats %s as a secret',
-    (name) => expect(isSecretKey(name)).toBe(true),
-  );
-  it.each(['url', 'host', 'user', 'topic', 'brokers', 'table', 'path'])('does not treat %s as a secret', (name) =>
-    expect(isSecretKey(name)).toBe(false),
+  it.each([
+    'password',
+    'sslPassword',
+    'secretAccessKey',
+    'accessKeyId',
+    'privateKey',
+    'apiToken',
+    'Credentials',
+    'AUTHORIZATION',
+    'key',
+    // The names a black-box attack found coming back in clear, and their kin.
+    'passwd',
+    'pwd',
+    'dbPass',
+    'passphrase',
+    'auth',
+    'oauth',
+    'apikey',
+    'api_key',
+    'private',
+    'credentials',
+    'session',
+    'sessionId',
+    'sas',
+    'sasToken',
+    'cookie',
+  ])('treats %s as a secret', (name) => expect(isSecretKey(name)).toBe(true));
+  it.each(['url', 'host', 'user', 'topic', 'brokers', 'table', 'path', 'passthrough', 'sasl', 'connectionString', 'database'])(
+    'does not treat %s as a secret',
+    (name) => expect(isSecretKey(name)).toBe(false),
   );
 });
 
@@ -59,6 +83,30 @@ describe('maskParams', () => {
     expect(maskUrlSecrets('not a url: user:pw@host')).toBe('not a url: user:pw@host');
     expect(maskUrlSecrets('postgres://u:p%40ss@h/db')).toBe('postgres://u:***@h/db');
     expect(maskParams({ mirrors: ['s3://k:secret@bucket/x'] })).toEqual({ mirrors: ['s3://k:***@bucket/x'] });
+  });
+});
+
+describe('key=value connection strings', () => {
+  it('masks their secrets wherever a string holds one, quoted or not, and nothing else', () => {
+    expect(maskParams({ dsn: 'host=db port=5432 user=app password=s3cr3t dbname=shop' })).toEqual({
+      dsn: 'host=db port=5432 user=app password=*** dbname=shop',
+    });
+    expect(maskParams({ conn: "Server=tcp:x.database.windows.net;User ID=app;Password='p w;d';Encrypt=true" })).toEqual({
+      conn: 'Server=tcp:x.database.windows.net;User ID=app;Password=***;Encrypt=true',
+    });
+    expect(maskParams({ jdbc: 'jdbc:postgresql://db/shop?user=app&PWD=abc123&ssl=true' })).toEqual({
+      jdbc: 'jdbc:postgresql://db/shop?user=app&PWD=***&ssl=true',
+    });
+    expect(maskParams({ blob: 'https://acct.blob.core.windows.net/c?sv=2024&sig=Zm9vYmFy&se=2026' })).toEqual({
+      blob: 'https://acct.blob.core.windows.net/c?sv=2024&sig=***&se=2026',
+    });
+    // Sent back as shown, the stored secret stays.
+    const stored = { dsn: 'host=db user=app password=s3cr3t' };
+    expect(mergeMaskedParams(stored, maskParams(stored))).toEqual(stored);
+    expect(maskParams({ note: 'the password policy changed', query: 'select id from passwords' })).toEqual({
+      note: 'the password policy changed',
+      query: 'select id from passwords',
+    });
   });
 });
 
