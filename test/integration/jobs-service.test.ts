@@ -329,7 +329,9 @@ describe('JobsService.list', () => {
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
     }
-    expect(seen).toEqual(created.map((j) => j.id).reverse());
+    // Newest first; jobs made in the same millisecond by id, descending (the list's keyset order).
+    const newestFirst = [...created].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
+    expect(seen).toEqual(newestFirst.map((j) => j.id));
   });
 
   it('filters by tag, backend, status and a case-insensitive search that treats % and _ literally', async () => {

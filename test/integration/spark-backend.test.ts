@@ -135,14 +135,19 @@ describe('the SPARK backend on a real cluster', () => {
       expect(stageMessages.some((s) => s.status === 'RUNNING')).toBe(true);
       expect(stageMessages.every((st) => /^stage \d+: /.test(st.name))).toBe(true);
       // Every stage ends complete at its task total (the listener's last counts may land just after the run's end).
-      const stages = await waitFor(
+      let stages = await app.runs.stages(w.run.id);
+      await waitFor(
         async () => {
-          const all = await app.runs.stages(w.run.id);
-          return all.length > 0 && all.every((st) => st.status === 'COMPLETED' && st.completedItems === st.totalItems) ? all : null;
+          stages = await app.runs.stages(w.run.id);
+          return stages.length > 0 && stages.every((st) => st.status === 'COMPLETED' && st.completedItems === st.totalItems);
         },
         'every stage complete',
         30_000,
-      );
+      ).catch((err) => {
+        throw new Error(
+          `${(err as Error).message}: ${JSON.stringify(stages.map((st) => [st.name, st.status, st.completedItems, st.totalItems]))}`,
+        );
+      });
       expect(stages.map((st) => st.name).sort()).toEqual([...new Set(stageMessages.map((st) => st.name))].sort());
       expect(w.metrics.all().some((m) => (m.data!.runMetrics.activeWorkers ?? 0) >= 1)).toBe(true);
       const lines = w.logs.all().flatMap((m) => m.data!.runLogs.lines);

@@ -387,7 +387,8 @@ export class SparkPollService {
       if (!seen || s.attemptId > seen.attemptId) latest.set(s.stageId, s);
     }
     for (const s of latest.values()) {
-      if (s.status === 'SKIPPED') continue;
+      // Only stages Spark runs or ran: a PENDING one may yet be skipped, and a skipped one never runs.
+      if (s.status === 'SKIPPED' || s.status === 'PENDING') continue;
       const payload = {
         stage: stageName(s.stageId, s.name),
         totalItems: s.numTasks,
