@@ -73,6 +73,8 @@ export interface Config {
   /** Start background workers (executor, scheduler, stuck monitor). Default true. */
   workers: boolean;
   logLevel: LogLevelName;
+  /** Largest WebSocket frame (bytes) a client may send; a bigger one closes its socket (1009) before it is buffered. Default 1 MiB. */
+  wsMaxPayloadBytes: number;
   /** Query limits, applied to HTTP and WebSocket operations alike. */
   limits: { maxDepth: number; maxComplexity: number; maxQueryBytes: number; maxPageSize: number };
 }
@@ -201,6 +203,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     migrate: bool(env, 'JOBWIRE_MIGRATE', true),
     workers: bool(env, 'JOBWIRE_WORKERS', true),
     logLevel,
+    wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 1 << 20, 1024),
     limits: {
       maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 1),
       maxComplexity: int(env, 'GRAPHQL_MAX_COMPLEXITY', 20_000, 1),

@@ -11,7 +11,7 @@ export interface StartServerOptions {
   schema: GraphQLSchema;
   contextFactory: ContextFactory;
   /** `port` (0 = any free port), `host`, and the query `limits`. */
-  config: Pick<Config, 'port' | 'host' | 'limits'>;
+  config: Pick<Config, 'port' | 'host' | 'limits' | 'wsMaxPayloadBytes'>;
   logger: Logger;
   /** Backs /readyz: 200 when `ok`, else 503; `checks` are shown either way. */
   readiness: Readiness;
@@ -48,6 +48,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     schema: opts.schema,
     contextFactory: opts.contextFactory,
     limits: config.limits,
+    maxPayloadBytes: config.wsMaxPayloadBytes,
     logger,
   });
   const { app, apollo } = await createHttpApp({

@@ -24,6 +24,8 @@ export interface GraphQLWebSocketOptions {
   keepAliveMs?: number;
   /** How long a client has to send `connection_init` before it is closed with 4408. Default 3 s. */
   initTimeoutMs?: number;
+  /** Largest frame a client may send: ws closes the socket with 1009 on a bigger one's header, before buffering it. Default 1 MiB. */
+  maxPayloadBytes?: number;
 }
 
 /** After `dispose()` asks clients to go (1001), how long before the stragglers are cut. */
@@ -47,7 +49,7 @@ export interface GraphQLWebSocket {
  */
 export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWebSocket {
   const { schema, limits, logger } = opts;
-  const wss = new WebSocketServer({ server: opts.httpServer, path: '/graphql' });
+  const wss = new WebSocketServer({ server: opts.httpServer, path: '/graphql', maxPayload: opts.maxPayloadBytes ?? 1 << 20 });
   const documents = new DocumentCache(schema, limits);
   const complexity = makeComplexityCheck(schema, limits);
   const shared = makeSharedExecution();

@@ -628,7 +628,7 @@ describe('startServer', () => {
     const server = await startServer({
       schema: await buildJobwireSchema(schemaParts),
       contextFactory: makeContextFactory({ jobs: app.jobs, runs: app.runs, ingest: app.ingest, live: app.live, logger }),
-      config: { port: 0, host: '127.0.0.1', limits: app.config.limits },
+      config: { port: 0, host: '127.0.0.1', limits: app.config.limits, wsMaxPayloadBytes: app.config.wsMaxPayloadBytes },
       logger,
       readiness: async () => ({ ok: false, checks: { database: 'down for the test' } }),
     });

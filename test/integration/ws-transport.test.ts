@@ -292,6 +292,18 @@ describe('WebSocket transport', () => {
       expect(await s.closed).toEqual({ code, reason });
     });
 
+    it('closes a socket whose frame is above the payload limit (1009) before buffering it; a frame under it is answered', async () => {
+      const under = await rawClient(url);
+      // 512 KiB: under the 1 MiB default. Too big a query, so refused by the query size limit, on a socket that stays.
+      under.subscribe('big', `{ ${'a'.repeat(512 * 1024)} }`);
+      await waitFor(() => under.texts.some((t) => JSON.parse(t).id === 'big' && JSON.parse(t).type === 'error'), 'the refusal');
+      expect(under.ws.readyState).toBe(WebSocket.OPEN);
+      const over = await bareSocket(url);
+      over.send({ type: 'connection_init', payload: { pad: 'x'.repeat(2 << 20) } });
+      expect((await over.closed).code).toBe(1009);
+      under.ws.close();
+    });
+
     it('closes a socket that never sends connection_init (4408), and one without the subprotocol (4406)', async () => {
       const silent = await bareSocket(url);
       expect(await silent.closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
