@@ -754,3 +754,36 @@ describe('PGlite sink', () => {
     }
   });
 });
+
+describe('the PostgreSQL sink', () => {
+  it('leaves no listener behind on the pooled connections it borrows, load after load (committed or failed)', async () => {
+    const small = new Pool({ connectionString: testDb.url, max: 1 });
+    try {
+      const file = path.join(dir, 'listeners.csv');
+      writeCsv(file, 50);
+      for (let i = 0; i < 12; i++) {
+        const { done } = ingest(
+          {
+            format: 'AUTO',
+            source: { type: 'LOCAL', params: { path: file } },
+            destination: { schema: 'raw', table: `listeners_${i % 2}` },
+            batchSize: 10,
+            maxFailedRowRatio: 0.1,
+          },
+          makePgSink(small),
+          { signal: new AbortController().signal, onStage: () => undefined, onLog: () => undefined },
+        );
+        await done;
+      }
+      // The one connection of the pool, as the next borrower gets it: no listener of the 12 loads left on it.
+      const client = await small.connect();
+      try {
+        expect(client.listenerCount('error')).toBe(0);
+      } finally {
+        client.release();
+      }
+    } finally {
+      await small.end();
+    }
+  });
+});

@@ -79,15 +79,17 @@ export function makePgSink(pool: Pool): LoadSink {
   let broken: Error | undefined;
   let copying = 0;
   let savepoints = 0;
+  const onError = (err: Error) => (broken ??= err);
   const tx = (): Promise<PoolClient> =>
     (opening ??= (async () => {
       const c = await pool.connect();
       // The server cutting this connection mid-load emits 'error' on it with nobody listening,
       // which would crash the process: note it instead (the load's next statement fails, TRANSIENT).
-      c.on('error', (err) => (broken ??= err));
+      c.on('error', onError);
       try {
         await c.query('BEGIN');
       } catch (err) {
+        c.off('error', onError);
         c.release(err as Error);
         throw err;
       }
@@ -98,11 +100,17 @@ export function makePgSink(pool: Pool): LoadSink {
     client = null;
     opening = null;
     if (!c) return;
-    if (how === 'ROLLBACK' && (copying > 0 || broken)) return void c.release(broken ?? new Error('ingest aborted during COPY'));
+    if (how === 'ROLLBACK' && (copying > 0 || broken)) {
+      c.off('error', onError);
+      return void c.release(broken ?? new Error('ingest aborted during COPY'));
+    }
     try {
       await c.query(how);
+      // The pooled connection outlives this load: its listener goes with the load (the pool listens while it idles).
+      c.off('error', onError);
       c.release();
     } catch (err) {
+      c.off('error', onError);
       c.release(err as Error);
       if (how === 'COMMIT') throw err;
     } finally {
