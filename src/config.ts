@@ -73,6 +73,12 @@ export interface Config {
   /** Start background workers (executor, scheduler, stuck monitor). Default true. */
   workers: boolean;
   logLevel: LogLevelName;
+  /**
+   * Browser origins (scheme://host[:port]) whose pages may open the GraphQL WebSocket besides the
+   * gateway's own; `*` allows any. Clients that send no Origin (not browsers) are not affected.
+   * Default none: only pages served by the gateway itself (GraphiQL).
+   */
+  corsOrigins: string[];
   /** Largest WebSocket frame (bytes) a client may send; a bigger one closes its socket (1009) before it is buffered. Default 1 MiB. */
   wsMaxPayloadBytes: number;
   /** Query limits, applied to HTTP and WebSocket operations alike. */
@@ -136,6 +142,18 @@ function roots(env: Env, name: string): string[] | undefined {
     .filter(Boolean);
   if (dirs.some((d) => !path.isAbsolute(d))) throw new ConfigError(name, 'comma-separated absolute directory paths', raw);
   return dirs;
+}
+
+function origins(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  const list = raw
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  if (list.some((o) => o !== '*' && !/^https?:\/\/[^\s/]+$/.test(o)))
+    throw new ConfigError(name, 'comma-separated origins like https://dash.example.com, or *', raw);
+  return list;
 }
 
 /** The master's web UI next to its REST server: same host, port 8080 (Spark's default). */
@@ -204,6 +222,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     workers: bool(env, 'JOBWIRE_WORKERS', true),
     logLevel,
     wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 1 << 20, 1024),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
     limits: {
       maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 1),
       maxComplexity: int(env, 'GRAPHQL_MAX_COMPLEXITY', 20_000, 1),

@@ -11,7 +11,7 @@ export interface StartServerOptions {
   schema: GraphQLSchema;
   contextFactory: ContextFactory;
   /** `port` (0 = any free port), `host`, and the query `limits`. */
-  config: Pick<Config, 'port' | 'host' | 'limits' | 'wsMaxPayloadBytes'>;
+  config: Pick<Config, 'port' | 'host' | 'limits' | 'wsMaxPayloadBytes'> & Partial<Pick<Config, 'corsOrigins'>>;
   logger: Logger;
   /** Backs /readyz: 200 when `ok`, else 503; `checks` are shown either way. */
   readiness: Readiness;
@@ -49,6 +49,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     contextFactory: opts.contextFactory,
     limits: config.limits,
     maxPayloadBytes: config.wsMaxPayloadBytes,
+    allowedOrigins: config.corsOrigins,
     logger,
   });
   const { app, apollo } = await createHttpApp({

@@ -24,8 +24,24 @@ export interface GraphQLWebSocketOptions {
   keepAliveMs?: number;
   /** How long a client has to send `connection_init` before it is closed with 4408. Default 3 s. */
   initTimeoutMs?: number;
+  /** Browser origins allowed besides the gateway's own (`*`: any); see {@link originAllowed}. Default none. */
+  allowedOrigins?: readonly string[];
   /** Largest frame a client may send: ws closes the socket with 1009 on a bigger one's header, before buffering it. Default 1 MiB. */
   maxPayloadBytes?: number;
+}
+
+/**
+ * Whether a WebSocket upgrade may proceed: no Origin (not a browser), the gateway's own origin
+ * (same host as the request), or one of `allowed` (`*` for any).
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  if (!origin) return true;
+  if (allowed.includes('*') || allowed.includes(origin.replace(/\/+$/, ''))) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 /** After `dispose()` asks clients to go (1001), how long before the stragglers are cut. */
@@ -49,7 +65,19 @@ export interface GraphQLWebSocket {
  */
 export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWebSocket {
   const { schema, limits, logger } = opts;
-  const wss = new WebSocketServer({ server: opts.httpServer, path: '/graphql', maxPayload: opts.maxPayloadBytes ?? 1 << 20 });
+  const allowed = opts.allowedOrigins ?? [];
+  const wss = new WebSocketServer({
+    server: opts.httpServer,
+    path: '/graphql',
+    maxPayload: opts.maxPayloadBytes ?? 1 << 20,
+    // A page of another site must not drive the API with the visitor's network position (the
+    // browser sends its Origin; HTTP is covered by CORS, which the gateway does not open).
+    verifyClient: ({ origin, req }, done) => {
+      const ok = originAllowed(origin, req.headers.host, allowed);
+      if (!ok) logger.warn({ origin }, 'WebSocket refused: its Origin is not allowed (CORS_ORIGINS)');
+      done(ok, 403, 'Origin not allowed');
+    },
+  });
   const documents = new DocumentCache(schema, limits);
   const complexity = makeComplexityCheck(schema, limits);
   const shared = makeSharedExecution();

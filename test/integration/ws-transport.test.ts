@@ -132,6 +132,7 @@ describe('WebSocket transport', () => {
       logger,
       keepAliveMs: 100,
       initTimeoutMs: 300,
+      allowedOrigins: ['https://dash.example.com'],
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
     url = `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}/graphql`;
@@ -290,6 +291,20 @@ describe('WebSocket transport', () => {
       const s = await bareSocket(url);
       for (const m of messages) s.send(m);
       expect(await s.closed).toEqual({ code, reason });
+    });
+
+    it("refuses a browser page of another origin at the upgrade (403); the gateway's own, an allowed one and non-browsers connect", async () => {
+      const attempt = (origin?: string) =>
+        new Promise<number>((resolve) => {
+          const ws = new WebSocket(url, 'graphql-transport-ws', origin ? { origin } : {});
+          ws.once('open', () => (ws.close(), resolve(101)));
+          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.once('error', () => undefined);
+        });
+      expect(await attempt('https://evil.example')).toBe(403);
+      expect(await attempt('https://dash.example.com')).toBe(101);
+      expect(await attempt(new URL(url.replace(/^ws/, 'http')).origin)).toBe(101);
+      expect(await attempt()).toBe(101);
     });
 
     it('closes a socket whose frame is above the payload limit (1009) before buffering it; a frame under it is answered', async () => {

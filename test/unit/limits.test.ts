@@ -1,3 +1,4 @@
+import { originAllowed } from '../../src/server/ws';
 import 'reflect-metadata';
 import { getIntrospectionQuery, parse, type GraphQLSchema } from 'graphql';
 import { buildJobwireSchema } from '../../src/graphql/schema';
@@ -171,5 +172,17 @@ describe('query limits', () => {
     expect(errorsOf('{ jobs { nope } }')).toEqual([
       { message: 'Cannot query field "nope" on type "JobConnection".', code: 'GRAPHQL_VALIDATION_FAILED' },
     ]);
+  });
+});
+
+describe('WebSocket origins', () => {
+  it('allows no Origin, the same host, listed origins and *; refuses others and garbage', () => {
+    expect(originAllowed(undefined, 'gw:4000', [])).toBe(true);
+    expect(originAllowed('http://gw:4000', 'gw:4000', [])).toBe(true);
+    expect(originAllowed('https://evil.example', 'gw:4000', [])).toBe(false);
+    expect(originAllowed('https://dash.example.com', 'gw:4000', ['https://dash.example.com'])).toBe(true);
+    expect(originAllowed('https://dash.example.com.evil', 'gw:4000', ['https://dash.example.com'])).toBe(false);
+    expect(originAllowed('https://anything', 'gw:4000', ['*'])).toBe(true);
+    expect(originAllowed('null', 'gw:4000', [])).toBe(false);
   });
 });
