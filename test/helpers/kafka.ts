@@ -143,3 +143,13 @@ export async function createTestTopics(
   }
   return topics;
 }
+
+/** A gateway's `kafkaTopics` over a test's topics (made with the suffixes run-events, run-logs, run-commands, dead-letter). */
+export function gatewayTopics(topics: TestTopics) {
+  return {
+    runEvents: topics.name('run-events'),
+    runLogs: topics.name('run-logs'),
+    runCommands: topics.name('run-commands'),
+    deadLetter: topics.name('dead-letter'),
+  };
+}

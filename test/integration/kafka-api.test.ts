@@ -23,7 +23,7 @@ import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';
 import { Disposables } from '../helpers/disposables';
 import { gql, ok, onlyError } from '../helpers/http';
-import { createTestTopics, KAFKA_BROKERS, requireKafka, testKafka, testProducer, type TestTopics } from '../helpers/kafka';
+import { createTestTopics, KAFKA_BROKERS, requireKafka, testKafka, testProducer, type TestTopics, gatewayTopics } from '../helpers/kafka';
 import { createWsClient } from '../helpers/ws-client';
 
 const disposables = new Disposables();
@@ -52,12 +52,7 @@ beforeAll(async () => {
     redisPrefix: uniqueRedisPrefix('kafkaapi'),
     kafkaBrokers: KAFKA_BROKERS,
     kafkaGroupId: topics.groupId('gateway'),
-    kafkaTopics: {
-      runEvents: topics.name('run-events'),
-      runLogs: topics.name('run-logs'),
-      runCommands: topics.name('run-commands'),
-      deadLetter: topics.name('dead-letter'),
-    },
+    kafkaTopics: gatewayTopics(topics),
   };
   app = await startTestApp(shared);
   disposables.defer(() => app.stop());

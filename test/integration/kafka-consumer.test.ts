@@ -17,7 +17,7 @@ import { startTestApp, wsUrl } from '../helpers/app';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';
 import { Disposables } from '../helpers/disposables';
-import { createTestTopics, KAFKA_BROKERS, requireKafka, testKafka, testProducer, type TestTopics } from '../helpers/kafka';
+import { createTestTopics, KAFKA_BROKERS, requireKafka, testKafka, testProducer, type TestTopics, gatewayTopics } from '../helpers/kafka';
 import { createWsClient, type TestWsClient } from '../helpers/ws-client';
 
 const disposables = new Disposables();
@@ -44,12 +44,7 @@ beforeAll(async () => {
     redisPrefix: uniqueRedisPrefix('kafkaconsumer'),
     kafkaBrokers: KAFKA_BROKERS,
     kafkaGroupId: topics.groupId('gateway'),
-    kafkaTopics: {
-      runEvents: topics.name('run-events'),
-      runLogs: topics.name('run-logs'),
-      runCommands: topics.name('run-commands'),
-      deadLetter: topics.name('dead-letter'),
-    },
+    kafkaTopics: gatewayTopics(topics),
   });
   disposables.defer(() => app.stop());
   ws = disposables.add(await createWsClient(wsUrl(app)), (c) => c.dispose());

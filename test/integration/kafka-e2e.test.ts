@@ -19,7 +19,7 @@ import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';
 import { Disposables } from '../helpers/disposables';
 import { gql, ok } from '../helpers/http';
-import { createTestTopics, KAFKA_BROKERS, requireKafka, testKafka, type TestTopics } from '../helpers/kafka';
+import { createTestTopics, KAFKA_BROKERS, requireKafka, testKafka, type TestTopics, gatewayTopics } from '../helpers/kafka';
 
 const disposables = new Disposables();
 let app: App;
@@ -85,12 +85,7 @@ beforeAll(async () => {
     redisPrefix: uniqueRedisPrefix('kfe2e'),
     kafkaBrokers: KAFKA_BROKERS,
     kafkaGroupId: topics.groupId('gateway'),
-    kafkaTopics: {
-      runEvents: topics.name('run-events'),
-      runLogs: topics.name('run-logs'),
-      runCommands: topics.name('run-commands'),
-      deadLetter: topics.name('dead-letter'),
-    },
+    kafkaTopics: gatewayTopics(topics),
     localSourceRoots: [dir],
     // A worker that goes silent this long is lost (longer than the workers' session timeout, so the
     // group has handed a dead worker's partitions to the others by then); the monitor looks often.

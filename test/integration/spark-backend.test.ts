@@ -28,7 +28,7 @@ import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';
 import { Disposables } from '../helpers/disposables';
 import { gql, ok } from '../helpers/http';
-import { createTestTopics, KAFKA_BROKERS, requireKafka, testKafka } from '../helpers/kafka';
+import { createTestTopics, KAFKA_BROKERS, requireKafka, testKafka, gatewayTopics } from '../helpers/kafka';
 import { requireSpark, sparkAppJar, SPARK_REST_URL, SPARK_UI_URL } from '../helpers/spark';
 import { createWsClient, type SubMessage, type TestWsClient } from '../helpers/ws-client';
 
@@ -74,12 +74,7 @@ beforeAll(async () => {
     sparkPollIntervalMs: 500,
     kafkaBrokers: KAFKA_BROKERS,
     kafkaGroupId: topics.groupId('gateway'),
-    kafkaTopics: {
-      runEvents: topics.name('run-events'),
-      runLogs: topics.name('run-logs'),
-      runCommands: topics.name('run-commands'),
-      deadLetter: topics.name('dead-letter'),
-    },
+    kafkaTopics: gatewayTopics(topics),
     localSourceRoots: [dir],
   });
   disposables.defer(() => app.stop());

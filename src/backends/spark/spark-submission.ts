@@ -1,6 +1,6 @@
 import type { ComputeConfig, Destination, ProcessingConfig, RunView, SourceConfig } from '../../domain';
 import type { CreateSubmissionRequest } from './spark-client';
-import { sparkConfFor } from './compute-mapping';
+import { appendSparkList, sparkConfFor } from './compute-mapping';
 
 /** jobwire's own Spark application (the `spark/` module): the built-in ingestion and the listener. */
 export const INGEST_MAIN_CLASS = 'dev.jobwire.spark.IngestApp';
@@ -49,22 +49,20 @@ export function submissionRequest(
   const mapping = sparkConfFor(job.compute);
   const app = job.processing.sparkApplication ?? null;
   const jar = `file:${ctx.appJar}`;
-  const props: Record<string, string> = { ...mapping.conf };
-  const userListeners = props['spark.extraListeners'];
-  const userJars = props['spark.jars'];
-  Object.assign(props, {
+  let props: Record<string, string> = {
+    ...mapping.conf,
     'spark.master': ctx.masterUrl,
     'spark.submit.deployMode': 'cluster',
     'spark.app.name': appName(run.id, run.attempt),
-    // The application jar first, then jobwire's (the listener, for a user's application), then the job's own extra jars.
-    'spark.jars': [app ? app.appResource : jar, ...(app ? [jar] : []), ...(userJars ? [userJars] : [])].join(','),
     'spark.driver.supervise': 'false',
-  });
+  };
+  // The application jar first, then jobwire's (the listener, for a user's application), then the job's own extra jars.
+  props = appendSparkList(props, 'spark.jars', app ? [app.appResource, jar] : [jar]);
   // A cluster on this machine: the driver binds where its executors can reach it.
   const masterHost = new URL(ctx.masterUrl.replace(/^spark:/, 'http:')).hostname;
   if (LOOPBACK.test(masterHost) && !props['spark.driver.host']) props['spark.driver.host'] = '127.0.0.1';
   if (ctx.kafka) {
-    props['spark.extraListeners'] = [LISTENER_CLASS, ...(userListeners ? [userListeners] : [])].join(',');
+    props = appendSparkList(props, 'spark.extraListeners', [LISTENER_CLASS]);
     props['spark.jobwire.kafka.brokers'] = ctx.kafka.brokers.join(',');
     props['spark.jobwire.kafka.topic'] = ctx.kafka.topic;
     props['spark.jobwire.runId'] = run.id;
