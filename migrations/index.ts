@@ -5,6 +5,7 @@ import { Migration20261127214802_runs_finished_index } from './Migration20261127
 import { Migration20261201221447_core_liveness_stall_idempotency } from './Migration20261201221447_core_liveness_stall_idempotency';
 import { Migration20261202000350_kafka_dead_letters } from './Migration20261202000350_kafka_dead_letters';
 import { Migration20261202044434_spark_poller } from './Migration20261202044434_spark_poller';
+import { Migration20261202123000_jobwire_schema } from './Migration20261202123000_jobwire_schema';
 
 /** Every migration, in order. Written by `npm run migration:create`; do not edit by hand. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201221447_core_liveness_stall_idempotency', class: Migration20261201221447_core_liveness_stall_idempotency },
   { name: 'Migration20261202000350_kafka_dead_letters', class: Migration20261202000350_kafka_dead_letters },
   { name: 'Migration20261202044434_spark_poller', class: Migration20261202044434_spark_poller },
+  { name: 'Migration20261202123000_jobwire_schema', class: Migration20261202123000_jobwire_schema },
 ];

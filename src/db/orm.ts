@@ -11,6 +11,7 @@ import { ENTITIES } from './entities';
 import { MIGRATIONS } from '../../migrations';
 import { PgliteGate } from './pglite-gate';
 import { makePgSql, makePgliteSql, type Sql } from './sql';
+import { JOBWIRE_SCHEMA, MOVE_MIGRATION_HISTORY_SQL, SEARCH_PATH, SEARCH_PATH_OPTION } from './db-schema';
 
 /** The ORM; its `em` is PostgreSQL's (PGlite speaks the same SQL). */
 export type Orm = MikroORM & { em: EntityManager };
@@ -43,6 +44,8 @@ const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
 export function baseOptions(opts: { snapshot?: boolean } = {}): Options<any> {
   return {
     entities: ENTITIES,
+    // jobwire's tables (and the migration history) live in a schema of their own (src/db/db-schema.ts).
+    schema: JOBWIRE_SCHEMA,
     extensions: [Migrator],
     allowGlobalContext: false,
     forceUtcTimezone: true,
@@ -73,8 +76,9 @@ export async function openPostgres(
     driver: PostgreSqlDriver,
     clientUrl: url,
     pool: { min: 0, max: opts.poolSize ?? 10 },
+    driverOptions: { connection: { options: SEARCH_PATH_OPTION } },
   })) as Orm;
-  const pool = new Pool({ connectionString: url, max: 4 });
+  const pool = new Pool({ connectionString: url, max: 4, options: SEARCH_PATH_OPTION });
   // bigint columns (log sequence numbers) fit in a double: read them as numbers.
   const sqlPool = new Pool({
     connectionString: url,
@@ -82,7 +86,7 @@ export async function openPostgres(
     // Transactions send literals (src/db/sql.ts): with standard strings, quotes are all they escape.
     // The hot statements are prepared once per connection: planned once too (their plans do not
     // depend on the values), not re-planned on every execution.
-    options: '-c standard_conforming_strings=on -c plan_cache_mode=force_generic_plan',
+    options: `-c standard_conforming_strings=on -c plan_cache_mode=force_generic_plan ${SEARCH_PATH_OPTION}`,
     types: {
       getTypeParser: (oid: number, format?: string) => (oid === types.builtins.INT8 ? Number : types.getTypeParser(oid, format as never)),
     } as never,
@@ -106,6 +110,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = new PGlite(dataDir ? path.join(dataDir, 'pgdata') : undefined);
   await pglite.waitReady;
+  // The one session of the embedded database: its search_path holds for every statement.
+  await pglite.exec(`set search_path to ${SEARCH_PATH}`);
   const gate = new PgliteGate(pglite);
   const orm = (await MikroORM.init({
     ...baseOptions(),
@@ -128,6 +134,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
 
 /** Applies pending migrations; returns the names applied. */
 export async function migrate(orm: Orm): Promise<string[]> {
+  await orm.em.getConnection().execute(MOVE_MIGRATION_HISTORY_SQL);
   const applied = await orm.getMigrator().up();
   return applied.map((m) => m.name);
 }

@@ -21,6 +21,7 @@ import {
   type SourceConfig,
 } from '../domain';
 import { badInput } from '../errors';
+import { isReservedSchema } from '../db/db-schema';
 import type { SourceCapability } from '../backends/backend';
 import { isValidObjectName } from '../backends/local/ingest/identifiers';
 import { reservedSparkKey } from '../backends/spark/compute-mapping';
@@ -136,6 +137,9 @@ function destination(v: unknown, path: string): Destination {
   if (!isPlainObject(v)) throw badInput(path, 'is required');
   for (const key of ['schema', 'table'] as const) {
     if (!isValidObjectName(v[key])) throw badInput(`${path}.${key}`, 'must be 1-63 letters, digits or underscores');
+  }
+  if (isReservedSchema(v.schema as string)) {
+    throw badInput(`${path}.schema`, `may not be jobwire's own schema or a PostgreSQL system schema (pg_*, information_schema)`);
   }
   return { schema: v.schema as string, table: v.table as string };
 }

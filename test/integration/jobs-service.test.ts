@@ -470,14 +470,14 @@ describe('testSourceConnection', () => {
   });
 
   it('connects to PostgreSQL and lists the columns of a table', async () => {
-    const r = await jobs.testSourceConnection({ type: SourceType.POSTGRES, params: { connectionString: dbUrl, table: 'jobs' } });
-    expect(r).toMatchObject({ ok: true, message: expect.stringContaining('table jobs has') });
+    const r = await jobs.testSourceConnection({ type: SourceType.POSTGRES, params: { connectionString: dbUrl, table: 'jobwire.jobs' } });
+    expect(r).toMatchObject({ ok: true, message: expect.stringContaining('table jobwire.jobs has') });
     expect((r.sampleSchema as { columns: { name: string }[] }).columns.map((c) => c.name)).toEqual(
       expect.arrayContaining(['id', 'name', 'source']),
     );
     const q = await jobs.testSourceConnection({
       type: SourceType.POSTGRES,
-      params: { connectionString: dbUrl, query: 'select id, name from jobs;' },
+      params: { connectionString: dbUrl, query: 'select id, name from jobwire.jobs;' },
     });
     expect(q).toMatchObject({
       ok: true,

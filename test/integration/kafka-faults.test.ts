@@ -101,12 +101,12 @@ function reader(url: string) {
   pool.on('error', () => undefined); // the test stops its private server under it
   return {
     async items(runId: string): Promise<number> {
-      const r = await pool.query(`select completed_items as n from run_stages where run_id = $1 and name = 'items'`, [runId]);
+      const r = await pool.query(`select completed_items as n from jobwire.run_stages where run_id = $1 and name = 'items'`, [runId]);
       return r.rows[0]?.n ?? 0;
     },
     async lines(runId: string): Promise<{ total: number; distinct: number }> {
       const r = await pool.query(
-        'select count(*)::int as total, count(distinct message)::int as distinct from run_logs where run_id = $1',
+        'select count(*)::int as total, count(distinct message)::int as distinct from jobwire.run_logs where run_id = $1',
         [runId],
       );
       return r.rows[0];

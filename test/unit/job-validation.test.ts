@@ -49,6 +49,17 @@ describe('validateCreateJob', () => {
     expect(thrown(() => validateCreateJob(input({ maxAttempts: 0 }), ANY)).message).toBe('input.maxAttempts: must be between 1 and 100');
   });
 
+  it("refuses jobwire's own schema and PostgreSQL's system schemas as a destination, naming input.destination.schema", () => {
+    for (const schema of ['jobwire', 'JobWire', 'pg_catalog', 'pg_toast', 'information_schema']) {
+      const e = thrown(() => validateCreateJob(input({ destination: { schema, table: 'jobs' } }), ANY));
+      expect(e).toMatchObject({ code: ErrorCode.BAD_USER_INPUT, field: 'input.destination.schema' });
+    }
+    expect(validateCreateJob(input({ destination: { schema: 'public', table: 'jobs' } }), ANY).destination).toEqual({
+      schema: 'public',
+      table: 'jobs',
+    });
+  });
+
   it('never echoes a param value in a message', () => {
     const e = thrown(() =>
       validateCreateJob(
