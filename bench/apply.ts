@@ -9,6 +9,7 @@
  *
  *   npx ts-node --swc bench/apply.ts            (BENCH_QUICK=1 for a short run)
  */
+import { SEARCH_PATH_OPTION } from '../src/db/db-schema';
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +30,7 @@ const bench: Bench = {
     const quick = env.quick;
     const scratch = await scratchDatabase(env, 'apply');
     const db = await openPostgres(scratch.url);
-    const pool = new Pool({ connectionString: scratch.url, max: 2 });
+    const pool = new Pool({ connectionString: scratch.url, max: 2, options: SEARCH_PATH_OPTION });
     try {
       await migrate(db.orm);
       const config = loadConfig({}, { logLevel: 'silent' });

@@ -21,6 +21,7 @@
  * Goal: HTTP ≤ 3× the in-memory execution. Every response is checked for errors (a failing request
  * fails the bench rather than looking fast).
  */
+import { SEARCH_PATH_OPTION } from '../src/db/db-schema';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -151,7 +152,7 @@ async function countStatements(fn: () => Promise<unknown>): Promise<number> {
  * no Apollo, no GraphQL, no rows to make views of: the socket and database I/O any read pays.
  */
 async function startFloorServer(databaseUrl: string) {
-  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, options: SEARCH_PATH_OPTION });
   let current = { statements: 0, reply: '{}' };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -18,6 +18,7 @@
  * against a plain `ws` server in this process answering each subscribe with one SQL statement and
  * one message (the socket and database I/O any subscribe pays).
  */
+import { SEARCH_PATH_OPTION } from '../src/db/db-schema';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -95,7 +96,7 @@ process.on('message', async (msg) => {
  * `next` message made with JSON.stringify, no GraphQL at all. Same client, same sockets' count.
  */
 async function startFloorServer(databaseUrl: string) {
-  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, options: SEARCH_PATH_OPTION });
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(wss, 'listening');
   wss.on('connection', (socket) => {
