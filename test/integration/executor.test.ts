@@ -396,6 +396,8 @@ describe('LOCAL executor', () => {
       for (let restart = 1; restart <= 3; restart++) {
         await other.start();
         await waitFor(async () => (await readRun(run.id)).status === RunStatus.RUNNING, `the run to start (${restart})`);
+        // The claim commits RUNNING before the executor registers the run: wait for it to.
+        await waitFor(async () => other.activeRunIds().includes(run.id), `the executor to hold the run (${restart})`);
         expect(other.activeRunIds()).toEqual([run.id]);
         await waitFor(
           async () => ((await core.runs.get(run.id))!.stages.find((s) => s.name === 'load')?.completedItems ?? 0) > 0,

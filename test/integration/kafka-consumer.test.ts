@@ -242,7 +242,10 @@ describe('run events from Kafka', () => {
     const commands = await readTopic(
       'run-commands',
       (m) => ({ key: m.key, command: parseRunCommand(JSON.parse(m.value!)) }),
-      (seen) => seen.some((c) => c.command.runId === second.id && c.command.type === 'stop'),
+      // Keys are run ids, so the two runs' commands may sit on different partitions: wait for both.
+      (seen) =>
+        seen.some((c) => c.command.runId === second.id && c.command.type === 'stop') &&
+        seen.some((c) => c.command.runId === run.id && c.command.type === 'start'),
     );
     const start = commands.find((c) => c.command.runId === run.id && c.command.type === 'start')!;
     expect(start.key).toBe(run.id);
