@@ -81,8 +81,36 @@ export interface Config {
   corsOrigins: string[];
   /** Largest WebSocket frame (bytes) a client may send; a bigger one closes its socket (1009) before it is buffered. Default 1 MiB. */
   wsMaxPayloadBytes: number;
+  /** How long a WebSocket client has to send `connection_init` before its socket is closed with 4408. Default 3 s. */
+  wsConnectionInitTimeoutMs: number;
+  /**
+   * Pending connections the kernel queues for the HTTP + WebSocket listener (node's default is
+   * 511); the kernel caps it at `net.core.somaxconn`. Default 4096.
+   */
+  httpBacklog: number;
   /** Query limits, applied to HTTP and WebSocket operations alike. */
-  limits: { maxDepth: number; maxComplexity: number; maxQueryBytes: number; maxPageSize: number };
+  limits: QueryLimitsConfig;
+}
+
+/** What one GraphQL operation may ask for, on HTTP and WebSocket alike (src/graphql/limits.ts). */
+export interface QueryLimitsConfig {
+  /** Field nesting (`{ jobs { edges { node { id } } } }` is 4), introspection aside. Default 10. */
+  maxDepth: number;
+  /** Cost in the complexity model: a point per field, a connection × its `first`, costly fields more (src/graphql/costs.ts). Default 20000. */
+  maxComplexity: number;
+  /** Query text in bytes, refused before it is parsed. Default 20000. */
+  maxQueryBytes: number;
+  /** Largest `first` of a connection. Default 1000. */
+  maxPageSize: number;
+  /** Aliased fields in one operation, counted wherever its fragments put them. Default 15. */
+  maxAliases: number;
+  /** Root fields (response keys) of one mutation operation: each is its own transaction. Default 5. */
+  maxRootMutations: number;
+  /**
+   * Introspection (`__schema`, `__type`) and the "Did you mean …?" hints of error messages.
+   * Default: on for the embedded default (no `DATABASE_URL`, so GraphiQL works), off otherwise.
+   */
+  introspection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -223,11 +251,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     logLevel,
     wsMaxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 1 << 20, 1024),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
+    wsConnectionInitTimeoutMs: int(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3 * SECOND, 100),
+    httpBacklog: int(env, 'HTTP_BACKLOG', 4096, 1),
     limits: {
       maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 1),
       maxComplexity: int(env, 'GRAPHQL_MAX_COMPLEXITY', 20_000, 1),
       maxQueryBytes: int(env, 'GRAPHQL_MAX_QUERY_BYTES', 20_000, 100),
       maxPageSize: int(env, 'GRAPHQL_MAX_PAGE_SIZE', 1000, 1),
+      maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15, 0),
+      maxRootMutations: int(env, 'GRAPHQL_MAX_ROOT_MUTATIONS', 5, 1),
+      introspection: bool(env, 'GRAPHQL_INTROSPECTION', !databaseUrl),
     },
     ...overrides,
   };

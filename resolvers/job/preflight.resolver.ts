@@ -3,6 +3,7 @@ import type { PreflightResultView } from '../../src/api';
 import { sparkConfFor } from '../../src/backends/spark/compute-mapping';
 import type { ComputeConfig as ComputeConfigView } from '../../src/domain';
 import type { GraphQLContext } from '../../src/graphql/context';
+import { COST } from '../../src/graphql/costs';
 import { JSONScalar } from '../scalars';
 import { ComputeConfig } from './compute-config.type';
 
@@ -33,6 +34,7 @@ export class PreflightResolver {
   @Query(() => PreflightResult, {
     description:
       'Backend reachable, source answers, compute maps, the cluster has the capacity — nothing started. NOT_FOUND for an unknown job',
+    complexity: COST.preflight,
   })
   preflightJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PreflightResultView> {
     return ctx.jobs.preflight(id);

@@ -2,6 +2,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from
 import type { DeadLetterView } from '../../src/kafka/dead-letters.service';
 import type { IngestStatusView } from '../../src/kafka/ingest-status';
 import type { GraphQLContext } from '../../src/graphql/context';
+import { COST } from '../../src/graphql/costs';
 import { DeadLetterConnection } from './dead-letter-connection.type';
 import { DeadLetterFilter } from './dead-letter-filter.input';
 import { DeadLetter } from './dead-letter.type';
@@ -20,7 +21,7 @@ export class IngestResolver {
     return ctx.ingest.deadLetters(filter, { first, after });
   }
 
-  @Query(() => IngestStatus, { nullable: true, description: 'Null when Kafka is not configured' })
+  @Query(() => IngestStatus, { nullable: true, description: 'Null when Kafka is not configured', complexity: COST.ingestStatus })
   ingestStatus(@Ctx() ctx: GraphQLContext): Promise<IngestStatusView | null> {
     return ctx.ingest.status();
   }

@@ -1,6 +1,7 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { ConnectionTestResultView, SourceTypeInfoView } from '../../src/api';
 import type { GraphQLContext } from '../../src/graphql/context';
+import { COST } from '../../src/graphql/costs';
 import { SourceConfigInput } from '../job/source-config.input';
 import { ConnectionTestResult } from './connection-test-result.type';
 import { SourceTypeInfo } from './source-type-info.type';
@@ -13,7 +14,10 @@ export class SourceResolver {
     return ctx.jobs.sourceTypes();
   }
 
-  @Mutation(() => ConnectionTestResult, { description: 'Tries the connection; an unreachable source is ok: false, not an error' })
+  @Mutation(() => ConnectionTestResult, {
+    description: 'Tries the connection; an unreachable source is ok: false, not an error',
+    complexity: COST.connectionTest,
+  })
   testSourceConnection(
     @Arg('input', () => SourceConfigInput) input: SourceConfigInput,
     @Ctx() ctx: GraphQLContext,

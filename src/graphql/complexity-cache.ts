@@ -9,8 +9,8 @@ import { complexityError, queryComplexity, type QueryLimits } from './limits';
  * variables: a connection's `first: $n` multiplies its subtree, and `@skip(if: $x)` /
  * `@include(if: $x)` drop one. Only the variables used inside those arguments are part of the key,
  * so `runUpdated(runId: $runId)` is computed once whatever the run, while `jobs(first: $n)` is
- * computed once per distinct `$n`. (A field with its own `complexity` extension could read any of
- * its arguments; if the schema has one, every variable counts.)
+ * computed once per distinct `$n`. (A field whose `complexity` extension is a function could read
+ * any of its arguments; if the schema has one, every variable counts. Numbers do not.)
  */
 export type ComplexityCheck = (
   document: DocumentNode,
@@ -53,12 +53,15 @@ export function complexityVariables(document: DocumentNode): string[] {
   return [...found].sort();
 }
 
-/** True when some field of the schema carries its own complexity (type-graphql's `complexity` option). */
+/**
+ * True when some field of the schema computes its complexity (type-graphql's `complexity` option
+ * given a function, which may read any argument). A number (src/graphql/costs.ts) depends on nothing.
+ */
 function hasFieldComplexity(schema: GraphQLSchema): boolean {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!('getFields' in type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
-      if ('extensions' in field && field.extensions?.complexity !== undefined) return true;
+      if ('extensions' in field && typeof field.extensions?.complexity === 'function') return true;
     }
   }
   return false;

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextDidEncounter
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
+import { withoutSuggestions } from './selection-limits';
 
 /**
  * Error mapping at the GraphQL edge, the same for HTTP (Apollo `formatError`) and the WebSocket
@@ -11,7 +12,8 @@ import type { Logger } from '../logger';
  *   CONFLICT, UNAVAILABLE …) and `extensions.field` when it names one;
  * - GraphQL's own errors (syntax, validation, variable coercion) and errors raised on purpose with
  *   a code: kept, with Apollo's codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
- *   BAD_USER_INPUT), plus `extensions.field` when the message names an input path;
+ *   BAD_USER_INPUT), plus `extensions.field` when the message names an input path, and without
+ *   graphql-js's "Did you mean …?" hints when introspection is off (`hideSuggestions`);
  * - anything else: masked as "Internal server error (request <id>)", code INTERNAL_SERVER_ERROR,
  *   and logged in full (message, stack, cause) with the request id. Stack traces never leave.
  */
@@ -67,6 +69,8 @@ function defaultCode(err: GraphQLError): string {
 export interface FormatOptions {
   requestId: string;
   logger: Logger;
+  /** Drop graphql-js's "Did you mean …?" hints from client errors (they name the schema's fields and types). Default false. */
+  hideSuggestions?: boolean;
 }
 
 /**
@@ -86,7 +90,8 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     const own = error.extensions?.code;
     const code = typeof own === 'string' && own !== INTERNAL_SERVER_ERROR ? own : defaultCode(error);
     const field = typeof ext.field === 'string' ? ext.field : fieldFromMessage(error.message);
-    return { message: formatted.message, ...base, extensions: { ...ext, code, ...(field ? { field } : {}) } };
+    const message = opts.hideSuggestions ? withoutSuggestions(formatted.message) : formatted.message;
+    return { message, ...base, extensions: { ...ext, code, ...(field ? { field } : {}) } };
   }
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
   opts.logger.error(
@@ -104,11 +109,12 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
  * Apollo's `formatError`, with the request id {@link errorRequestIdsPlugin} noted for the error
  * ('unknown' for the few errors Apollo makes before a request has a context, e.g. an unreadable body).
  */
-export function apolloFormatError(logger: Logger) {
+export function apolloFormatError(logger: Logger, opts: Pick<FormatOptions, 'hideSuggestions'> = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
     formatGraphQLError(formatted, error, {
       requestId: (typeof error === 'object' && error !== null && errorRequestIds.get(error)) || 'unknown',
       logger,
+      hideSuggestions: opts.hideSuggestions,
     });
 }
 

@@ -14,6 +14,8 @@ import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextDidResolveOp
 import type { RequestHandler } from 'express';
 import type { Config } from '../config';
 import type { ComplexityCheck } from './complexity-cache';
+import { COST } from './costs';
+import { aliasLimitRule, noIntrospectionRule, rootMutationLimitRule } from './selection-limits';
 
 /**
  * Query limits, applied alike to HTTP (Apollo `validationRules` + {@link limitsPlugin} + the
@@ -22,9 +24,14 @@ import type { ComplexityCheck } from './complexity-cache';
  *
  * - size: the query text in bytes (`maxQueryBytes`), checked before parsing → BAD_REQUEST (HTTP 413);
  * - depth: nesting of fields (`maxDepth`), introspection aside → GRAPHQL_VALIDATION_FAILED;
- * - complexity: one point per field, a connection's subtree multiplied by its `first`
- *   (`maxComplexity`) → GRAPHQL_VALIDATION_FAILED;
+ * - aliases (`maxAliases`) and root mutation fields (`maxRootMutations`), and introspection unless
+ *   `introspection` (src/graphql/selection-limits.ts) → GRAPHQL_VALIDATION_FAILED;
+ * - complexity: one point per field (each alias too), a connection's subtree multiplied by its
+ *   `first`, costly fields and every mutation more (src/graphql/costs.ts) (`maxComplexity`) →
+ *   GRAPHQL_VALIDATION_FAILED;
  * - page size (`first` ≤ `maxPageSize`) is enforced by the services, which know the defaults.
+ *
+ * A refused operation runs nothing: every check happens before execution.
  */
 export type QueryLimits = Config['limits'];
 
@@ -91,9 +98,18 @@ const paginationEstimator: ComplexityEstimator = ({ args, childComplexity }) => 
   return undefined;
 };
 
-/** The estimators, in order: a field's own `complexity` (type-graphql option), then pagination, then 1 per field. */
+/** A root mutation field costs {@link COST.mutation} plus its selection (unless it has a cost of its own). */
+const mutationEstimator: ComplexityEstimator = ({ type, childComplexity }) =>
+  type.name === 'Mutation' ? COST.mutation + childComplexity : undefined;
+
+/**
+ * The estimators, in order: a field's own `complexity` (type-graphql option, src/graphql/costs.ts),
+ * then mutations, then pagination, then 1 per field. graphql-query-complexity adds up every field
+ * node, so each alias (and each repetition of a field) pays its own cost.
+ */
 const complexityEstimators: ComplexityEstimator[] = [
   fieldExtensionsEstimator(),
+  mutationEstimator,
   paginationEstimator,
   simpleEstimator({ defaultComplexity: 1 }),
 ];
@@ -141,18 +157,31 @@ export function complexityError(complexity: number, limits: QueryLimits): GraphQ
   });
 }
 
-const rulesByDepth = new Map<number, ValidationRule[]>();
+/**
+ * The rules of the limits, besides GraphQL's own (`specifiedRules`): depth, aliases, root
+ * mutation fields, and no introspection unless `limits.introspection`. Apollo's `validationRules`.
+ */
+export function limitRules(limits: QueryLimits): ValidationRule[] {
+  return [
+    depthLimitRule(limits.maxDepth),
+    aliasLimitRule(limits.maxAliases),
+    rootMutationLimitRule(limits.maxRootMutations),
+    ...(limits.introspection ? [] : [noIntrospectionRule]),
+  ];
+}
 
-/** The validation rules every operation gets: GraphQL's own plus the depth limit. */
+const rulesByLimits = new WeakMap<QueryLimits, ValidationRule[]>();
+
+/** The validation rules every operation gets: GraphQL's own plus {@link limitRules}. */
 export function validationRules(limits: QueryLimits): ValidationRule[] {
-  // Built once per depth limit: the WebSocket validates every operation with them.
-  let rules = rulesByDepth.get(limits.maxDepth);
-  if (!rules) rulesByDepth.set(limits.maxDepth, (rules = [...specifiedRules, depthLimitRule(limits.maxDepth)]));
+  // Built once per limits object (the config's is frozen): the WebSocket validates every operation with them.
+  let rules = rulesByLimits.get(limits);
+  if (!rules) rulesByLimits.set(limits, (rules = [...specifiedRules, ...limitRules(limits)]));
   return rules;
 }
 
 /**
- * GraphQL validation with the depth limit, for transports that do not go through Apollo (the
+ * GraphQL validation with the limits' rules, for transports that do not go through Apollo (the
  * WebSocket): the errors with Apollo's codes (empty: valid). Depends on the document only, so a
  * caller may remember it per document text (src/graphql/document-cache.ts).
  */

@@ -14,7 +14,7 @@ import type { ContextFactory, GraphQLContext } from '../graphql/context';
 import { requestIdFrom } from '../graphql/context';
 import { makeComplexityCheck } from '../graphql/complexity-cache';
 import { apolloFormatError, errorRequestIdsPlugin } from '../graphql/errors';
-import { depthLimitRule, limitsPlugin, querySizeMiddleware, type QueryLimits } from '../graphql/limits';
+import { limitRules, limitsPlugin, querySizeMiddleware, type QueryLimits } from '../graphql/limits';
 import type { Logger } from '../logger';
 import { apolloHandler } from './apollo-handler';
 import { graphiqlRouter } from './graphiql';
@@ -55,14 +55,17 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
   };
   const apollo = new ApolloServer<GraphQLContext>({
     schema: opts.schema,
+    // Introspection is refused, when GRAPHQL_INTROSPECTION is off, by the limits' own rule
+    // (limitRules), on HTTP and WebSocket alike and with a message that names the setting; Apollo's
+    // rule would add a second error naming Apollo's option.
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     // The process entry (src/main.ts) owns SIGINT/SIGTERM: Apollo's own handler would stop the
     // server and re-send the signal, turning one Ctrl-C into a forced exit.
     stopOnTerminationSignals: false,
-    validationRules: [depthLimitRule(limits.maxDepth)],
-    formatError: apolloFormatError(logger),
+    validationRules: limitRules(limits),
+    formatError: apolloFormatError(logger, { hideSuggestions: !limits.introspection }),
     logger: logger.child({ component: 'apollo' }),
     plugins: [
       disposeWs,

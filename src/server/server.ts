@@ -7,11 +7,15 @@ import type { Logger } from '../logger';
 import { createHttpApp, type Readiness } from './http';
 import { attachGraphQLWebSocket } from './ws';
 
+/** The listen backlog when the config gives none (the kernel caps it at net.core.somaxconn). */
+const DEFAULT_BACKLOG = 4096;
+
 export interface StartServerOptions {
   schema: GraphQLSchema;
   contextFactory: ContextFactory;
-  /** `port` (0 = any free port), `host`, and the query `limits`. */
-  config: Pick<Config, 'port' | 'host' | 'limits' | 'wsMaxPayloadBytes'> & Partial<Pick<Config, 'corsOrigins'>>;
+  /** `port` (0 = any free port), `host`, the query `limits`, the WebSocket's limits and the listen backlog. */
+  config: Pick<Config, 'port' | 'host' | 'limits' | 'wsMaxPayloadBytes'> &
+    Partial<Pick<Config, 'corsOrigins' | 'wsConnectionInitTimeoutMs' | 'httpBacklog'>>;
   logger: Logger;
   /** Backs /readyz: 200 when `ok`, else 503; `checks` are shown either way. */
   readiness: Readiness;
@@ -50,6 +54,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     limits: config.limits,
     maxPayloadBytes: config.wsMaxPayloadBytes,
     allowedOrigins: config.corsOrigins,
+    initTimeoutMs: config.wsConnectionInitTimeoutMs,
     logger,
   });
   const { app, apollo } = await createHttpApp({
@@ -66,7 +71,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   try {
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
-      httpServer.listen(config.port, config.host, () => {
+      // A burst of connections (dashboards reconnecting after a deploy) waits in the kernel's
+      // accept queue while the process is busy; node's default of 511 drops the overflow.
+      httpServer.listen({ port: config.port, host: config.host, backlog: config.httpBacklog ?? DEFAULT_BACKLOG }, () => {
         httpServer.off('error', reject);
         resolve();
       });

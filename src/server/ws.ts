@@ -82,7 +82,7 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
   const complexity = makeComplexityCheck(schema, limits);
   const shared = makeSharedExecution();
   const formatErrors = (requestId: string, errors: readonly GraphQLError[]) =>
-    errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger }));
+    errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger, hideSuggestions: !limits.introspection }));
   const format: ResultFormatter = (op, result) =>
     result.errors?.length ? { ...result, errors: formatErrors(op.requestId, result.errors) } : result;
 

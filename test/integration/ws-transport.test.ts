@@ -128,7 +128,15 @@ describe('WebSocket transport', () => {
       httpServer,
       schema: w.schema,
       contextFactory: () => ({}) as GraphQLContext,
-      limits: { maxDepth: 10, maxComplexity: 1000, maxQueryBytes: 10_000, maxPageSize: 100 },
+      limits: {
+        maxDepth: 10,
+        maxComplexity: 1000,
+        maxQueryBytes: 10_000,
+        maxPageSize: 100,
+        maxAliases: 15,
+        maxRootMutations: 5,
+        introspection: true,
+      },
       logger,
       keepAliveMs: 100,
       initTimeoutMs: 300,
@@ -216,7 +224,15 @@ describe('WebSocket transport', () => {
       contextFactory: () => {
         throw new Error('context store is gone');
       },
-      limits: { maxDepth: 10, maxComplexity: 1000, maxQueryBytes: 10_000, maxPageSize: 100 },
+      limits: {
+        maxDepth: 10,
+        maxComplexity: 1000,
+        maxQueryBytes: 10_000,
+        maxPageSize: 100,
+        maxAliases: 15,
+        maxRootMutations: 5,
+        introspection: true,
+      },
       logger: makeLogger('error', {}, { write: (line: string) => void lines.push(JSON.parse(line)) }),
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));

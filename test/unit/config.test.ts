@@ -34,4 +34,33 @@ describe('configuration', () => {
     expect(c.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
     expect(c.seedDemo).toBe(false);
   });
+
+  it('limits requests and sockets by default; introspection only in the embedded default', () => {
+    const embedded = loadConfig({});
+    expect(embedded.limits).toEqual({
+      maxDepth: 10,
+      maxComplexity: 20_000,
+      maxQueryBytes: 20_000,
+      maxPageSize: 1000,
+      maxAliases: 15,
+      maxRootMutations: 5,
+      introspection: true,
+    });
+    expect([embedded.wsConnectionInitTimeoutMs, embedded.httpBacklog]).toEqual([3000, 4096]);
+    const postgres = { DATABASE_URL: 'postgres://u@h:5432/d' };
+    expect(loadConfig(postgres).limits.introspection).toBe(false);
+    expect(loadConfig({ ...postgres, GRAPHQL_INTROSPECTION: 'true' }).limits.introspection).toBe(true);
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).limits.introspection).toBe(false);
+    const set = loadConfig({
+      GRAPHQL_MAX_ALIASES: '0',
+      GRAPHQL_MAX_ROOT_MUTATIONS: '1',
+      WS_CONNECTION_INIT_TIMEOUT_MS: '10000',
+      HTTP_BACKLOG: '65535',
+    });
+    expect([set.limits.maxAliases, set.limits.maxRootMutations, set.wsConnectionInitTimeoutMs, set.httpBacklog]).toEqual([
+      0, 1, 10_000, 65_535,
+    ]);
+    expect(() => loadConfig({ GRAPHQL_MAX_ROOT_MUTATIONS: '0' })).toThrow(/GRAPHQL_MAX_ROOT_MUTATIONS.*>= 1/);
+    expect(() => loadConfig({ GRAPHQL_INTROSPECTION: 'sometimes' })).toThrow(/GRAPHQL_INTROSPECTION.*true or false/);
+  });
 });

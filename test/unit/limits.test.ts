@@ -7,7 +7,15 @@ import { checkComplexity, checkQuerySize, queryComplexity, validateOperation, ty
 import { complexityVariables, makeComplexityCheck } from '../../src/graphql/complexity-cache';
 import { DocumentCache } from '../../src/graphql/document-cache';
 
-const limits: QueryLimits = { maxDepth: 10, maxComplexity: 5000, maxQueryBytes: 20_000, maxPageSize: 1000 };
+const limits: QueryLimits = {
+  maxDepth: 10,
+  maxComplexity: 5000,
+  maxQueryBytes: 20_000,
+  maxPageSize: 1000,
+  maxAliases: 15,
+  maxRootMutations: 5,
+  introspection: true,
+};
 
 /** `{ jobs { edges { node { … } } } }` nested until the field depth is `depth`. */
 function nestedQuery(depth: number): string {
