@@ -17,8 +17,8 @@ import { INTERNAL_ERROR, WsConnection, type OperationRunner } from './ws-connect
  * messages of an operation the client has completed.
  *
  * The protocol's rules are the connection's (src/server/ws-connection.ts); here: a client must send
- * `connection_init` within `initTimeoutMs` (else 4408), and a socket without the subprotocol is
- * closed with 4406.
+ * `connection_init` within `initTimeoutMs` (else 4408; one that arrived in time counts even when the
+ * server, busy, reads it late), and a socket without the subprotocol is closed with 4406.
  */
 
 export interface ProtocolOptions {
@@ -75,10 +75,14 @@ export function serveGraphQLTransportWs(wss: WebSocketServer, runner: OperationR
     const conn = new WsConnection(socket, opts.connectionId(request), logger);
     connections.set(socket, conn);
     if (initTimeoutMs > 0 && Number.isFinite(initTimeoutMs)) {
-      conn.initTimer = setTimeout(
-        () => socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout'),
-        initTimeoutMs,
-      );
+      conn.initTimer = setTimeout(() => {
+        // Timers run before the event loop reads sockets: after a stall (a burst of upgrades), a
+        // connection_init that has arrived may not have been read yet. Look again once pending I/O
+        // is handled (reading it clears `initTimer`), so the client does not pay for our lag.
+        setImmediate(() => {
+          if (conn.initTimer) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+        });
+      }, initTimeoutMs);
       conn.initTimer.unref();
     }
     socket.on('message', onMessage);

@@ -164,4 +164,20 @@ describe('connection_init timeout', () => {
     expect([closed.code, closed.reason]).toEqual([4408, 'Connection initialisation timeout']);
     expect(closed.ms).toBeGreaterThanOrEqual(250);
   });
+
+  it('acknowledges a connection_init that arrived while the gateway was too busy to read it', async () => {
+    const socket = new WebSocket(wsUrl(app), 'graphql-transport-ws');
+    const first = new Promise<string>((resolve) => {
+      socket.once('message', (data) => resolve(String(data)));
+      socket.once('close', (code) => resolve(`closed ${code}`));
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    // The gateway runs in this process: block its event loop past the 300 ms timeout, as a burst
+    // of upgrades does, with the connection_init already in its socket.
+    const until = Date.now() + 600;
+    while (Date.now() < until);
+    expect(await first).toBe('{"type":"connection_ack"}');
+    socket.close();
+  });
 });

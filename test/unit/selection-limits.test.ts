@@ -78,7 +78,7 @@ describe('selection limits and costs', () => {
       const errors = errorsOf(query);
       const ms = performance.now() - started;
       expect(errors.map((e) => e.message)).toContain('Operation has 800 aliases; the limit is 15');
-      expect(ms).toBeLessThan(1000); // a few ms here; 800 executions took 7.4 s
+      expect(ms).toBeLessThan(3000); // well under a second here, even loaded; executed, the 800 took 7.4 s
     });
 
     it('counts aliases inside nested fields and each time a fragment is spread', () => {
