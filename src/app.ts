@@ -28,6 +28,7 @@ import { ensureTopics, openKafka } from './kafka/kafka-client';
 import { IngestStatusTracker } from './kafka/ingest-status';
 import { makeIngestApi } from './kafka/ingest-api';
 import { SparkClient } from './backends/spark/spark-client';
+import { prepareSourceAccess } from './jobs/source-access';
 
 export interface App {
   config: Readonly<Config>;
@@ -68,6 +69,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     }
   };
   try {
+    prepareSourceAccess(config, logger);
     const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(config.dataDir);
     cleanups.push({ name: 'database', fn: () => db.close() });
     logger.info({ database: db.kind === 'postgres' ? 'postgresql' : `pglite (${config.dataDir})` }, 'database open');

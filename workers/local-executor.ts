@@ -7,6 +7,7 @@ import { makeLifecycle } from '../src/lifecycle';
 import type { LiveService, LiveSubscription } from '../src/live/live.service';
 import type { Logger } from '../src/logger';
 import type { RunEventsService } from '../src/runs/run-events.service';
+import { sourceAccessFrom } from '../src/jobs/source-access';
 import { makeLoop } from './loop';
 import { RunExecution } from './local-executor/run-execution';
 
@@ -14,7 +15,7 @@ export interface LocalExecutorDeps {
   localQueue: Pick<LocalQueueService, 'claim' | 'renew' | 'handBack' | 'release'>;
   runEvents: Pick<RunEventsService, 'applyBatch'>;
   live: Pick<LiveService, 'backendStatus'>;
-  config: Pick<Config, 'localConcurrency' | 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots'>;
+  config: Pick<Config, 'localConcurrency' | 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots' | 'sourceAllowedNetworks'>;
   logger: Logger;
   /** This gateway process; becomes the lease owner of the runs it claims. */
   instanceId: string;
@@ -54,6 +55,7 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
   const logger = deps.logger.child({ component: 'local-executor' });
   const producer = `local-executor@${instanceId}`;
   const executions = new Map<string, RunExecution>();
+  const access = sourceAccessFrom(config);
   let subscription: LiveSubscription<RunView> | null = null;
   let accepting = false;
 
@@ -90,7 +92,7 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
 
   function launch({ run, job }: ClaimedRun) {
     logger.info({ runId: run.id, jobId: run.jobId, attempt: run.attempt }, `local executor: executing run ${run.id}`);
-    const execution = new RunExecution(run, job, { ...deps, logger, producer });
+    const execution = new RunExecution(run, job, { ...deps, access, logger, producer });
     executions.set(run.id, execution);
     void execution.done.finally(() => {
       executions.delete(run.id);

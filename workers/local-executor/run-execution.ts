@@ -5,6 +5,7 @@ import type { RunErrorView, RunView } from '../../src/domain';
 import { coerceError } from '../../src/errors';
 import { ingest, IngestError, type IngestResult, type IngestSpec, type IngestStats, type LoadSink } from '../../src/backends/local/ingest';
 import type { JobSpec, LocalQueueService } from '../../src/backends/local/local-queue.service';
+import type { SourceAccess } from '../../src/backends/local/ingest/sources';
 import type { Logger } from '../../src/logger';
 import type { BatchResult, RunEventsService } from '../../src/runs/run-events.service';
 import type { RunEvent, StatusPayload } from '../../src/runs/run-event';
@@ -16,7 +17,9 @@ export type { JobSpec };
 export interface RunExecutionDeps {
   runEvents: Pick<RunEventsService, 'applyBatch'>;
   localQueue: Pick<LocalQueueService, 'handBack'>;
-  config: Pick<Config, 'maxFailedRowRatio' | 'localSourceRoots'>;
+  config: Pick<Config, 'maxFailedRowRatio'>;
+  /** What sources may reach in this gateway (LOCAL_SOURCE_ROOTS, SOURCE_ALLOWED_NETWORKS). */
+  access: SourceAccess;
   logger: Logger;
   instanceId: string;
   producer: string;
@@ -31,8 +34,8 @@ const FINAL_STATUS_TRIES = 4;
 /** Why an execution was aborted before its ingest ended by itself. */
 type AbortReason = 'cancel' | 'shutdown' | 'lost';
 
-/** Builds the ingest spec from the job's definition. */
-export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, allowedRoots?: readonly string[]): IngestSpec {
+/** Builds the ingest spec from the job's definition; `access` confines what its source may reach (default: nothing confined). */
+export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, access: SourceAccess = {}): IngestSpec {
   return {
     source: { type: job.source.type, params: job.source.params, filePattern: job.source.filePattern },
     format: job.processing.format,
@@ -41,7 +44,8 @@ export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, allowedRo
     maxFailedRowRatio,
     schemaInference: job.source.schemaInference,
     maxRowsPerSecond: job.processing.maxRowsPerSecond ?? null,
-    allowedRoots: allowedRoots ?? null,
+    allowedRoots: access.allowedRoots ?? null,
+    allowedNetworks: access.allowedNetworks ?? null,
   };
 }
 
@@ -118,7 +122,7 @@ export class RunExecution {
     this.reporter.log(LogLevel.INFO, `claimed by ${instanceId} (attempt ${this.run.attempt} of ${this.run.maxAttempts})`);
     const started = Date.now();
     const sink = this.deps.makeSink();
-    const { stats, done } = ingest(ingestSpecFor(this.job, config.maxFailedRowRatio, config.localSourceRoots), sink, {
+    const { stats, done } = ingest(ingestSpecFor(this.job, config.maxFailedRowRatio, this.deps.access), sink, {
       signal: this.ac.signal,
       onStage: (u) => this.reporter.stage(u),
       onLog: (level, message) => this.reporter.log(level, message),
