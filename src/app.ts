@@ -16,7 +16,7 @@ import { buildCore, type Core } from './core';
 import type { RunsService } from './runs/runs.service';
 import type { JobsService } from './jobs/jobs.service';
 import { makeLogger, type Logger } from './logger';
-import { makePgSink, makePgliteSink, type LoadSink } from './backends/local/ingest';
+import { makePgSink, makePgliteSink, type LoadSink, type PgSinkOptions } from './backends/local/ingest';
 import { buildJobwireSchema } from './graphql/schema';
 import { makeContextFactory } from './graphql/context';
 import { startServer } from './server/server';
@@ -114,7 +114,9 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     const ingest = makeIngestApi({ deadLetters: core.deadLetters, status: ingestStatus });
     const { runEvents, jobs, runs } = core;
 
-    const makeSink = (): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!) : makePgliteSink(db.pglite!));
+    // On PostgreSQL a load commits in one transaction with its executor's lease check (the fence);
+    // PGlite is one process's database, where no other gateway can take a run over.
+    const makeSink = (opts?: PgSinkOptions): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!, opts) : makePgliteSink(db.pglite!));
     const live = new LiveService({ jobs, runs, bus, logger, ingest: ingestStatus ?? undefined });
     cleanups.push({ name: 'live streams', fn: () => live.close() });
     const workers = makeWorkers({

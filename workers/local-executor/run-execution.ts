@@ -3,7 +3,15 @@ import type { Config } from '../../src/config';
 import { ErrorKind, LogLevel, RunStatus, isTerminal } from '../../src/domain';
 import type { RunErrorView, RunView } from '../../src/domain';
 import { coerceError } from '../../src/errors';
-import { ingest, IngestError, type IngestResult, type IngestSpec, type IngestStats, type LoadSink } from '../../src/backends/local/ingest';
+import {
+  ingest,
+  IngestError,
+  type IngestResult,
+  type IngestSpec,
+  type IngestStats,
+  type LoadSink,
+  type PgSinkOptions,
+} from '../../src/backends/local/ingest';
 import type { JobSpec, LocalQueueService } from '../../src/backends/local/local-queue.service';
 import type { SourceAccess } from '../../src/backends/local/ingest/sources';
 import type { Logger } from '../../src/logger';
@@ -16,14 +24,15 @@ export type { JobSpec };
 
 export interface RunExecutionDeps {
   runEvents: Pick<RunEventsService, 'applyBatch'>;
-  localQueue: Pick<LocalQueueService, 'handBack'>;
-  config: Pick<Config, 'maxFailedRowRatio'>;
+  localQueue: Pick<LocalQueueService, 'handBack' | 'commitFence'>;
+  config: Pick<Config, 'maxFailedRowRatio' | 'localLeaseMs'>;
   /** What sources may reach in this gateway (LOCAL_SOURCE_ROOTS, SOURCE_ALLOWED_NETWORKS). */
   access: SourceAccess;
   logger: Logger;
   instanceId: string;
   producer: string;
-  makeSink: () => LoadSink;
+  /** A sink for the run's rows; one that honours `beforeCommit` commits only while this gateway holds the run's lease. */
+  makeSink: (opts?: PgSinkOptions) => LoadSink;
 }
 
 /** A metrics sample is written this often while a run executes, in ms. */
@@ -121,7 +130,12 @@ export class RunExecution {
     const { config, instanceId } = this.deps;
     this.reporter.log(LogLevel.INFO, `claimed by ${instanceId} (attempt ${this.run.attempt} of ${this.run.maxAttempts})`);
     const started = Date.now();
-    const sink = this.deps.makeSink();
+    // The fence: the load commits in one transaction with a check that this gateway still holds the run.
+    const beforeCommit = this.deps.localQueue.commitFence(
+      { runId: this.run.id, attempt: this.run.attempt, owner: instanceId, leaseMs: config.localLeaseMs },
+      () => this.leaseLost(),
+    );
+    const sink = this.deps.makeSink({ beforeCommit });
     const { stats, done } = ingest(ingestSpecFor(this.job, config.maxFailedRowRatio, this.deps.access), sink, {
       signal: this.ac.signal,
       onStage: (u) => this.reporter.stage(u),
