@@ -34,6 +34,8 @@ export async function startBenchGateway(env: BenchEnv, label: string, overrides:
         {
           port: env.port,
           host: '127.0.0.1',
+          // Benchmark jobs name files that are never read: any path (LOCAL_SOURCE_ROOTS=*).
+          localSourceRoots: null,
           databaseUrl: db.url,
           redisUrl: env.redisUrl,
           redisPrefix: env.redisPrefix,

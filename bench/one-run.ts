@@ -34,6 +34,8 @@ const bench: Bench = {
         redisPrefix: env.redisPrefix,
         port: env.port,
         host: '127.0.0.1',
+        // Benchmark jobs name files that are never read: any path (LOCAL_SOURCE_ROOTS=*).
+        localSourceRoots: null,
         workers: false,
         seedDemo: false,
         logLevel: 'silent',

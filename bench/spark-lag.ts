@@ -49,6 +49,8 @@ const bench: Bench = {
       {
         port: env.port,
         host: '127.0.0.1',
+        // Benchmark jobs name files that are never read: any path (LOCAL_SOURCE_ROOTS=*).
+        localSourceRoots: null,
         databaseUrl: scratch.url,
         redisUrl: env.redisUrl,
         redisPrefix: env.redisPrefix,

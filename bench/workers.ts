@@ -33,7 +33,7 @@ async function world(env: BenchEnv, label: string) {
   const scratch = await scratchDatabase(env, label);
   const db = await openPostgres(scratch.url);
   await migrate(db.orm);
-  const config = loadConfig({}, { logLevel: 'silent', retryBaseDelayMs: 0, retryMaxDelayMs: 0 });
+  const config = loadConfig({}, { logLevel: 'silent', retryBaseDelayMs: 0, retryMaxDelayMs: 0, localSourceRoots: null });
   const core = buildCore({ db, bus: makeMemoryBus(), config, logger: makeLogger('silent') });
   const job = await core.jobs.create({
     name: 'bench',

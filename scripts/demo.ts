@@ -354,8 +354,11 @@ async function main(): Promise<number> {
     });
     // On a shared PostgreSQL, a schema and job names of its own per demo keep repeated runs apart.
     const schema = config.databaseUrl ? `demo_${suffix}` : 'demo';
-    const cleanFile = path.join(tmp, 'orders-clean.csv');
-    const messyFile = path.join(tmp, 'orders-messy.csv');
+    // The gateway's data folder: where LOCAL sources may read by default (LOCAL_SOURCE_ROOTS).
+    const inputs = path.join(config.dataDir, 'data');
+    fs.mkdirSync(inputs, { recursive: true });
+    const cleanFile = path.join(inputs, 'orders-clean.csv');
+    const messyFile = path.join(inputs, 'orders-messy.csv');
     writeOrders(cleanFile, ROWS, false);
     const bad = writeOrders(messyFile, ROWS, true);
     const scenarios: Scenario[] = [
@@ -371,7 +374,7 @@ async function main(): Promise<number> {
       {
         key: 'missing',
         name: 'demo: missing file',
-        file: path.join(tmp, 'no-such-file.csv'),
+        file: path.join(inputs, 'no-such-file.csv'),
         table: `${schema}.orders_missing`,
         expectRows: 0,
         expectBad: 0,

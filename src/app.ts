@@ -16,7 +16,7 @@ import { buildCore, type Core } from './core';
 import type { RunsService } from './runs/runs.service';
 import type { JobsService } from './jobs/jobs.service';
 import { makeLogger, type Logger } from './logger';
-import { makePgSink, makePgliteSink, type LoadSink } from './backends/local/ingest';
+import { makePgSink, makePgliteSink, type LoadSink, type PgSinkOptions } from './backends/local/ingest';
 import { buildJobwireSchema } from './graphql/schema';
 import { makeContextFactory } from './graphql/context';
 import { startServer } from './server/server';
@@ -28,6 +28,7 @@ import { ensureTopics, openKafka } from './kafka/kafka-client';
 import { IngestStatusTracker } from './kafka/ingest-status';
 import { makeIngestApi } from './kafka/ingest-api';
 import { SparkClient } from './backends/spark/spark-client';
+import { prepareSourceAccess } from './jobs/source-access';
 
 export interface App {
   config: Readonly<Config>;
@@ -68,6 +69,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     }
   };
   try {
+    prepareSourceAccess(config, logger);
     const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(config.dataDir);
     cleanups.push({ name: 'database', fn: () => db.close() });
     logger.info({ database: db.kind === 'postgres' ? 'postgresql' : `pglite (${config.dataDir})` }, 'database open');
@@ -112,7 +114,9 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     const ingest = makeIngestApi({ deadLetters: core.deadLetters, status: ingestStatus });
     const { runEvents, jobs, runs } = core;
 
-    const makeSink = (): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!) : makePgliteSink(db.pglite!));
+    // On PostgreSQL a load commits in one transaction with its executor's lease check (the fence);
+    // PGlite is one process's database, where no other gateway can take a run over.
+    const makeSink = (opts?: PgSinkOptions): LoadSink => (db.kind === 'postgres' ? makePgSink(db.pool!, opts) : makePgliteSink(db.pglite!));
     const live = new LiveService({ jobs, runs, bus, logger, ingest: ingestStatus ?? undefined });
     cleanups.push({ name: 'live streams', fn: () => live.close() });
     const workers = makeWorkers({

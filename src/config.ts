@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { KAFKA_TOPICS } from './events/run-event.schema';
+import { parseCidr } from './net/address-policy';
 import { packageRoot } from './paths';
 
 export const SECOND = 1000;
@@ -60,8 +61,21 @@ export interface Config {
   schedulerIntervalMs: number;
   /** A LOCAL run whose executor lease is older than this is orphaned (its gateway died). Default 30 s. */
   localLeaseMs: number;
-  /** Directories LOCAL sources may read (absolute); unset: any path the gateway process can read. */
-  localSourceRoots?: string[];
+  /**
+   * Directories LOCAL sources (jobs, connection tests, the executor at run time) may read, absolute;
+   * `..` and symbolic links are resolved before the check, and every file is checked again when it
+   * is opened. `LOCAL_SOURCE_ROOTS=*` gives null: any path the gateway process can read. Default:
+   * the shipped samples ({@link packageRoot}`/samples`) and {@link dataDir}`/data` (created at start).
+   */
+  localSourceRoots: string[] | null;
+  /**
+   * Networks (CIDRs) HTTP, POSTGRES and KAFKA sources may reach although they are loopback,
+   * link-local, private, carrier-grade NAT, unique-local, multicast or unspecified addresses (all
+   * refused by default; public addresses are always allowed). `*` allows every address, unix
+   * sockets included. Checked on the resolved address of every connection and every redirect.
+   * Default none.
+   */
+  sourceAllowedNetworks: string[];
   /** Log lines and metric samples of runs finished longer ago than this are deleted. Default 30 days; 0 keeps them forever. */
   logRetentionMs: number;
   /** Share of failed rows above which a LOCAL run fails. Default 0.1 (10 %). */
@@ -161,15 +175,34 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
-function roots(env: Env, name: string): string[] | undefined {
+function roots(env: Env, name: string, def: string[]): string[] | null {
   const raw = env[name]?.trim();
-  if (!raw) return undefined;
+  if (!raw) return def;
+  if (raw === '*') return null;
   const dirs = raw
     .split(',')
     .map((d) => d.trim())
     .filter(Boolean);
-  if (dirs.some((d) => !path.isAbsolute(d))) throw new ConfigError(name, 'comma-separated absolute directory paths', raw);
+  if (dirs.some((d) => !path.isAbsolute(d))) throw new ConfigError(name, 'comma-separated absolute directory paths, or *', raw);
   return dirs;
+}
+
+function networks(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  const list = raw
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  for (const c of list) {
+    if (c === '*') continue;
+    try {
+      parseCidr(c);
+    } catch {
+      throw new ConfigError(name, 'comma-separated CIDRs like 10.1.0.0/16, fd00::/8 or 192.168.1.20 (or * for every address)', raw);
+    }
+  }
+  return list;
 }
 
 function origins(env: Env, name: string): string[] {
@@ -212,11 +245,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (kafkaBrokers?.some((b) => !/^[^\s:]+:\d+$/.test(b))) {
     throw new ConfigError('KAFKA_BROKERS', 'comma-separated host:port pairs', kafka!);
   }
+  const dataDir = overrides.dataDir ?? path.resolve(env.JOBWIRE_DATA_DIR || './.jobwire');
   const config: Config = {
     port: int(env, 'PORT', 4000, 0),
     host: env.HOST || '0.0.0.0',
     databaseUrl,
-    dataDir: path.resolve(env.JOBWIRE_DATA_DIR || './.jobwire'),
+    dataDir,
     redisUrl: url(env, 'REDIS_URL', ['redis', 'rediss']),
     redisPrefix: env.REDIS_PREFIX || 'jobwire:',
     kafkaBrokers,
@@ -244,7 +278,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     localLeaseMs: int(env, 'LOCAL_LEASE_MS', 30 * SECOND, 100),
     maxFailedRowRatio: ratio(env, 'MAX_FAILED_ROW_RATIO', 0.1),
     logRetentionMs: int(env, 'LOG_RETENTION_DAYS', 30, 0) * DAY,
-    localSourceRoots: roots(env, 'LOCAL_SOURCE_ROOTS'),
+    localSourceRoots: roots(env, 'LOCAL_SOURCE_ROOTS', [path.join(packageRoot(), 'samples'), path.join(dataDir, 'data')]),
+    sourceAllowedNetworks: networks(env, 'SOURCE_ALLOWED_NETWORKS'),
     seedDemo: bool(env, 'JOBWIRE_SEED_DEMO', !databaseUrl),
     migrate: bool(env, 'JOBWIRE_MIGRATE', true),
     workers: bool(env, 'JOBWIRE_WORKERS', true),

@@ -1,25 +1,27 @@
 import type { Config } from '../src/config';
 import { ExecutionBackend, RunStatus, type RunView } from '../src/domain';
 import { coerceError } from '../src/errors';
-import type { LoadSink } from '../src/backends/local/ingest';
+import type { LoadSink, PgSinkOptions } from '../src/backends/local/ingest';
 import type { ClaimedRun, LocalQueueService } from '../src/backends/local/local-queue.service';
 import { makeLifecycle } from '../src/lifecycle';
 import type { LiveService, LiveSubscription } from '../src/live/live.service';
 import type { Logger } from '../src/logger';
 import type { RunEventsService } from '../src/runs/run-events.service';
+import { makeReadableCheck } from '../src/backends/local/source-readable';
+import { sourceAccessFrom } from '../src/jobs/source-access';
 import { makeLoop } from './loop';
 import { RunExecution } from './local-executor/run-execution';
 
 export interface LocalExecutorDeps {
-  localQueue: Pick<LocalQueueService, 'claim' | 'renew' | 'handBack' | 'release'>;
+  localQueue: Pick<LocalQueueService, 'claim' | 'renew' | 'handBack' | 'release' | 'commitFence' | 'announce'>;
   runEvents: Pick<RunEventsService, 'applyBatch'>;
   live: Pick<LiveService, 'backendStatus'>;
-  config: Pick<Config, 'localConcurrency' | 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots'>;
+  config: Pick<Config, 'localConcurrency' | 'localLeaseMs' | 'maxFailedRowRatio' | 'localSourceRoots' | 'sourceAllowedNetworks'>;
   logger: Logger;
   /** This gateway process; becomes the lease owner of the runs it claims. */
   instanceId: string;
-  /** A sink on the gateway's database for each run's rows. */
-  makeSink: () => LoadSink;
+  /** A sink on the gateway's database for each run's rows; `beforeCommit` is the run's lease fence. */
+  makeSink: (opts?: PgSinkOptions) => LoadSink;
 }
 
 export interface LocalExecutor {
@@ -47,13 +49,18 @@ export const LEASE_CHECK_MS = 1000;
  * each run executes once. The leases of all runs executing here are renewed together, in one batch,
  * every `min(1 s, localLeaseMs / 3)`; if this process dies they expire and the stuck monitor
  * retries the runs. Stop requests arrive on the bus at once (and with the next renewal when the
- * bus is down).
+ * bus is down). A load commits only in one transaction with a check that this gateway still holds
+ * the run's lease (the fence: LocalQueueService.commitFence), and only runs whose sources this
+ * gateway may read (LOCAL_SOURCE_ROOTS, SOURCE_ALLOWED_NETWORKS) are claimed.
  */
 export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
   const { localQueue, live, config, instanceId } = deps;
   const logger = deps.logger.child({ component: 'local-executor' });
   const producer = `local-executor@${instanceId}`;
   const executions = new Map<string, RunExecution>();
+  const access = sourceAccessFrom(config);
+  // Replicas may differ in what their sources may reach: claim only what this one may read.
+  const readable = makeReadableCheck(config);
   let subscription: LiveSubscription<RunView> | null = null;
   let accepting = false;
 
@@ -66,9 +73,10 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
   });
 
   async function claim(): Promise<void> {
+    if (!accepting) return;
     const free = config.localConcurrency - executions.size;
-    if (!accepting || free <= 0) return;
-    const claimed = await localQueue.claim({ owner: instanceId, leaseMs: config.localLeaseMs, limit: free, producer });
+    if (free <= 0) return localQueue.announce(readable, instanceId, config.localLeaseMs);
+    const claimed = await localQueue.claim({ owner: instanceId, leaseMs: config.localLeaseMs, limit: free, producer, readable });
     for (const c of claimed) launch(c);
   }
 
@@ -90,7 +98,7 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
 
   function launch({ run, job }: ClaimedRun) {
     logger.info({ runId: run.id, jobId: run.jobId, attempt: run.attempt }, `local executor: executing run ${run.id}`);
-    const execution = new RunExecution(run, job, { ...deps, logger, producer });
+    const execution = new RunExecution(run, job, { ...deps, access, logger, producer });
     executions.set(run.id, execution);
     void execution.done.finally(() => {
       executions.delete(run.id);

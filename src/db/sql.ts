@@ -75,6 +75,14 @@ function pgExecutor(client: Pool | PoolClient): SqlExecutor {
   return ex;
 }
 
+/**
+ * Plain SQL on a connection whose transaction someone else holds (the LOCAL executor's load): its
+ * statements join that transaction, which commits or rolls back with its owner.
+ */
+export function connectionExecutor(client: Pick<PoolClient, 'query'>): SqlExecutor {
+  return pgExecutor(client as PoolClient);
+}
+
 // How `pg` turns a parameter into text (arrays, dates, JSON); not in its type declarations.
 const { prepareValue } = require('pg/lib/utils') as { prepareValue(value: unknown): unknown };
 

@@ -5,7 +5,7 @@
  * Messages are scrubbed of every secret in the params (passwords, header values, URL userinfo).
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { Client, type ClientConfig } from 'pg';
 import type { ConnectionTestResultView } from '../api';
@@ -15,15 +15,21 @@ import { inferColumns, sqlTypeOfKind } from '../backends/local/ingest/infer';
 import { IngestError } from '../backends/local/ingest/errors';
 import { formatFromExtension, sniffFormat, type ConcreteFormat } from '../backends/local/ingest/formats';
 import { sampleRecords, type RecordSample } from '../backends/local/ingest/sample';
-import { assertWithinRoots } from '../backends/local/ingest/roots';
-import { listLocalFiles, moveCredentialsToHeader, redactUrl } from '../backends/local/ingest/sources';
-import { checkLocalRoots } from './local-roots';
+import { assertWithinRoots, openWithinRoots } from '../backends/local/ingest/roots';
+import { listLocalFiles, moveCredentialsToHeader, redactUrl, type SourceAccess } from '../backends/local/ingest/sources';
+import { ALLOW_ALL, isAddressNotAllowed, type AddressPolicy } from '../net/address-policy';
+import { guardedKafkaSocketFactory, guardedPgStream } from '../net/guarded-connect';
+import { guardedGet } from '../net/guarded-http';
+import { checkLocalRoots } from './source-access';
 import type { Logger } from '../logger';
 import type { SourceConfigInput } from './job-input';
 import { validateSource } from './job-validation';
 import { scrubSecrets, secretValues } from './secrets';
 
 export const CONNECTION_TEST_TIMEOUT_MS = 5000;
+/** The reason given for a refused address (see src/net/address-policy.ts). */
+const NOT_ALLOWED =
+  'address not allowed (sources may not reach loopback, link-local or private networks unless SOURCE_ALLOWED_NETWORKS allows them)';
 /** Bytes of a file read to sample its schema. */
 const HEAD_BYTES = 16 * 1024;
 
@@ -33,11 +39,18 @@ interface Outcome {
   sampleSchema?: unknown;
   untested?: boolean;
 }
-type Tester = (source: SourceConfig, timeoutMs: number, localSourceRoots?: readonly string[]) => Promise<Outcome>;
+/** What a tester may reach: directories (null: any) and addresses. */
+interface Reach {
+  roots: readonly string[] | null;
+  networks: AddressPolicy;
+}
+type Tester = (source: SourceConfig, timeoutMs: number, reach: Reach) => Promise<Outcome>;
 
 /** A short reason from a network or driver error: its code when it has one. */
 function reason(err: unknown): string {
   if (err instanceof TimeoutError) return err.message;
+  // One message for a refused address, however the driver wrapped it: nothing about the port behind it.
+  if (isAddressNotAllowed(err)) return NOT_ALLOWED;
   // Duck-typed rather than `instanceof Error`: errors of Node's internals may come from another realm.
   const e = (typeof err === 'object' && err !== null ? err : { message: coerceError(err).message }) as {
     message?: string;
@@ -50,8 +63,8 @@ function reason(err: unknown): string {
   return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
 }
 
-async function readHead(file: string): Promise<{ text: string; truncated: boolean }> {
-  const fh = await open(file, 'r');
+async function readHead(file: string, roots: readonly string[] | null): Promise<{ text: string; truncated: boolean }> {
+  const fh = await openWithinRoots(file, roots);
   try {
     const buf = Buffer.alloc(HEAD_BYTES);
     const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
@@ -104,7 +117,7 @@ export function sampleFileSchema(text: string, truncated: boolean, name: string)
 }
 
 /** The files a LOCAL source names, listed and confined exactly as the LOCAL executor does; a string says why not. */
-async function localFiles(p: string, filePattern: string | null, roots: readonly string[] | undefined): Promise<string[] | string> {
+async function localFiles(p: string, filePattern: string | null, roots: readonly string[] | null): Promise<string[] | string> {
   try {
     const files = await listLocalFiles(p, filePattern);
     assertWithinRoots(files, roots);
@@ -116,7 +129,7 @@ async function localFiles(p: string, filePattern: string | null, roots: readonly
   }
 }
 
-const testLocal: Tester = async (source, timeoutMs, roots) => {
+const testLocal: Tester = async (source, timeoutMs, { roots }) => {
   const p = source.params.path as string;
   const files = await withTimeout(localFiles(p, source.filePattern, roots), timeoutMs, 'the file system');
   if (typeof files === 'string') return { ok: false, message: files };
@@ -128,7 +141,12 @@ const testLocal: Tester = async (source, timeoutMs, roots) => {
   } catch (err) {
     return { ok: false, message: `cannot read ${first}: ${(err as NodeJS.ErrnoException).code ?? reason(err)}` };
   }
-  const head = await readHead(first);
+  let head: { text: string; truncated: boolean };
+  try {
+    head = await readHead(first, roots);
+  } catch (err) {
+    return { ok: false, message: err instanceof IngestError ? err.message : `cannot read ${first}: ${reason(err)}` };
+  }
   const sample = sampleFileSchema(head.text, head.truncated, first);
   const count = files.length === 1 ? '1 file' : `${files.length} files`;
   return { ok: true, message: `${count} readable; sampled ${first}${sample.note ? ` (${sample.note})` : ''}`, sampleSchema: sample.schema };
@@ -142,28 +160,32 @@ function httpRequest(params: Record<string, unknown>): { url: URL; headers: Head
   return { url, headers };
 }
 
-const testHttp: Tester = async (source, timeoutMs) => {
+const testHttp: Tester = async (source, timeoutMs, { networks }) => {
   const shown = redactUrl(source.params.url as string);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
     const { url, headers } = httpRequest(source.params);
-    const res = await fetch(url, { headers, signal: controller.signal, redirect: 'follow' });
+    // Redirects are followed one hop at a time, each checked against SOURCE_ALLOWED_NETWORKS.
+    const res = await guardedGet(url, { headers, policy: networks, signal: controller.signal });
     // Headers are all a test needs: do not download the body.
-    controller.abort();
+    res.body.destroy();
     const type = res.headers.get('content-type');
     const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${shown}`;
-    return { ok: res.ok, message: type ? `${status} (${type.split(';')[0]})` : status };
+    return { ok: res.status >= 200 && res.status < 300, message: type ? `${status} (${type.split(';')[0]})` : status };
   } catch (err) {
-    if (controller.signal.aborted) return { ok: false, message: `no response from ${shown} within ${timeoutMs / 1000} s` };
+    if (controller.signal.aborted && !isAddressNotAllowed(err))
+      return { ok: false, message: `no response from ${shown} within ${timeoutMs / 1000} s` };
     return { ok: false, message: `cannot reach ${shown}: ${reason(err)}` };
   } finally {
     clearTimeout(timer);
   }
 };
 
-function pgConfig(p: Record<string, unknown>, timeoutMs: number): ClientConfig {
+function pgConfig(p: Record<string, unknown>, timeoutMs: number, networks: AddressPolicy): ClientConfig {
   const common = {
+    // Every connection (a connection string's host, or a unix socket) goes through the address policy.
+    stream: guardedPgStream(networks),
     connectionTimeoutMillis: timeoutMs,
     statement_timeout: timeoutMs,
     query_timeout: timeoutMs,
@@ -180,9 +202,9 @@ function pgConfig(p: Record<string, unknown>, timeoutMs: number): ClientConfig {
   };
 }
 
-const testPostgres: Tester = async (source, timeoutMs) => {
+const testPostgres: Tester = async (source, timeoutMs, { networks }) => {
   const p = source.params;
-  const client = new Client(pgConfig(p, timeoutMs));
+  const client = new Client(pgConfig(p, timeoutMs, networks));
   client.on('error', () => undefined); // a dropped connection surfaces through the awaited query instead
   try {
     await withTimeout(client.connect(), timeoutMs + 500, 'PostgreSQL');
@@ -225,7 +247,7 @@ const testPostgres: Tester = async (source, timeoutMs) => {
   }
 };
 
-const testKafka: Tester = async (source, timeoutMs) => {
+const testKafka: Tester = async (source, timeoutMs, { networks }) => {
   const p = source.params;
   const topic = p.topic as string;
   const kafka = new Kafka({
@@ -237,6 +259,8 @@ const testKafka: Tester = async (source, timeoutMs) => {
     logLevel: logLevel.NOTHING,
     ssl: p.ssl === true ? true : undefined,
     sasl: (p.sasl ?? undefined) as SASLOptions | undefined,
+    // Every broker connection, the seed brokers' and those metadata points to, is checked.
+    socketFactory: guardedKafkaSocketFactory(networks) as never,
   });
   const admin = kafka.admin({ retry: { retries: 0 } });
   try {
@@ -272,21 +296,24 @@ const TESTERS: Record<SourceType, Tester> = {
 };
 
 /**
- * Validates `input` like createJob does (BAD_USER_INPUT on `input.params.…`), then probes the
- * source. Never throws for an unreachable source: that is `ok: false` with a message saying why.
+ * Validates `input` like createJob does (BAD_USER_INPUT on `input.params.…`, also for a LOCAL path
+ * outside `deps.access.allowedRoots`), then probes the source, connecting only where
+ * `deps.access.allowedNetworks` allows (a refused address: `ok: false`, "address not allowed", the
+ * same whether anything listens there). Absent `access`: no restriction. Never throws for an unreachable source: that is `ok: false` with a message saying why.
  * `latencyMs` is how long the probe took (null when nothing was probed, as for S3 and SFTP).
  */
 export async function testSourceConnection(
   input: SourceConfigInput,
-  deps: { logger: Logger; timeoutMs?: number; localSourceRoots?: readonly string[] },
+  deps: { logger: Logger; timeoutMs?: number; access?: SourceAccess },
 ): Promise<ConnectionTestResultView> {
   const source = validateSource(input, 'input');
-  checkLocalRoots(source, deps.localSourceRoots, 'input.params.path');
+  const reach: Reach = { roots: deps.access?.allowedRoots ?? null, networks: deps.access?.allowedNetworks ?? ALLOW_ALL };
+  checkLocalRoots(source, reach.roots, 'input.params.path');
   const timeoutMs = deps.timeoutMs ?? CONNECTION_TEST_TIMEOUT_MS;
   const started = performance.now();
   let outcome: Outcome;
   try {
-    outcome = await TESTERS[source.type](source, timeoutMs, deps.localSourceRoots);
+    outcome = await TESTERS[source.type](source, timeoutMs, reach);
   } catch (err) {
     outcome = { ok: false, message: reason(err) };
   }

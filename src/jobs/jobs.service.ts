@@ -18,7 +18,8 @@ import { nextRunAt } from './cron';
 import type { ComputeConfigInput, Connection, CreateJobInput, JobFilter, PageArgs, SourceConfigInput, UpdateJobInput } from './job-input';
 import { validateCompute, validateCreateJob, validateJobUpdate, type Capabilities, type JobDraft } from './job-validation';
 import { JOB_COLUMNS, toJobDraft, toJobView, type JobDefaults, type JobRow } from './job-view';
-import { checkLocalRoots } from './local-roots';
+import { checkLocalRoots, sourceAccessFrom } from './source-access';
+import type { SourceAccess } from '../backends/local/ingest/sources';
 import { computePresets, findPreset, presetNames } from './presets';
 import { sourceTypes } from './source-types';
 import { withoutSecrets } from './secrets';
@@ -67,6 +68,8 @@ export class JobsService implements JobsApi {
   private readonly logger: Logger;
   private readonly defaults: JobDefaults;
   private readonly capabilities: Capabilities;
+  /** What sources may reach here (LOCAL_SOURCE_ROOTS, SOURCE_ALLOWED_NETWORKS), for connection tests. */
+  private readonly access: Required<SourceAccess>;
 
   /** `logger` should carry the component (`component: 'jobs'`): the composition root binds it. */
   constructor(private readonly deps: JobsServiceDeps) {
@@ -76,6 +79,7 @@ export class JobsService implements JobsApi {
       stallTimeoutSeconds: Math.round(deps.config.stallThresholdMs / 1000),
     };
     this.capabilities = (kind) => deps.backends.get(kind)?.sources ?? [];
+    this.access = sourceAccessFrom(deps.config);
   }
 
   private now(): Date {
@@ -280,7 +284,7 @@ export class JobsService implements JobsApi {
         filePattern: row.source.filePattern,
         schemaInference: row.source.schemaInference,
       },
-      { logger: this.logger, localSourceRoots: this.deps.config.localSourceRoots },
+      { logger: this.logger, access: this.access },
     ).catch((err) => ({ ok: false, message: coerceError(err).message }));
     checks.push({ name: 'source', ok: source.ok, message: source.message });
     if (!reason && backend?.preflight) checks.push(...(await backend.preflight({ compute: row.compute, processing: row.processing })));
@@ -300,7 +304,7 @@ export class JobsService implements JobsApi {
 
   /** See {@link testSourceConnection}: BAD_USER_INPUT for malformed params, `ok: false` for an unreachable source. */
   testSourceConnection(input: SourceConfigInput): Promise<ConnectionTestResultView> {
-    return testSourceConnection(input, { logger: this.logger, localSourceRoots: this.deps.config.localSourceRoots });
+    return testSourceConnection(input, { logger: this.logger, access: this.access });
   }
 
   private async read(ex: SqlExecutor, id: string): Promise<JobRow | null> {

@@ -161,19 +161,29 @@ export class RunEventsService {
   }
 
   /**
-   * Claims up to `limit` QUEUED runs of `backend` nobody holds, oldest first, for `owner`: each
-   * moves to RUNNING with a lease of `leaseMs`. Runs another gateway is claiming are skipped, never
+   * Claims up to `limit` QUEUED runs of `backend` nobody holds (among `ids` when given), oldest
+   * first, for `owner`: each moves to RUNNING with a lease of `leaseMs`. Runs another gateway is claiming are skipped, never
    * waited for. Returns the claimed runs in queue order.
    */
-  claimQueued(backend: ExecutionBackend, opts: { owner: string; leaseMs: number; limit: number; producer?: string }): Promise<RunView[]> {
-    if (opts.limit <= 0) return Promise.resolve([]);
+  claimQueued(
+    backend: ExecutionBackend,
+    opts: { owner: string; leaseMs: number; limit: number; producer?: string; ids?: readonly string[] },
+  ): Promise<RunView[]> {
+    if (opts.limit <= 0 || opts.ids?.length === 0) return Promise.resolve([]);
     return this.transact(async (tx, pubs) => {
-      const rows = await tx.query<{ id: string }>(
-        `select id from runs where status = 'QUEUED' and backend = $1 and lease_owner is null
-         order by queued_at nulls last, created_at limit $2 for update skip locked`,
-        [backend, opts.limit],
-        'jobwire_queued',
-      );
+      const rows = opts.ids
+        ? await tx.query<{ id: string }>(
+            `select id from runs where status = 'QUEUED' and backend = $1 and lease_owner is null and id = any($3::uuid[])
+             order by queued_at nulls last, created_at limit $2 for update skip locked`,
+            [backend, opts.limit, opts.ids],
+            'jobwire_queued_among',
+          )
+        : await tx.query<{ id: string }>(
+            `select id from runs where status = 'QUEUED' and backend = $1 and lease_owner is null
+             order by queued_at nulls last, created_at limit $2 for update skip locked`,
+            [backend, opts.limit],
+            'jobwire_queued',
+          );
       if (rows.length === 0) return [];
       const events: CoreEvent[] = rows.map((r) => ({
         runId: r.id,
@@ -184,6 +194,23 @@ export class RunEventsService {
       const results = await this.runBatch(tx, pubs, events, { last: true });
       return results.filter((r) => r.outcome === 'applied').map((r) => r.run!);
     });
+  }
+
+  /**
+   * Inside `tx` — a transaction someone else opened and will commit, on jobwire's database (the
+   * LOCAL executor's load) — renews `owner`'s lease on attempt `attempt` of run `runId` and says
+   * whether `owner` still holds it: false once the lease was given up, the run ended or moved to
+   * another attempt, or another gateway claimed it. The run's row stays locked until `tx` ends, so
+   * nobody can take the run over between this check and that commit. A lease renewal changes
+   * nothing subscribers see, so there is nothing to publish.
+   */
+  async holdLeaseIn(tx: SqlExecutor, lease: { runId: string; attempt: number; owner: string; leaseMs: number }): Promise<boolean> {
+    const pubs: Publication[] = [];
+    const [r] = await this.runBatch(tx, pubs, [
+      { runId: lease.runId, attempt: lease.attempt, type: 'run.lease', payload: { owner: lease.owner, leaseMs: lease.leaseMs } },
+    ]);
+    if (pubs.length) await this.publish(pubs);
+    return r.outcome === 'applied' && r.run?.attempt === lease.attempt;
   }
 
   /**

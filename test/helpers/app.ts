@@ -7,6 +7,7 @@ import type { Logger } from '../../src/logger';
 import { loadConfig, type Config } from '../../src/config';
 import { builtEntry } from './build';
 import { REDIS_URL } from './db';
+import { TEST_SOURCE_ACCESS, TEST_SOURCE_ENV } from './source-access';
 
 /**
  * Starts a whole gateway (HTTP + WebSocket on a free port, workers on unless told otherwise) for a
@@ -26,6 +27,7 @@ export async function startTestApp(overrides: Partial<Config> & { databaseUrl?: 
       logLevel: (process.env.TEST_LOG_LEVEL as Config['logLevel']) ?? 'silent',
       schedulerIntervalMs: 100,
       retryBaseDelayMs: 200,
+      ...TEST_SOURCE_ACCESS,
       ...overrides,
     },
   );
@@ -66,6 +68,7 @@ export function spawnGateway(
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       JOBWIRE_SEED_DEMO: 'false',
+      ...TEST_SOURCE_ENV,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

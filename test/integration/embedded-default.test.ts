@@ -32,6 +32,8 @@ describe('embedded default (PGlite, in-process bus)', () => {
 
   it('keeps its data in the data dir and is ready', async () => {
     expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(true);
+    // The folder LOCAL sources may read by default, beside the shipped samples.
+    expect(fs.statSync(path.join(dataDir, 'data')).isDirectory()).toBe(true);
     const ready = await fetch(`${app.url}/readyz`);
     expect(ready.status).toBe(200);
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config';
+import { TEST_SOURCE_ACCESS } from '../helpers/source-access';
 import { JobEntity, LogLineEntity, MetricSampleEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
 import {
@@ -163,6 +164,7 @@ beforeAll(async () => {
   config = loadConfig(
     {},
     {
+      ...TEST_SOURCE_ACCESS,
       schedulerIntervalMs: 50,
       stuckCheckIntervalMs: 100,
       stuckThresholdMs: 300,

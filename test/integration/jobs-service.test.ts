@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
+import { TEST_SOURCE_ACCESS } from '../helpers/source-access';
 import { openPostgres, type Database } from '../../src/db/orm';
 import {
   ClusterMode,
@@ -29,7 +30,7 @@ import { createTestDatabase } from '../helpers/db';
 import { Disposables } from '../helpers/disposables';
 
 const disposables = new Disposables();
-const config = loadConfig({ RETRY_MAX_ATTEMPTS: '4', GRAPHQL_MAX_PAGE_SIZE: '50' });
+const config = loadConfig({ RETRY_MAX_ATTEMPTS: '4', GRAPHQL_MAX_PAGE_SIZE: '50' }, TEST_SOURCE_ACCESS);
 let database: Database;
 let jobs: JobsService;
 let runEvents: RunEventsService;

@@ -3,6 +3,7 @@ import type { Backend } from '../../src/backends/backend';
 import { defaultBackends } from '../../src/core';
 import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig } from '../../src/config';
+import { TEST_SOURCE_ACCESS } from '../helpers/source-access';
 import { openPostgres, type Database } from '../../src/db/orm';
 import { ErrorKind, ExecutionBackend, LogLevel, RunStatus, SourceType, type RunView } from '../../src/domain';
 import { ErrorCode } from '../../src/errors';
@@ -18,7 +19,7 @@ import { Disposables } from '../helpers/disposables';
 
 const disposables = new Disposables();
 const logger = makeLogger('silent');
-const config = loadConfig({ GRAPHQL_MAX_PAGE_SIZE: '200' });
+const config = loadConfig({ GRAPHQL_MAX_PAGE_SIZE: '200' }, TEST_SOURCE_ACCESS);
 
 interface World {
   database: Database;

@@ -6,6 +6,7 @@
 import type { Backend } from '../../src/backends/backend';
 import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig, type Config } from '../../src/config';
+import { TEST_SOURCE_ACCESS } from '../helpers/source-access';
 import type { Core } from '../../src/core';
 import { JobEntity, RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
@@ -103,7 +104,7 @@ beforeAll(async () => {
   const database = await createTestDatabase('scheduler');
   disposables.defer(() => database.drop());
   bus = disposables.add(await makeRedisBus(REDIS_URL, uniqueRedisPrefix('scheduler')), (b) => b.close());
-  config = loadConfig({}, { retryBaseDelayMs: 100, retryMaxDelayMs: 200 });
+  config = loadConfig({}, { ...TEST_SOURCE_ACCESS, retryBaseDelayMs: 100, retryMaxDelayMs: 200 });
   gateways = [];
   for (const name of ['gw-a', 'gw-b']) {
     const gdb = disposables.add(await openPostgres(database.url, { poolSize: 4 }), (d) => d.close());

@@ -7,6 +7,7 @@ import type { Backend, Reconciliation } from '../../src/backends/backend';
 import { ENGINE_SOURCES } from '../../src/backends/backend';
 import { makeLocalBackend } from '../../src/backends/local/local.backend';
 import { loadConfig, type Config } from '../../src/config';
+import { TEST_SOURCE_ACCESS } from '../helpers/source-access';
 import type { Core } from '../../src/core';
 import { RunEntity } from '../../src/db/entities';
 import { openPostgres, type Database } from '../../src/db/orm';
@@ -89,7 +90,7 @@ beforeAll(async () => {
   const database = await createTestDatabase('stuck');
   disposables.defer(() => database.drop());
   bus = disposables.add(await makeRedisBus(REDIS_URL, uniqueRedisPrefix('stuck')), (b) => b.close());
-  config = loadConfig({}, { stuckThresholdMs: 300, localLeaseMs: 500, retryBaseDelayMs: 100, retryMaxDelayMs: 200 });
+  config = loadConfig({}, { ...TEST_SOURCE_ACCESS, stuckThresholdMs: 300, localLeaseMs: 500, retryBaseDelayMs: 100, retryMaxDelayMs: 200 });
   gateways = [];
   for (let i = 0; i < 2; i++) {
     const gdb = disposables.add(await openPostgres(database.url, { poolSize: 4 }), (d) => d.close());

@@ -105,7 +105,7 @@ export class KafkaRunExecution {
       params: deps.secrets.apply(command.jobId, job.source.params),
       schemaInference: job.source.schemaInference ?? true,
     };
-    const spec = ingestSpecFor({ ...job, source }, config.maxFailedRowRatio, config.localSourceRoots);
+    const spec = ingestSpecFor({ ...job, source }, config.maxFailedRowRatio, { allowedRoots: config.localSourceRoots });
     const sink = deps.makeSink();
     const { stats, done } = ingest(spec, sink, {
       signal: this.ac.signal,

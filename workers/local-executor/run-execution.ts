@@ -3,8 +3,17 @@ import type { Config } from '../../src/config';
 import { ErrorKind, LogLevel, RunStatus, isTerminal } from '../../src/domain';
 import type { RunErrorView, RunView } from '../../src/domain';
 import { coerceError } from '../../src/errors';
-import { ingest, IngestError, type IngestResult, type IngestSpec, type IngestStats, type LoadSink } from '../../src/backends/local/ingest';
+import {
+  ingest,
+  IngestError,
+  type IngestResult,
+  type IngestSpec,
+  type IngestStats,
+  type LoadSink,
+  type PgSinkOptions,
+} from '../../src/backends/local/ingest';
 import type { JobSpec, LocalQueueService } from '../../src/backends/local/local-queue.service';
+import type { SourceAccess } from '../../src/backends/local/ingest/sources';
 import type { Logger } from '../../src/logger';
 import type { BatchResult, RunEventsService } from '../../src/runs/run-events.service';
 import type { RunEvent, StatusPayload } from '../../src/runs/run-event';
@@ -15,12 +24,15 @@ export type { JobSpec };
 
 export interface RunExecutionDeps {
   runEvents: Pick<RunEventsService, 'applyBatch'>;
-  localQueue: Pick<LocalQueueService, 'handBack'>;
-  config: Pick<Config, 'maxFailedRowRatio' | 'localSourceRoots'>;
+  localQueue: Pick<LocalQueueService, 'handBack' | 'commitFence'>;
+  config: Pick<Config, 'maxFailedRowRatio' | 'localLeaseMs'>;
+  /** What sources may reach in this gateway (LOCAL_SOURCE_ROOTS, SOURCE_ALLOWED_NETWORKS). */
+  access: SourceAccess;
   logger: Logger;
   instanceId: string;
   producer: string;
-  makeSink: () => LoadSink;
+  /** A sink for the run's rows; one that honours `beforeCommit` commits only while this gateway holds the run's lease. */
+  makeSink: (opts?: PgSinkOptions) => LoadSink;
 }
 
 /** A metrics sample is written this often while a run executes, in ms. */
@@ -31,8 +43,8 @@ const FINAL_STATUS_TRIES = 4;
 /** Why an execution was aborted before its ingest ended by itself. */
 type AbortReason = 'cancel' | 'shutdown' | 'lost';
 
-/** Builds the ingest spec from the job's definition. */
-export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, allowedRoots?: readonly string[]): IngestSpec {
+/** Builds the ingest spec from the job's definition; `access` confines what its source may reach (default: nothing confined). */
+export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, access: SourceAccess = {}): IngestSpec {
   return {
     source: { type: job.source.type, params: job.source.params, filePattern: job.source.filePattern },
     format: job.processing.format,
@@ -41,7 +53,8 @@ export function ingestSpecFor(job: JobSpec, maxFailedRowRatio: number, allowedRo
     maxFailedRowRatio,
     schemaInference: job.source.schemaInference,
     maxRowsPerSecond: job.processing.maxRowsPerSecond ?? null,
-    allowedRoots: allowedRoots ?? null,
+    allowedRoots: access.allowedRoots ?? null,
+    allowedNetworks: access.allowedNetworks ?? null,
   };
 }
 
@@ -117,8 +130,13 @@ export class RunExecution {
     const { config, instanceId } = this.deps;
     this.reporter.log(LogLevel.INFO, `claimed by ${instanceId} (attempt ${this.run.attempt} of ${this.run.maxAttempts})`);
     const started = Date.now();
-    const sink = this.deps.makeSink();
-    const { stats, done } = ingest(ingestSpecFor(this.job, config.maxFailedRowRatio, config.localSourceRoots), sink, {
+    // The fence: the load commits in one transaction with a check that this gateway still holds the run.
+    const beforeCommit = this.deps.localQueue.commitFence(
+      { runId: this.run.id, attempt: this.run.attempt, owner: instanceId, leaseMs: config.localLeaseMs },
+      () => this.leaseLost(),
+    );
+    const sink = this.deps.makeSink({ beforeCommit });
+    const { stats, done } = ingest(ingestSpecFor(this.job, config.maxFailedRowRatio, this.deps.access), sink, {
       signal: this.ac.signal,
       onStage: (u) => this.reporter.stage(u),
       onLog: (level, message) => this.reporter.log(level, message),

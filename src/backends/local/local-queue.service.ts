@@ -1,4 +1,8 @@
-import type { Sql } from '../../db/sql';
+import { connectionExecutor, type Sql } from '../../db/sql';
+import { IngestError } from './ingest/errors';
+import type { BeforeCommit } from './ingest/sinks';
+import { ReadableClaims } from './readable-claims';
+import type { ReadableCheck } from './source-readable';
 import {
   ErrorKind,
   ExecutionBackend,
@@ -45,14 +49,21 @@ export interface LocalQueueDeps {
  * service; this service only reads the job definitions the executors need.
  */
 export class LocalQueueService {
-  constructor(private readonly deps: LocalQueueDeps) {}
+  private readonly readableClaims: ReadableClaims;
+
+  constructor(private readonly deps: LocalQueueDeps) {
+    this.readableClaims = new ReadableClaims({ sql: deps.sql, runEvents: deps.runEvents });
+  }
 
   /**
    * Claims up to `limit` QUEUED LOCAL runs, oldest first, for `owner` (RUNNING with a lease of
    * `leaseMs`), each with its job's definition. A run whose job vanished fails PERMANENT instead.
+   * With `readable`, only runs whose sources this gateway may read are claimed; the others stay
+   * queued for a replica that may, or fail PERMANENT when no live replica may (see ReadableClaims).
    */
-  async claim(opts: { owner: string; leaseMs: number; limit: number; producer?: string }): Promise<ClaimedRun[]> {
-    const runs = await this.deps.runEvents.claimQueued(ExecutionBackend.LOCAL, opts);
+  async claim(opts: { owner: string; leaseMs: number; limit: number; producer?: string; readable?: ReadableCheck }): Promise<ClaimedRun[]> {
+    const ids = opts.readable && opts.limit > 0 ? await this.readableClaims.readable(opts.readable, opts) : undefined;
+    const runs = await this.deps.runEvents.claimQueued(ExecutionBackend.LOCAL, { ...opts, ids });
     if (runs.length === 0) return [];
     const jobs = await this.deps.sql.query<JobSpec & { id: string }>(
       'select id, source, processing, destination from jobs where id = any($1::uuid[])',
@@ -110,6 +121,33 @@ export class LocalQueueService {
     }
     const results = await this.deps.runEvents.applyBatch(events);
     return results.filter((r, i) => events[i].type === 'run.requeue' && r.outcome === 'applied').length;
+  }
+
+  /**
+   * The fence of a LOCAL load (its sink's {@link BeforeCommit}): in the load's own transaction on
+   * jobwire's database, renews `owner`'s lease on the run's attempt and locks the run's row, so the
+   * load commits only while `owner` holds the run, and no takeover can come between the check and
+   * the commit; the renewed lease then leaves the executor a whole lease to report the outcome.
+   * When the lease is gone (it ran out and the run was failed or handed on, another gateway claimed
+   * it, the run ended) `onLost` runs and the load is rolled back with a TRANSIENT IngestError.
+   */
+  commitFence(lease: { runId: string; attempt: number; owner: string; leaseMs: number }, onLost: () => void): BeforeCommit {
+    return async (client) => {
+      if (await this.deps.runEvents.holdLeaseIn(connectionExecutor(client), lease)) return;
+      onLost();
+      throw new IngestError(
+        'TRANSIENT',
+        `${lease.owner} no longer holds the lease on attempt ${lease.attempt} of run ${lease.runId}: its load was rolled back, nothing committed`,
+      );
+    };
+  }
+
+  /**
+   * Says that `owner`'s executor, whose sources `readable` describes, is alive (also while it has no
+   * slot free to claim): replicas decide from that whether any of them may still read a run.
+   */
+  announce(readable: ReadableCheck, owner: string, leaseMs: number): Promise<void> {
+    return this.readableClaims.announce(readable, owner, leaseMs);
   }
 
   /** Gives up every lease `owner` still holds (see RunEventsService.releaseLeases). */

@@ -10,4 +10,4 @@
 export { ingest } from './ingest';
 export type { LogLevel, IngestSpec, StageUpdate, IngestStats, IngestResult } from './types';
 export { IngestError } from './errors';
-export { makePgSink, makePgliteSink, type LoadSink } from './sinks';
+export { makePgSink, makePgliteSink, type LoadSink, type PgSinkOptions } from './sinks';

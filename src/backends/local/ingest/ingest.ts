@@ -93,7 +93,7 @@ class Ingestion {
     try {
       this.validateSpec();
       this.checkStop();
-      const inputs = await resolveSource(this.spec.source, this.log, this.spec.allowedRoots);
+      const inputs = await resolveSource(this.spec.source, this.log, this.spec);
       for (const input of inputs) this.totalBytes = input.size === null || this.totalBytes === null ? null : this.totalBytes + input.size;
       this.stages.update('extract', { status: 'RUNNING', ...stageCounts(this.counters()).extract });
       for (const input of inputs) await this.readInput(input);

@@ -64,6 +64,19 @@ function copyStatement(table: string, columns: string[], from: string): string {
 }
 
 /**
+ * Runs on a load's own connection just before it commits, inside its transaction: a fence (the LOCAL
+ * executor checks, and locks, its lease on the run there). Rejecting rolls the whole load back, and
+ * the commit rejects with that error.
+ */
+export type BeforeCommit = (client: Pick<PoolClient, 'query'>) => Promise<void>;
+
+/** Options of {@link makePgSink}. */
+export interface PgSinkOptions {
+  /** See {@link BeforeCommit}. Default: none. */
+  beforeCommit?: BeforeCommit;
+}
+
+/**
  * A sink on a node-postgres pool that loads a whole ingest in one transaction: the table it creates
  * and every row appear together at {@link LoadSink.commit}, or not at all — a run that fails half
  * way and is retried never leaves the rows of its first attempt behind. Each batch is one
@@ -71,9 +84,10 @@ function copyStatement(table: string, columns: string[], from: string): string {
  * savepoint, so a batch the database refuses is undone alone and the engine can bisect it. One
  * client is held from the first statement to commit/rollback; when a copy is still running (an
  * aborted ingest, a COPY waiting on a lock) rollback discards the connection, which makes the
- * server roll back. The pool is not closed by the sink.
+ * server roll back. With `opts.beforeCommit`, nothing commits unless it resolves in the same
+ * transaction. The pool is not closed by the sink.
  */
-export function makePgSink(pool: Pool): LoadSink {
+export function makePgSink(pool: Pool, opts: PgSinkOptions = {}): LoadSink {
   let client: PoolClient | null = null;
   let opening: Promise<PoolClient> | null = null;
   let broken: Error | undefined;
@@ -95,14 +109,24 @@ export function makePgSink(pool: Pool): LoadSink {
       }
       return (client = c);
     })());
-  const end = async (how: 'COMMIT' | 'ROLLBACK'): Promise<void> => {
+  const end = async (asked: 'COMMIT' | 'ROLLBACK'): Promise<void> => {
     const c = client ?? (opening ? await opening.catch(() => null) : null);
     client = null;
     opening = null;
     if (!c) return;
-    if (how === 'ROLLBACK' && (copying > 0 || broken)) {
+    if (asked === 'ROLLBACK' && (copying > 0 || broken)) {
       c.off('error', onError);
       return void c.release(broken ?? new Error('ingest aborted during COPY'));
+    }
+    let how = asked;
+    let refusal: Error | null = null;
+    if (how === 'COMMIT' && opts.beforeCommit) {
+      try {
+        await opts.beforeCommit(c);
+      } catch (err) {
+        refusal = err instanceof Error ? err : new Error(String(err));
+        how = 'ROLLBACK';
+      }
     }
     try {
       await c.query(how);
@@ -116,6 +140,7 @@ export function makePgSink(pool: Pool): LoadSink {
     } finally {
       broken = undefined;
     }
+    if (refusal) throw refusal;
   };
   const copy = async (table: string, columns: string[], data: readonly Buffer[]): Promise<number> => {
     const c = await tx();

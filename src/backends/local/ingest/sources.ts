@@ -2,12 +2,13 @@
  * Sources of the LOCAL executor: local files (path, directory or glob) and HTTP(S) downloads, both
  * exposed as byte streams read chunk by chunk so that files larger than memory work.
  */
-import { assertWithinRoots } from './roots';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Readable } from 'node:stream';
+import { ALLOW_ALL, isAddressNotAllowed, type AddressPolicy } from '../../../net/address-policy';
+import { BadPortError, guardedGet, type GuardedResponse } from '../../../net/guarded-http';
 import { IngestError, cancelled, permanent, transient, transientNetworkCode } from './errors';
+import { assertWithinRoots, openWithinRoots } from './roots';
 import { expandGlob, filesInDir, hasGlobChars, matchSegment } from './glob';
 import type { IngestSpec, LogLevel } from './types';
 
@@ -36,21 +37,24 @@ export interface SourceInput {
 
 type Log = (level: LogLevel, message: string) => void;
 
+/** What a source may reach: directories for files (null: any), and addresses on the network (absent: any). */
+export interface SourceAccess {
+  allowedRoots?: readonly string[] | null;
+  allowedNetworks?: AddressPolicy | null;
+}
+
 /**
  * Resolves a source into its inputs, in processing order. LOCAL: a missing path, a glob or directory
- * matching no file, or an unreadable directory => PERMANENT. HTTP: an invalid URL or headers =>
- * PERMANENT (nothing is fetched yet). Any other source type => PERMANENT (not supported here).
+ * matching no file, an unreadable directory or a file outside `access.allowedRoots` => PERMANENT.
+ * HTTP: an invalid URL or headers => PERMANENT (nothing is fetched yet; the address is checked
+ * against `access.allowedNetworks` when it is). Any other source type => PERMANENT (not supported here).
  */
-export async function resolveSource(
-  source: IngestSpec['source'],
-  log: Log,
-  allowedRoots?: readonly string[] | null,
-): Promise<SourceInput[]> {
+export async function resolveSource(source: IngestSpec['source'], log: Log, access: SourceAccess = {}): Promise<SourceInput[]> {
   switch (source.type) {
     case 'LOCAL':
-      return resolveLocal(source.params, source.filePattern ?? null, log, allowedRoots);
+      return resolveLocal(source.params, source.filePattern ?? null, log, access.allowedRoots);
     case 'HTTP':
-      return [resolveHttp(source.params)];
+      return [resolveHttp(source.params, access.allowedNetworks ?? ALLOW_ALL)];
     default:
       throw permanent(`source type ${String(source.type)} is not supported by the LOCAL executor`);
   }
@@ -99,11 +103,13 @@ async function resolveLocal(
     ),
   );
   if (files.length > 1) log('INFO', `${files.length} files match ${p}${filePattern ? ` (${filePattern})` : ''}`);
-  return files.map((file, i) => ({ name: file, label: file, size: sizes[i], open: () => openLocal(file) }));
+  return files.map((file, i) => ({ name: file, label: file, size: sizes[i], open: () => openLocal(file, allowedRoots) }));
 }
 
-async function openLocal(file: string): Promise<OpenedInput> {
-  const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+async function openLocal(file: string, allowedRoots: readonly string[] | null | undefined): Promise<OpenedInput> {
+  // Checked again here, on the file actually opened: a link may have changed since the listing.
+  const handle = await openWithinRoots(file, allowedRoots).catch((err: NodeJS.ErrnoException) => {
+    if (err instanceof IngestError) throw err;
     throw err.code === 'ENOENT'
       ? permanent(`file not found: ${file}`)
       : permanent(`cannot open ${file}: ${err.code ?? err.message}`, err.message, err);
@@ -139,7 +145,7 @@ export function redactUrl(url: string | URL): string {
   }
 }
 
-function resolveHttp(params: Record<string, unknown>): SourceInput {
+function resolveHttp(params: Record<string, unknown>, policy: AddressPolicy): SourceInput {
   let url: URL;
   try {
     url = new URL(String(params.url ?? ''));
@@ -164,10 +170,17 @@ function resolveHttp(params: Record<string, unknown>): SourceInput {
   const t = Number(params.timeoutMs);
   const timeoutMs = Number.isFinite(t) && t > 0 ? t : DEFAULT_HTTP_TIMEOUT_MS;
   const label = redactUrl(url);
-  return { name: url.pathname, label, size: null, open: (signal) => openHttp(url, headers, label, timeoutMs, signal) };
+  return { name: url.pathname, label, size: null, open: (signal) => openHttp(url, headers, policy, label, timeoutMs, signal) };
 }
 
-async function openHttp(url: URL, headers: Headers, label: string, timeoutMs: number, signal: AbortSignal): Promise<OpenedInput> {
+async function openHttp(
+  url: URL,
+  headers: Headers,
+  policy: AddressPolicy,
+  label: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<OpenedInput> {
   const ac = new AbortController();
   let timedOut = false;
   const onAbort = () => ac.abort();
@@ -189,14 +202,17 @@ async function openHttp(url: URL, headers: Headers, label: string, timeoutMs: nu
     if (signal.aborted) return cancelled();
     if (err instanceof IngestError) return err;
     if (timedOut) return transient(`timed out ${when} ${label} (no data for ${timeoutMs} ms)`);
+    // A refused address (this hop or a redirect's) says nothing about what listens there; only a setting can change it.
+    if (isAddressNotAllowed(err)) return permanent(`cannot connect to ${label}: ${(err as Error).message}`);
     const code = transientNetworkCode(err);
-    const cause = (err as { cause?: { message?: string; code?: string } }).cause;
-    const details = cause?.message ?? (err as Error).message;
-    if (!code && /CERT|SSL|TLS/i.test(`${cause?.code ?? ''} ${details}`)) {
-      return permanent(`TLS error ${when} ${label}: ${cause?.code ?? details}`, details, err);
+    const e = err as { message?: string; code?: string; cause?: { message?: string; code?: string } };
+    const details = e.cause?.message ?? String(e.message);
+    const errCode = e.cause?.code ?? e.code ?? '';
+    if (!code && /CERT|SSL|TLS/i.test(`${errCode} ${details}`)) {
+      return permanent(`TLS error ${when} ${label}: ${errCode || details}`, details, err);
     }
-    // fetch refuses some ports outright (the WHATWG "bad port" list: 9, 25, 6000 …): retrying cannot help.
-    if (!code && details === 'bad port') {
+    // HTTP clients refuse some ports outright (the WHATWG "bad port" list: 9, 25, 6000 …): retrying cannot help.
+    if (err instanceof BadPortError) {
       return permanent(`${label} uses a port that HTTP clients refuse (fetch "bad port" list); serve it on another port`, details, err);
     }
     // Anything else that breaks a fetch is a network condition worth retrying.
@@ -206,16 +222,16 @@ async function openHttp(url: URL, headers: Headers, label: string, timeoutMs: nu
     cleanup();
     throw cancelled();
   }
-  let res: Response;
+  let res: GuardedResponse;
   try {
-    res = await fetch(url, { headers, signal: ac.signal, redirect: 'follow' });
+    res = await guardedGet(url, { headers, policy, signal: ac.signal });
   } catch (err) {
     cleanup();
     throw fail(err, 'while connecting to');
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status >= 300) {
     cleanup();
-    res.body?.cancel().catch(() => undefined);
+    res.body.destroy();
     const what = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${label}`;
     // 408/429 say "try again later" in 4xx clothing.
     if (res.status >= 500 || res.status === 408 || res.status === 429) throw transient(what);
@@ -224,7 +240,7 @@ async function openHttp(url: URL, headers: Headers, label: string, timeoutMs: nu
   const len = Number(res.headers.get('content-length'));
   // With a content encoding, Content-Length counts compressed bytes, useless for progress.
   const size = Number.isFinite(len) && len >= 0 && !res.headers.get('content-encoding') ? len : null;
-  const body = res.body ? Readable.fromWeb(res.body as WebReadableStream<Uint8Array>) : Readable.from([]);
+  const body: Readable = res.body;
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of body) {

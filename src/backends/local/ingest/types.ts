@@ -1,4 +1,5 @@
 /** Public types of the ingestion engine (see {@link ingest}). */
+import type { AddressPolicy } from '../../../net/address-policy';
 
 /** Where data comes from. The LOCAL executor supports `LOCAL` and `HTTP`; the others fail PERMANENT. */
 export type SourceType = 'LOCAL' | 'HTTP' | 'POSTGRES' | 'KAFKA' | 'S3' | 'SFTP';
@@ -39,9 +40,15 @@ export interface IngestSpec {
   maxRowsPerSecond?: number | null;
   /**
    * When set, every LOCAL file read must lie inside one of these directories (symbolic links
-   * resolved); anything else fails PERMANENT. Default: no restriction.
+   * resolved, checked at listing and again on the file opened); anything else fails PERMANENT.
+   * Default: no restriction.
    */
   allowedRoots?: readonly string[] | null;
+  /**
+   * Where HTTP sources may connect (every hop of a redirect, on the resolved address); a refused
+   * address fails PERMANENT ("address not allowed"). Default: anywhere.
+   */
+  allowedNetworks?: AddressPolicy | null;
 }
 
 /**
