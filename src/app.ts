@@ -15,11 +15,12 @@ import type { RunEventsService } from './runs/run-events.service';
 import { buildCore, type Core } from './core';
 import type { RunsService } from './runs/runs.service';
 import type { JobsService } from './jobs/jobs.service';
-import { makeLogger, type Logger } from './logger';
+import { makeLogger, throttled, type Logger } from './logger';
 import { makePgSink, makePgliteSink, type LoadSink, type PgSinkOptions } from './backends/local/ingest';
 import { buildJobwireSchema } from './graphql/schema';
 import { makeContextFactory } from './graphql/context';
 import { startServer } from './server/server';
+import { makeReadiness } from './server/readiness';
 import { seedDemo } from './seed';
 import { makeWorkers } from '../workers';
 import { schemaParts } from '../resolvers';
@@ -70,7 +71,16 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
   };
   try {
     prepareSourceAccess(config, logger);
-    const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(config.dataDir);
+    const dbLog = logger.child({ component: 'database' });
+    const reportPoolError = throttled(10_000, (suppressed, err: Error, pool: string) =>
+      dbLog.warn(
+        { err, pool, failuresSinceLastReport: suppressed },
+        `PostgreSQL connection lost (${pool} pool): ${err.message}; reconnecting when next needed`,
+      ),
+    );
+    const db = config.databaseUrl
+      ? await openPostgres(config.databaseUrl, { onPoolError: reportPoolError })
+      : await openPglite(config.dataDir);
     cleanups.push({ name: 'database', fn: () => db.close() });
     logger.info({ database: db.kind === 'postgres' ? 'postgresql' : `pglite (${config.dataDir})` }, 'database open');
     if (config.migrate) {
@@ -78,9 +88,13 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       if (applied.length) logger.info({ applied }, 'migrations applied');
     }
 
+    const busLog = logger.child({ component: 'event-bus' });
     const bus = config.redisUrl
       ? await makeRedisBus(config.redisUrl, config.redisPrefix, {
-          onError: (err, connection) => logger.error({ err, connection, component: 'event-bus' }, 'Redis connection error (retrying)'),
+          onError: (err, connection) => busLog.error({ err, connection }, `Redis connection error (retrying): ${err.message}`),
+          onResync: (reason, since) =>
+            busLog.info({ reason, since: since.toISOString() }, `event bus back: ${reason}; live subscriptions re-read their state`),
+          onResyncError: (err) => busLog.warn({ err }, `a live subscription could not re-read its state: ${err.message}`),
         })
       : makeMemoryBus(config.redisPrefix);
     cleanups.push({ name: 'event bus', fn: () => bus.close() });
@@ -139,25 +153,14 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       contextFactory: makeContextFactory({ jobs, runs, ingest, live, logger }),
       config,
       logger: logger.child({ component: 'server' }),
-      readiness: async () => {
-        const checks: Record<string, string> = {};
-        await db.orm.em
-          .fork()
-          .getConnection()
-          .execute('select 1')
-          .then(
-            () => (checks.database = 'ok'),
-            (err) => (checks.database = coerceError(err).message),
-          );
-        await bus.ping().then(
-          () => (checks.bus = 'ok'),
-          (err) => (checks.bus = coerceError(err).message),
-        );
-        // The consumer only runs where the workers do.
-        if (ingestStatus && config.workers) checks.kafka = ingestStatus.readiness();
-        if (core.sparkPoll && config.workers) checks.spark = core.sparkPoll.readiness();
-        return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
-      },
+      readiness: makeReadiness({
+        database: () => db.orm.em.fork().getConnection().execute('select 1'),
+        // The in-process bus cannot fail; Redis can (both of its connections must be up).
+        redis: config.redisUrl ? () => bus.ping() : undefined,
+        // The consumer and the poller only run where the workers do.
+        kafka: ingestStatus && config.workers ? () => ingestStatus.readiness() : undefined,
+        spark: core.sparkPoll && config.workers ? () => core.sparkPoll!.readiness() : undefined,
+      }),
     });
     // Traffic stops before the workers, the workers before the bus and the database.
     cleanups.push({ name: 'workers', fn: () => workers.stop() });

@@ -60,3 +60,28 @@ export function makeLogger(level: LogLevelName, bindings: Record<string, unknown
   };
   return pino(options, destination ?? (processStdout ??= stdoutDestination()));
 }
+
+/**
+ * Wraps `report` so that a storm of the same failure (every connection of a pool, every publish
+ * while Redis is down) logs the first occurrence at once and then at most one line per
+ * `intervalMs`, saying how many were held back meanwhile (`suppressed`). Never throws.
+ */
+export function throttled<A extends unknown[]>(intervalMs: number, report: (suppressed: number, ...args: A) => void): (...args: A) => void {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (...args: A) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      suppressed++;
+      return;
+    }
+    last = now;
+    const held = suppressed;
+    suppressed = 0;
+    try {
+      report(held, ...args);
+    } catch {
+      // A logger that fails must not take the caller down.
+    }
+  };
+}

@@ -23,6 +23,9 @@ export const CHUNK = 2000;
 /** First pause after the database refused a batch for being away; doubles up to {@link MAX_PAUSE_MS}. */
 export const FIRST_PAUSE_MS = 500;
 export const MAX_PAUSE_MS = 30_000;
+/** First pause before a consumer that crashed for good is replaced; doubles up to {@link MAX_RESTART_MS}. */
+export const FIRST_RESTART_MS = 1000;
+export const MAX_RESTART_MS = 30_000;
 
 const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
 
@@ -36,7 +39,9 @@ const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
  * or recorded as a dead letter and produced to the dead-letter topic. A redelivered record changes
  * nothing (its eventId). When the database is away, the partition pauses with its offsets
  * uncommitted and resumes after a back-off (doubling up to {@link MAX_PAUSE_MS}); the same records
- * then come again. kafkajs reconnects to a restarted broker by itself.
+ * then come again. kafkajs reconnects to a restarted broker by itself, and restarts its consumer
+ * after a retriable error; a consumer that crashed otherwise is replaced by a new one, after a
+ * back-off (1 s doubling to 30 s) that goes on until one joins the group.
  */
 export function makeKafkaConsumer(deps: KafkaConsumerDeps) {
   const { config, progress } = deps;
@@ -128,29 +133,75 @@ export function makeKafkaConsumer(deps: KafkaConsumerDeps) {
     }
   }
 
-  const lifecycle = makeLifecycle({
-    async start() {
-      const c = deps.kafka.consumer({
-        groupId: config.kafkaGroupId,
-        sessionTimeout: 30_000,
-        heartbeatInterval: 3000,
-        maxBytesPerPartition: 4 << 20,
-      });
-      consumer = c;
-      c.on(c.events.GROUP_JOIN, () => progress.setConnected(true));
-      c.on(c.events.DISCONNECT, () => progress.setConnected(false));
-      c.on(c.events.STOP, () => progress.setConnected(false));
-      c.on(c.events.CRASH, (e) => {
-        progress.setConnected(false);
-        logger.error({ err: e.payload.error, restart: e.payload.restart }, `kafka consumer crashed: ${e.payload.error.message}`);
-      });
+  let stopping = false;
+  let restartTimer: NodeJS.Timeout | null = null;
+  let restartMs = FIRST_RESTART_MS;
+
+  /** A consumer of the group, subscribed and running; rejects when the broker cannot be reached. */
+  async function run(): Promise<void> {
+    const c = deps.kafka.consumer({
+      groupId: config.kafkaGroupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      maxBytesPerPartition: 4 << 20,
+    });
+    consumer = c;
+    c.on(c.events.GROUP_JOIN, () => {
+      progress.setConnected(true);
+      restartMs = FIRST_RESTART_MS;
+    });
+    c.on(c.events.DISCONNECT, () => progress.setConnected(false));
+    c.on(c.events.STOP, () => progress.setConnected(false));
+    c.on(c.events.CRASH, (e) => {
+      progress.setConnected(false);
+      logger.error({ err: e.payload.error, restart: e.payload.restart }, `kafka consumer crashed: ${e.payload.error.message}`);
+      // kafkajs restarts the consumer itself after a retriable error; after any other it stays
+      // down for good, so a new one is started here (the group takes it back at the committed offsets).
+      if (!e.payload.restart && consumer === c) restartLater(c);
+    });
+    try {
       await c.connect();
       await c.subscribe({ topics, fromBeginning: true });
       // Every partition of a fetch at once: their pieces are applied together (ingestTogether).
       await c.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 16, eachBatch });
+    } catch (err) {
+      await c.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Starts a new consumer after a back-off (doubling from 1 s up to {@link MAX_RESTART_MS}) until one runs. */
+  function restartLater(old: Consumer | null) {
+    if (stopping || restartTimer) return;
+    const waitMs = restartMs;
+    restartMs = Math.min(MAX_RESTART_MS, restartMs * 2);
+    logger.warn({ restartInMs: waitMs }, `kafka consumer: starting a new consumer in ${waitMs} ms`);
+    restartTimer = setTimeout(async () => {
+      restartTimer = null;
+      if (stopping) return;
+      await old?.disconnect().catch(() => undefined);
+      try {
+        await run();
+        logger.info({ groupId: config.kafkaGroupId, topics }, 'kafka consumer restarted');
+      } catch (err) {
+        const e = coerceError(err);
+        logger.error({ err: e }, `kafka consumer: restart failed: ${e.message}`);
+        restartLater(consumer);
+      }
+    }, waitMs);
+  }
+
+  const lifecycle = makeLifecycle({
+    async start() {
+      stopping = false;
+      restartMs = FIRST_RESTART_MS;
+      await run();
       logger.info({ groupId: config.kafkaGroupId, topics }, 'kafka consumer started');
     },
     async stop() {
+      stopping = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      restartTimer = null;
       for (const t of resumers) clearTimeout(t);
       resumers.clear();
       // Stops fetching, lets the batch in flight finish and commits what it resolved, leaves the group.

@@ -64,12 +64,16 @@ export function makeLocalExecutor(deps: LocalExecutorDeps): LocalExecutor {
   let subscription: LiveSubscription<RunView> | null = null;
   let accepting = false;
 
-  const claimLoop = makeLoop({ name: 'local-executor', intervalMs: CLAIM_POLL_MS, logger, tick: claim });
+  // Back-offs stay short while the database is away: claims resume soon after it is back, and the
+  // leases of the runs executing here are renewed before they run out (a stuck monitor would take them).
+  const claimLoop = makeLoop({ name: 'local-executor', intervalMs: CLAIM_POLL_MS, logger, tick: claim, maxBackoffMs: 10_000 });
+  const leaseIntervalMs = Math.max(10, Math.min(LEASE_CHECK_MS, Math.floor(config.localLeaseMs / 3)));
   const leaseLoop = makeLoop({
     name: 'local-executor leases',
-    intervalMs: Math.max(10, Math.min(LEASE_CHECK_MS, Math.floor(config.localLeaseMs / 3))),
+    intervalMs: leaseIntervalMs,
     logger,
     tick: renew,
+    maxBackoffMs: Math.max(leaseIntervalMs, Math.min(5000, Math.floor(config.localLeaseMs / 3))),
   });
 
   async function claim(): Promise<void> {

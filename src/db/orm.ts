@@ -66,10 +66,18 @@ export function baseOptions(opts: { snapshot?: boolean } = {}): Options<any> {
   };
 }
 
-/** Opens PostgreSQL at `url`. Throws when it cannot connect. */
+/** Which pool of {@link openPostgres} a connection error came from. */
+export type PoolName = 'sql' | 'copy';
+
+/**
+ * Opens PostgreSQL at `url`. Throws when it cannot connect. `onPoolError` hears of pooled
+ * connections that die while idle (the server restarted or cut them): the pool drops them and opens
+ * new ones when next needed, so this is news for the log, never a crash. (The ORM's own pool, knex,
+ * notes such errors on each connection itself and discards the connection.)
+ */
 export async function openPostgres(
   url: string,
-  opts: { poolSize?: number; sqlPoolSize?: number; snapshot?: boolean } = {},
+  opts: { poolSize?: number; sqlPoolSize?: number; snapshot?: boolean; onPoolError?: (err: Error, pool: PoolName) => void } = {},
 ): Promise<Database> {
   const orm = (await MikroORM.init({
     ...baseOptions({ snapshot: opts.snapshot }),
@@ -91,9 +99,10 @@ export async function openPostgres(
       getTypeParser: (oid: number, format?: string) => (oid === types.builtins.INT8 ? Number : types.getTypeParser(oid, format as never)),
     } as never,
   });
-  // An idle connection that dies (server restart) must not crash the process.
-  sqlPool.on('error', () => undefined);
-  pool.on('error', () => undefined);
+  // An idle connection that dies (server restart) must not crash the process: without a listener
+  // the pool's 'error' event would throw.
+  sqlPool.on('error', (err) => opts.onPoolError?.(err, 'sql'));
+  pool.on('error', (err) => opts.onPoolError?.(err, 'copy'));
   return {
     orm,
     kind: 'postgres',

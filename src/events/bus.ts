@@ -1,6 +1,6 @@
 import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
-import { RedisPubSub } from 'graphql-redis-subscriptions';
-import Redis from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { coerceError } from '../errors';
 import type { Publication, Topic, TopicPayloads } from './topics';
 
 /** Options of {@link EventBus.subscribe}. */
@@ -11,24 +11,57 @@ export interface SubscribeOptions<P> {
    */
   highWaterMark?: number;
   onDrop?: (payload: P) => void;
+  /**
+   * Called when the bus is back after an outage (Redis reconnected, or some replica could not
+   * publish for a while): messages published meanwhile may never arrive. The subscriber re-reads
+   * what it shows from the database and hands it to itself with {@link BusSubscription.push}, so
+   * its client converges. `since` is when the outage began (a few seconds earlier, for clocks that
+   * differ between replicas). Called after the channel is subscribed again, so nothing committed
+   * after the re-read is missed. A rejection is tried again twice (1 s, then 2 s later), then
+   * reported to the bus's `onResyncError`.
+   */
+  onResync?: (since: Date) => Promise<void> | void;
 }
 
 /** A live subscription: iterate it; `close()` (or `return()`) unsubscribes. */
 export interface BusSubscription<P> extends AsyncIterableIterator<P> {
   close(): void;
+  /** Hands `payload` to this subscriber alone, as if it had been published (what a resync re-read). */
+  push(payload: P): void;
 }
+
+/** What a bus implementation adds to {@link EventBus}; every member is optional. */
+export interface BusHooks {
+  /** Releases the connections. */
+  close?: () => Promise<void>;
+  /** Resolves when the bus can publish and receive; rejects saying why not. */
+  ping?: () => Promise<void>;
+  /** Told of each publish that failed (before the rejection goes to the caller). */
+  onPublishError?: (err: Error) => void;
+  /** Told when a subscriber's resync failed three times. */
+  onResyncError?: (err: Error) => void;
+}
+
+/** Resyncs asked for within this window are made once (a reconnect and a replica's notice often come together). */
+const RESYNC_COALESCE_MS = 100;
+const RESYNC_TRIES = 3;
 
 /**
  * Fan-out of run events to GraphQL subscribers: Redis pub/sub across replicas, or in-process.
  * `subscribe` resolves only once the subscription is in place (Redis acknowledged it), so a caller
- * that subscribes, then reads a snapshot, then streams misses nothing in between.
+ * that subscribes, then reads a snapshot, then streams misses nothing in between. When the bus
+ * comes back after an outage, every subscription that asked for it (`onResync`) is told, so it can
+ * re-read what it may have missed.
  */
 export class EventBus {
+  private readonly resyncListeners = new Set<(since: Date) => Promise<void> | void>();
+  private resyncSince: number | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+
   constructor(
     private readonly engine: PubSubEngine,
     private readonly prefix: string,
-    private readonly onClose: () => Promise<void> = async () => undefined,
-    private readonly pingFn: () => Promise<void> = async () => undefined,
+    private readonly hooks: BusHooks = {},
   ) {}
 
   channel(topic: Topic, id?: string): string {
@@ -36,7 +69,12 @@ export class EventBus {
   }
 
   async publish<T extends Topic>(topic: T, id: string | undefined, payload: TopicPayloads[T]): Promise<void> {
-    await this.engine.publish(this.channel(topic, id), payload);
+    try {
+      await this.engine.publish(this.channel(topic, id), payload);
+    } catch (err) {
+      this.hooks.onPublishError?.(coerceError(err));
+      throw err;
+    }
   }
 
   async publishAll(publications: readonly Publication[]): Promise<void> {
@@ -53,24 +91,24 @@ export class EventBus {
     const queue: P[] = [];
     let waiting: ((r: IteratorResult<P>) => void) | null = null;
     let done = false;
-    const subId = await this.engine.subscribe(
-      this.channel(topic, id),
-      (payload: P) => {
-        if (done) return;
-        if (waiting) {
-          const w = waiting;
-          waiting = null;
-          w({ value: payload, done: false });
-          return;
-        }
-        queue.push(payload);
-        if (queue.length > highWaterMark) options.onDrop?.(queue.shift()!);
-      },
-      {},
-    );
+    const deliver = (payload: P) => {
+      if (done) return;
+      if (waiting) {
+        const w = waiting;
+        waiting = null;
+        w({ value: payload, done: false });
+        return;
+      }
+      queue.push(payload);
+      if (queue.length > highWaterMark) options.onDrop?.(queue.shift()!);
+    };
+    const subId = await this.engine.subscribe(this.channel(topic, id), deliver, {});
+    const onResync = options.onResync;
+    if (onResync) this.resyncListeners.add(onResync);
     const close = () => {
       if (done) return;
       done = true;
+      if (onResync) this.resyncListeners.delete(onResync);
       this.engine.unsubscribe(subId);
       queue.length = 0;
       waiting?.({ value: undefined, done: true });
@@ -91,6 +129,7 @@ export class EventBus {
         return Promise.reject(err);
       },
       close,
+      push: deliver,
       [Symbol.asyncIterator]() {
         return this;
       },
@@ -98,13 +137,52 @@ export class EventBus {
     return iterator;
   }
 
-  /** Resolves when the bus can publish (Redis answers PING); rejects otherwise. */
+  /**
+   * Tells every subscription that asked (`onResync`) that messages since `since` may be lost.
+   * Calls within {@link RESYNC_COALESCE_MS} make one resync, from the earliest `since`.
+   */
+  resync(since: Date): void {
+    this.resyncSince = Math.min(this.resyncSince ?? Infinity, since.getTime());
+    if (this.resyncTimer) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null;
+      const from = new Date(this.resyncSince!);
+      this.resyncSince = null;
+      for (const listener of [...this.resyncListeners]) void this.resyncOne(listener, from);
+    }, RESYNC_COALESCE_MS);
+    this.resyncTimer.unref();
+  }
+
+  /** How many subscriptions a resync would reach now. */
+  get resyncing(): number {
+    return this.resyncListeners.size;
+  }
+
+  private async resyncOne(listener: (since: Date) => Promise<void> | void, since: Date) {
+    for (let i = 1; ; i++) {
+      try {
+        await listener(since);
+        return;
+      } catch (err) {
+        if (i >= RESYNC_TRIES || !this.resyncListeners.has(listener)) {
+          if (this.resyncListeners.has(listener)) this.hooks.onResyncError?.(coerceError(err));
+          return;
+        }
+        await sleep(1000 * i);
+      }
+    }
+  }
+
+  /** Resolves when the bus can publish and receive (Redis answers on both connections); rejects saying why not. */
   ping(): Promise<void> {
-    return this.pingFn();
+    return this.hooks.ping?.() ?? Promise.resolve();
   }
 
   close(): Promise<void> {
-    return this.onClose();
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.resyncTimer = null;
+    this.resyncListeners.clear();
+    return this.hooks.close?.() ?? Promise.resolve();
   }
 }
 
@@ -116,43 +194,4 @@ export function makeMemoryBus(prefix = 'jobwire:'): EventBus {
   return new EventBus(pubsub, prefix);
 }
 
-/**
- * The Redis bus: publishes on per-entity channels, with two connections of its own (a subscribed
- * connection cannot publish). Rejects when Redis cannot be reached within `connectTimeoutMs`.
- */
-export async function makeRedisBus(
-  url: string,
-  prefix: string,
-  opts: { connectTimeoutMs?: number; onError?: (err: Error, connection: 'publisher' | 'subscriber') => void } = {},
-): Promise<EventBus> {
-  const options = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: opts.connectTimeoutMs ?? 5000 };
-  // The publishes of one turn of the event loop (a batch's runs, stages, jobs) go out in one write.
-  const publisher = new Redis(url, { ...options, enableAutoPipelining: true });
-  const subscriber = new Redis(url, options);
-  // ioredis reconnects by itself; without a listener each failed attempt prints a stack to stderr.
-  // Report the first error of an outage, then at most one a minute, until a connection is ready.
-  for (const [name, client] of [
-    ['publisher', publisher],
-    ['subscriber', subscriber],
-  ] as const) {
-    let lastReport = 0;
-    client.on('error', (err: Error) => {
-      if (Date.now() - lastReport < 60_000) return;
-      lastReport = Date.now();
-      opts.onError?.(err, name);
-    });
-    client.on('ready', () => (lastReport = 0));
-  }
-  await Promise.all([publisher.connect(), subscriber.connect()]);
-  const pubsub = new RedisPubSub({ publisher, subscriber });
-  return new EventBus(
-    pubsub,
-    prefix,
-    async () => {
-      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
-    },
-    async () => {
-      await publisher.ping();
-    },
-  );
-}
+export { makeRedisBus, type RedisBusOptions } from './redis-bus';

@@ -2,7 +2,7 @@ import type { Admin } from 'kafkajs';
 import { coerceError } from '../errors';
 import type { BusSubscription, EventBus } from '../events/bus';
 import { Topic, type IngestReportPayload } from '../events/topics';
-import type { Logger } from '../logger';
+import { throttled, type Logger } from '../logger';
 
 /** Lag of one partition the gateway's group consumes. */
 export interface PartitionLagView {
@@ -140,10 +140,16 @@ export class IngestStatusTracker implements IngestProgress {
       appliedPerSecond: this.ownRate(),
       at: this.now(),
     };
-    await this.deps.bus
-      .publish(Topic.INGEST_REPORT, undefined, payload)
-      .catch((err) => this.deps.logger?.warn({ err: coerceError(err), component: 'ingest-status' }, 'ingest report not published'));
+    await this.deps.bus.publish(Topic.INGEST_REPORT, undefined, payload).catch((err) => this.reportPublishError(err));
   }
+
+  /** Once a second while Redis is away would flood the log: the first, then one a minute. */
+  private readonly reportPublishError = throttled(60_000, (suppressed, err: unknown) =>
+    this.deps.logger?.warn(
+      { err: coerceError(err), component: 'ingest-status', failuresSinceLastReport: suppressed },
+      'ingest report not published',
+    ),
+  );
 
   /** `ok`, or why the consumer is not healthy (for /readyz). */
   readiness(): string {

@@ -48,6 +48,8 @@ const sharedChunks = new WeakMap<RunLogsPayload, Map<string, LogChunkView>>();
  * does not see lines filtered out after its last match) the missing range is read from the store.
  * Lines shed because the client fell `highWaterMark` messages behind are not re-read: a chunk with
  * no lines reports them in `droppedLines`, its `cursor` being where the client should fetch from.
+ * When the bus comes back after an outage, the stored lines after `seenHigh` are sent (lines
+ * published meanwhile were lost on the way), then live ones above them.
  *
  * Throws BAD_USER_INPUT (`after` not a seq) or NOT_FOUND before the stream starts.
  */
@@ -70,7 +72,15 @@ export async function runLogsStream(
   // Seqs of matching lines shed for overflow, and the seq ranges of every shed message.
   const shedSeqs = new Set<number>();
   const shedRanges: [number, number][] = [];
+  // After a bus outage every stored line after the last one accounted for is read again (below);
+  // an empty message wakes the stream up to do it.
+  let resyncWanted = false;
+  let subRef: { push(p: RunLogsPayload): void } | null = null;
   const sub = await bus.subscribe(Topic.RUN_LOGS, runId, {
+    onResync: () => {
+      resyncWanted = true;
+      subRef?.push({ runId, lines: [] });
+    },
     highWaterMark: options.highWaterMark ?? 2000,
     onDrop: (p: RunLogsPayload) => {
       if (!p.lines.length) return;
@@ -78,6 +88,7 @@ export async function runLogsStream(
       for (const l of p.lines) if (matches(l)) shedSeqs.add(seqOf(l));
     },
   });
+  subRef = sub;
   await orClose(sub, async () => {
     if (!(await runs.get(runId))) throw notFound('Run', runId);
   });
@@ -122,6 +133,12 @@ export async function runLogsStream(
     seenHigh = Math.max(seenHigh, lastSent);
 
     for await (const payload of sub) {
+      if (resyncWanted) {
+        // Lines published while the bus was away never arrived: the store has them.
+        resyncWanted = false;
+        for await (const lines of stored(seenHigh, Infinity)) yield* chunks(lines, false);
+        seenHigh = Math.max(seenHigh, lastSent);
+      }
       const lines = payload.lines.filter((l) => seqOf(l) > seenHigh);
       if (!lines.length) continue;
       const lo = seqOf(lines[0]);

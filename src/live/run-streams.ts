@@ -1,8 +1,8 @@
 import type { JobsApi, RunsApi } from '../api';
 import type { MetricsView, RunStatus, RunView, StageView } from '../domain';
 import { badInput, notFound } from '../errors';
-import type { EventBus } from '../events/bus';
-import { Topic } from '../events/topics';
+import type { BusSubscription, EventBus } from '../events/bus';
+import { Topic, type TopicPayloads } from '../events/topics';
 import { orClose, snapshotThenLive, type LiveStream } from './streams';
 
 interface Deps {
@@ -28,6 +28,35 @@ function newerThan(snapshot: readonly RunView[], single: boolean): (r: RunView) 
   };
 }
 
+/** Most runs a resync of a job's or of every run's stream re-reads (newest first). */
+export const RESYNC_RUNS = 100;
+
+/**
+ * Re-reads, after a bus outage, the runs matching `filter` changed since `since` (at most
+ * {@link RESYNC_RUNS}, newest first) and hands them to `sub` oldest first; the stream's own filter
+ * lets through only what its client has not seen.
+ */
+async function resyncRuns(runs: RunsApi, sub: BusSubscription<RunView>, filter: { jobId?: string | null }, since: Date) {
+  const page = await runs.list(filter.jobId ? { jobId: filter.jobId } : null, { first: RESYNC_RUNS });
+  const changed = page.edges.map((e) => e.node).filter((r) => Date.parse(r.updatedAt) >= since.getTime());
+  for (const r of changed.reverse()) sub.push(r);
+}
+
+/**
+ * Subscribes `topic`/`id` with a resync that `reread`s into the subscription (see
+ * SubscribeOptions.onResync): the subscription exists before the resync can run.
+ */
+async function subscribeWithResync<T extends Topic>(
+  bus: EventBus,
+  topic: T,
+  id: string | undefined,
+  reread: (sub: BusSubscription<TopicPayloads[T]>, since: Date) => Promise<void>,
+): Promise<BusSubscription<TopicPayloads[T]>> {
+  let sub: BusSubscription<TopicPayloads[T]> | null = null;
+  sub = await bus.subscribe(topic, id, { onResync: (since) => (sub ? reread(sub, since) : undefined) });
+  return sub;
+}
+
 async function mustExist(runs: RunsApi, runId: string): Promise<RunView> {
   const run = await runs.get(runId);
   if (!run) throw notFound('Run', runId);
@@ -43,7 +72,14 @@ export async function runUpdatedStream(deps: Deps, args: { runId?: string | null
   const { runId, jobId } = args;
   if (runId == null && jobId == null) throw badInput('runId', 'give exactly one of runId or jobId');
   if (runId != null && jobId != null) throw badInput('jobId', 'give exactly one of runId or jobId, not both');
-  const sub = runId != null ? await deps.bus.subscribe(Topic.RUN, runId) : await deps.bus.subscribe(Topic.JOB_RUNS, jobId!);
+  // After a bus outage: the run as it stands now, or the job's runs that changed meanwhile.
+  const sub =
+    runId != null
+      ? await subscribeWithResync(deps.bus, Topic.RUN, runId, async (s) => {
+          const run = await deps.runs.get(runId);
+          if (run) s.push(run);
+        })
+      : await subscribeWithResync(deps.bus, Topic.JOB_RUNS, jobId!, (s, since) => resyncRuns(deps.runs, s, { jobId }, since));
   const snapshot = await orClose(sub, async () => {
     if (runId != null) return [await mustExist(deps.runs, runId)];
     const job = await deps.jobs.get(jobId!);
@@ -63,7 +99,10 @@ export async function runsChangedStream(
   deps: Deps,
   filter: { jobId?: string | null; status?: RunStatus | null } | null | undefined,
 ): Promise<LiveStream<RunView>> {
-  const sub = filter?.jobId ? await deps.bus.subscribe(Topic.JOB_RUN_STATUS, filter.jobId) : await deps.bus.subscribe(Topic.RUN_STATUS);
+  const reread = (s: BusSubscription<RunView>, since: Date) => resyncRuns(deps.runs, s, { jobId: filter?.jobId }, since);
+  const sub = filter?.jobId
+    ? await subscribeWithResync(deps.bus, Topic.JOB_RUN_STATUS, filter.jobId, reread)
+    : await subscribeWithResync(deps.bus, Topic.RUN_STATUS, undefined, reread);
   const status = filter?.status ?? null;
   const newer = newerThan([], false);
   return snapshotThenLive([], sub, (r) => newer(r) && (status === null || r.status === status));
@@ -74,7 +113,10 @@ export async function runsChangedStream(
  * samples; older samples are skipped. NOT_FOUND for an unknown run.
  */
 export async function runMetricsStream(deps: Deps, runId: string): Promise<LiveStream<MetricsView>> {
-  const sub = await deps.bus.subscribe(Topic.RUN_METRICS, runId);
+  const sub = await subscribeWithResync(deps.bus, Topic.RUN_METRICS, runId, async (s) => {
+    const metrics = await deps.runs.latestMetrics(runId);
+    if (metrics) s.push(metrics);
+  });
   const latest = await orClose(sub, async () => (await mustExist(deps.runs, runId)).metrics);
   let last = latest;
   return snapshotThenLive(latest ? [latest] : [], sub, (m) => {
@@ -93,7 +135,9 @@ export async function runMetricsStream(deps: Deps, runId: string): Promise<LiveS
  * skipped. NOT_FOUND for an unknown run.
  */
 export async function stageProgressStream(deps: Deps, runId: string): Promise<LiveStream<StageView>> {
-  const sub = await deps.bus.subscribe(Topic.RUN_STAGES, runId);
+  const sub = await subscribeWithResync(deps.bus, Topic.RUN_STAGES, runId, async (s) => {
+    for (const stage of await deps.runs.stages(runId)) s.push(stage);
+  });
   const stages = await orClose(sub, async () => (await mustExist(deps.runs, runId)).stages);
   const sent = new Map<string, StageView>(stages.map((s) => [s.name, s]));
   return snapshotThenLive(stages, sub, (s) => {

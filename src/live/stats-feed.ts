@@ -62,7 +62,8 @@ export class StatsFeed {
 
   private ensureSubscribed(): Promise<BusSubscription<RunView>> {
     if (!this.sub) {
-      const sub = this.deps.bus.subscribe(Topic.RUN_STATUS, undefined, { highWaterMark: 100 });
+      // After a bus outage the stats are computed again: changes made meanwhile were not heard of.
+      const sub = this.deps.bus.subscribe(Topic.RUN_STATUS, undefined, { highWaterMark: 100, onResync: () => this.schedule() });
       this.sub = sub;
       sub.then(
         (s) => this.pump(s),

@@ -4,7 +4,7 @@ import { ACTIVE_RUN_STATUSES, RunStatus, RunTrigger, type ExecutionBackend, type
 import { AppError, ErrorCode, conflict, notFound } from '../errors';
 import type { EventBus } from '../events/bus';
 import { Topic, type Publication } from '../events/topics';
-import type { Logger } from '../logger';
+import { throttled, type Logger } from '../logger';
 import type { CoreEvent } from './core-events';
 import { DEFAULT_POLICIES, applyEvent, jobStatusAfter, type ApplyContext, type BackendPolicy, type RunState } from './run-apply';
 import { toLogLineView, toRunView, toStageView } from './run-rows';
@@ -13,6 +13,9 @@ import { jobStatusFor, type RetryPolicy } from './run-state';
 import { TERMINAL_SQL, sqlList } from './run-sql';
 import { IDEMPOTENCY_TTL_MS, claimIdempotencyKey, setKeyAttempt } from '../db/idempotency-keys';
 import { insertRun, lockJob, lockRuns, writeBatch, type JobForRun } from './run-store';
+
+/** While the bus is down, at most one log line per this many ms about publishes that failed. */
+const PUBLISH_ERROR_LOG_MS = 10_000;
 
 /** What applying one event did. `run` is the run as it stands after the event's batch. */
 export interface ApplyResult {
@@ -310,14 +313,26 @@ export class RunEventsService {
     }
   }
 
+  /**
+   * Publishes after a commit. A failure (Redis away) never reaches the caller: the change is
+   * durable, and subscribers re-read it when the bus is back (EventBus resync). Logged once, then
+   * at most every {@link PUBLISH_ERROR_LOG_MS} while the bus stays down.
+   */
   private async publish(publications: Publication[]): Promise<void> {
     if (publications.length === 0) return;
     try {
       await this.deps.bus.publishAll(publications);
     } catch (err) {
-      this.deps.logger.error({ err, count: publications.length }, 'publishing run events failed after commit');
+      this.reportPublishError(err, publications.length);
     }
   }
+
+  private readonly reportPublishError = throttled(PUBLISH_ERROR_LOG_MS, (suppressed, err: unknown, count: number) =>
+    this.deps.logger.error(
+      { err, count, failuresSinceLastReport: suppressed, component: 'run-events' },
+      'publishing run events failed after commit (the change is stored; subscribers resync when the bus is back)',
+    ),
+  );
 
   private context(now: Date): ApplyContext {
     return { now, retry: this.deps.retry, stuckThresholdMs: this.deps.stuckThresholdMs, policy: this.policy, random: this.deps.random };

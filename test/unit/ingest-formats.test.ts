@@ -649,6 +649,9 @@ describe('errors and URLs', () => {
     expect(fromDbError(Object.assign(new Error('gone'), { code: '57P01' }), 'x').kind).toBe('TRANSIENT');
     expect(fromDbError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 'x').kind).toBe('TRANSIENT');
     expect(fromDbError(new Error('Connection terminated unexpectedly'), 'x').kind).toBe('TRANSIENT');
+    // What node-postgres says of every statement on a client whose connection the server cut (a restart mid-load).
+    expect(fromDbError(new Error('Client has encountered a connection error and is not queryable'), 'x').kind).toBe('TRANSIENT');
+    expect(fromDbError(new Error('Connection ended unexpectedly'), 'x').kind).toBe('TRANSIENT');
     expect(fromDbError(Object.assign(new Error('denied'), { code: '42501' }), 'x').kind).toBe('PERMANENT');
   });
 

@@ -37,8 +37,10 @@ export interface RunExecutionDeps {
 
 /** A metrics sample is written this often while a run executes, in ms. */
 export const METRICS_INTERVAL_MS = 1000;
-/** Attempts at writing the final status before leaving the run to the stuck monitor. */
+/** Attempts at writing the final status, once the gateway is stopping, before leaving the run to the stuck monitor. */
 const FINAL_STATUS_TRIES = 4;
+/** Longest pause between two attempts at writing the final status while the database is away. */
+const FINAL_STATUS_MAX_PAUSE_MS = 5000;
 
 /** Why an execution was aborted before its ingest ended by itself. */
 type AbortReason = 'cancel' | 'shutdown' | 'lost';
@@ -71,6 +73,8 @@ export class RunExecution {
   private abortedAt: number | null = null;
   private finished = false;
   private cancelling = false;
+  /** The gateway is stopping: the final status is tried a few times only. */
+  private stopping = false;
   private readonly reporter: RunReporter;
   private readonly log: Logger;
 
@@ -114,6 +118,7 @@ export class RunExecution {
 
   /** The gateway is stopping: abort; the run goes back to the queue (same attempt) to run again, here or elsewhere. */
   shutdown(): void {
+    this.stopping = true;
     this.abort('shutdown');
   }
 
@@ -226,7 +231,12 @@ export class RunExecution {
 
   /**
    * Applies the last progress and the final status in one batch (subscribers get them in that
-   * order after the commit), trying a few times before leaving the run to the stuck monitor.
+   * order after the commit). While the database is away it keeps trying, backing off up to
+   * {@link FINAL_STATUS_MAX_PAUSE_MS}: the run stays in the executor, whose lease renewals resume
+   * with the database, so the status lands as soon as PostgreSQL is back rather than a lease
+   * expiry and a stuck-monitor pass later. Once the gateway is stopping it tries
+   * {@link FINAL_STATUS_TRIES} times at most, then leaves the run to the stuck monitor (its lease
+   * runs out, the attempt fails TRANSIENT and is retried).
    */
   private async applyFinal(events: RunEvent[]): Promise<void> {
     const status = (events.at(-1)!.payload as StatusPayload).status;
@@ -234,17 +244,21 @@ export class RunExecution {
       try {
         const results: BatchResult[] = await this.deps.runEvents.applyBatch(events);
         const r = results.at(-1)!;
-        this.log.info({ status, outcome: r.outcome, reason: r.reason }, `local executor: run ${this.run.id} ${status}`);
+        this.log.info({ status, outcome: r.outcome, reason: r.reason, tries: i }, `local executor: run ${this.run.id} ${status}`);
         return;
       } catch (err) {
         const e = coerceError(err);
-        if (i >= FINAL_STATUS_TRIES) {
-          // The lease runs out; the stuck monitor then fails the run TRANSIENT and it is retried.
+        if (this.stopping && i >= FINAL_STATUS_TRIES) {
           this.log.error({ err: e }, `local executor: final status of run ${this.run.id} not written: ${e.message}`);
           return;
         }
-        this.log.warn({ err: e, try: i }, `local executor: writing the final status of run ${this.run.id} failed: ${e.message}`);
-        await sleep(250 * 2 ** i);
+        const pause = Math.min(FINAL_STATUS_MAX_PAUSE_MS, 250 * 2 ** i);
+        if (i <= FINAL_STATUS_TRIES || i % 10 === 0)
+          this.log.warn(
+            { err: e, try: i, nextTryInMs: pause },
+            `local executor: writing the final status of run ${this.run.id} failed: ${e.message}; trying again`,
+          );
+        await sleep(pause);
       }
     }
   }

@@ -90,8 +90,11 @@ export function fromDbError(err: unknown, doing: string): IngestError {
   const isTransient =
     (sqlState !== undefined && /^(08|40|53|57P)/.test(sqlState)) ||
     transientNetworkCode(err) !== undefined ||
-    // node-postgres reports a dropped socket without a code.
-    /connection terminated|Connection terminated|server closed the connection|timeout exceeded when trying to connect/i.test(msg);
+    // node-postgres reports a dropped socket without a code, and refuses every later statement on
+    // that client ("Client has encountered a connection error and is not queryable").
+    /connection terminated|server closed the connection|timeout exceeded when trying to connect|connection ended unexpectedly|connection error and is not queryable|client was closed and is not queryable/i.test(
+      msg,
+    );
   const text = `${doing} failed: ${msg}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}`;
   return new IngestError(isTransient ? 'TRANSIENT' : 'PERMANENT', text, msg, { cause: err });
 }
