@@ -11,7 +11,7 @@ import {
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
-import { parseRole, roleAtLeast, Role, type Principal } from '../auth/roles';
+import { parseRole, roleAtLeast, type Principal, type Role } from '../auth/roles';
 
 /**
  * Who may run an operation, decided before any of it runs (so a refused mutation does nothing,
@@ -92,20 +92,12 @@ export function authorizeOperation(
 ): GraphQLError | null {
   const refused: string[] = [];
   const undeclared: string[] = [];
-  let needed = Role.VIEWER;
   for (const [coordinate, role] of operationNeeds(schema, document, operationName)) {
     if (role === null) undeclared.push(coordinate);
-    else if (!roleAtLeast(principal.role, role)) {
-      refused.push(coordinate);
-      if (roleAtLeast(role, needed)) needed = role;
-    }
+    else if (!roleAtLeast(principal.role, role)) refused.push(`${coordinate} needs the ${role} role`);
   }
-  if (undeclared.length) {
-    return forbidden(`${undeclared.join(', ')} declares no role, so nobody may call it`);
-  }
-  if (refused.length) {
-    return forbidden(`${refused.join(', ')} needs the ${needed} role; ${principal.subject} is ${principal.role}`);
-  }
+  if (undeclared.length) return forbidden(`${undeclared.join(', ')} declares no role, so nobody may call it`);
+  if (refused.length) return forbidden(`${refused.join(', ')}; ${principal.subject} is ${principal.role}`);
   return null;
 }
 
