@@ -29,6 +29,8 @@ export interface OperationRunner {
 }
 
 export const INTERNAL_ERROR = 'Internal server error';
+/** Most messages a client may send after `connection_init` before it is acknowledged (they wait for the ack). */
+const MAX_WAITING = 100;
 /** WebSocket close code 1013 "Try Again Later" (RFC 6455 registry): credentials could not be checked just now. */
 export const TRY_AGAIN_LATER = 1013;
 
@@ -88,6 +90,8 @@ export class WsConnection {
   private readonly operations = new Operations();
   /** Who is on this socket: set when `connection_init` authenticated (and acknowledged). */
   principal?: Principal;
+  /** Messages that came while `connection_init` was being authenticated: handled, in order, once it is. */
+  private waiting?: string[];
   /** Pending until `connection_init` arrives. */
   initTimer?: NodeJS.Timeout;
 
@@ -146,6 +150,11 @@ export class WsConnection {
 
   /** Handles one message from the client (never throws: a failure closes the socket). */
   receive(data: string, runner: OperationRunner): void {
+    if (this.waiting) {
+      if (this.waiting.length >= MAX_WAITING) return this.socket.close(CloseCode.BadRequest, 'Too many messages before connection_ack');
+      this.waiting.push(data);
+      return;
+    }
     let message: ReturnType<typeof parseMessage>;
     try {
       message = parseMessage(data);
@@ -158,6 +167,7 @@ export class WsConnection {
         this.initReceived = true;
         clearTimeout(this.initTimer);
         this.initTimer = undefined;
+        this.waiting = [];
         return void this.guard(this.accept(runner, message.payload));
       case MessageType.Ping:
         return void this.guard(
@@ -191,7 +201,15 @@ export class WsConnection {
 
   /** `connection_init`: acknowledged once its params authenticate, else the socket is closed. */
   private async accept(runner: OperationRunner, params: unknown): Promise<void> {
-    const result = await runner.connect(this, params);
+    let result: AuthResult;
+    try {
+      result = await runner.connect(this, params);
+    } catch (err) {
+      this.waiting = undefined;
+      throw err;
+    }
+    const queued = this.waiting ?? [];
+    this.waiting = undefined;
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (!result.ok) {
       // The reason is a close frame's: at most 123 bytes.
@@ -199,7 +217,10 @@ export class WsConnection {
       return this.socket.close(CloseCode.Forbidden, `Forbidden: ${result.message}`.slice(0, 120));
     }
     this.principal = result.principal;
-    await this.send(`{"type":"${MessageType.ConnectionAck}"}`);
+    const ack = this.send(`{"type":"${MessageType.ConnectionAck}"}`);
+    // A client that did not wait for the ack (pipelined `subscribe`, `ping`) is served after it.
+    for (const data of queued) this.receive(data, runner);
+    await ack;
   }
 
   /**

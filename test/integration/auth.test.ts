@@ -211,6 +211,17 @@ describe('WebSocket credentials', () => {
     expect(s.messages).toEqual([]); // never acknowledged
   });
 
+  it('serves a subscribe sent before the ack once the JWT is checked, and not before', async () => {
+    const s = await initSocket({ authorization: viewer.authorization });
+    s.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { subject } }' } }));
+    await waitFor(() => s.messages.length === 3, 'the ack, the next and the complete');
+    expect(s.messages).toEqual([
+      { type: 'connection_ack' },
+      { id: '1', type: 'next', payload: { data: { me: { subject: 'vera' } } } },
+      { id: '1', type: 'complete' },
+    ]);
+  });
+
   it('closes a socket with an expired JWT with 4403', async () => {
     const s = await initSocket({ authorization: `Bearer ${await token('ada', 'admin', { exp: Math.floor(Date.now() / 1000) - 60 })}` });
     expect(await s.closed).toEqual({ code: 4403, reason: 'Forbidden: The token has expired' });
