@@ -6,6 +6,7 @@ import { Migration20261201221447_core_liveness_stall_idempotency } from './Migra
 import { Migration20261202000350_kafka_dead_letters } from './Migration20261202000350_kafka_dead_letters';
 import { Migration20261202044434_spark_poller } from './Migration20261202044434_spark_poller';
 import { Migration20261202123000_jobwire_schema } from './Migration20261202123000_jobwire_schema';
+import { Migration20261202144437_audit_principals } from './Migration20261202144437_audit_principals';
 
 /** Every migration, in order. Written by `npm run migration:create`; do not edit by hand. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202000350_kafka_dead_letters', class: Migration20261202000350_kafka_dead_letters },
   { name: 'Migration20261202044434_spark_poller', class: Migration20261202044434_spark_poller },
   { name: 'Migration20261202123000_jobwire_schema', class: Migration20261202123000_jobwire_schema },
+  { name: 'Migration20261202144437_audit_principals', class: Migration20261202144437_audit_principals },
 ];

@@ -1,4 +1,5 @@
 import { registerEnumType } from 'type-graphql';
+import { Role } from '../src/auth/roles';
 import {
   ClusterMode,
   DataFormat,
@@ -22,6 +23,14 @@ import {
  */
 registerEnumType(JobStatus, { name: 'JobStatus', description: 'Derived from the latest run' });
 registerEnumType(RunStatus, { name: 'RunStatus' });
+registerEnumType(Role, {
+  name: 'Role',
+  valuesConfig: {
+    VIEWER: { description: 'Every query and subscription' },
+    OPERATOR: { description: 'Also start, stop and retry runs, compute, connection tests, dead-letter replay and discard' },
+    ADMIN: { description: 'Also create, update and delete jobs' },
+  },
+});
 registerEnumType(DeadLetterStatus, {
   name: 'DeadLetterStatus',
   valuesConfig: {
@@ -58,6 +67,7 @@ registerEnumType(StallAction, {
 
 export {
   ClusterMode,
+  Role,
   DataFormat,
   DeadLetterStatus,
   ErrorKind,

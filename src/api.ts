@@ -70,7 +70,8 @@ export interface PreflightResultView {
 
 export interface JobsApi {
   /** Same `idempotencyKey` within 24 h → the job the first call made (nothing created twice, also under concurrent calls). */
-  create(input: CreateJobInput, opts?: { idempotencyKey?: string | null }): Promise<JobView>;
+  /** `actor`: the caller's subject, recorded as `createdBy`. */
+  create(input: CreateJobInput, opts?: { idempotencyKey?: string | null; actor?: string | null }): Promise<JobView>;
   update(id: string, input: UpdateJobInput): Promise<JobView>;
   /** Refused (CONFLICT) while a run is active; deletes the job's runs, logs and metrics too. */
   delete(id: string): Promise<boolean>;
@@ -95,13 +96,14 @@ export interface LogQuery {
   contains?: string | null;
 }
 
+/** `actor` on start/stop/retry: the caller's subject, recorded as the attempt's `triggeredBy` or the run's `stoppedBy`. */
 export interface RunsApi {
   /** UNAVAILABLE when the job's backend is not configured; same idempotencyKey within 24 h → same run. */
-  start(jobId: string, opts?: { idempotencyKey?: string | null; trigger?: RunTrigger }): Promise<RunView>;
+  start(jobId: string, opts?: { idempotencyKey?: string | null; trigger?: RunTrigger; actor?: string | null }): Promise<RunView>;
   /** Same `idempotencyKey` within 24 h → the run as that first call left it, nothing done again. */
-  stop(runId: string, force: boolean, opts?: { idempotencyKey?: string | null }): Promise<RunView>;
+  stop(runId: string, force: boolean, opts?: { idempotencyKey?: string | null; actor?: string | null }): Promise<RunView>;
   /** Manual retry: a new attempt of a FAILED run (dead-lettered ones too); CONFLICT otherwise. Same key → same attempt. */
-  retry(runId: string, opts?: { idempotencyKey?: string | null }): Promise<RunView>;
+  retry(runId: string, opts?: { idempotencyKey?: string | null; actor?: string | null }): Promise<RunView>;
   get(id: string): Promise<RunView | null>;
   /** Batch load for resolvers (`Job.latestRun`), in the order of `ids`. */
   getMany(ids: readonly string[]): Promise<(RunView | null)[]>;

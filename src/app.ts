@@ -19,6 +19,7 @@ import { makeLogger, throttled, type Logger } from './logger';
 import { makePgSink, makePgliteSink, type LoadSink, type PgSinkOptions } from './backends/local/ingest';
 import { buildJobwireSchema } from './graphql/schema';
 import { makeContextFactory } from './graphql/context';
+import { makeAuthenticator } from './auth/authenticator';
 import { startServer } from './server/server';
 import { makeReadiness } from './server/readiness';
 import { seedDemo } from './seed';
@@ -53,6 +54,31 @@ export interface App {
   ingestStatus: IngestStatusTracker | null;
   /** Stops everything in order: traffic, workers, bus, database. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Says at start who may call: the embedded default's local admin and JOBWIRE_AUTH=off are worth a line of their own. */
+function logAuthMode(config: Readonly<Config>, logger: Logger): void {
+  const { auth } = config;
+  if (auth.mode === 'local') {
+    logger.info(
+      { auth: 'local', host: config.host },
+      `no credentials configured: listening on ${config.host} only, and every caller is the admin "local" ` +
+        '(set JWT_SECRET, JWT_JWKS_URL or API_TOKENS_FILE to require credentials)',
+    );
+  } else if (auth.mode === 'off') {
+    const ignored = auth.jwt || auth.apiTokens.length ? ' (the configured credentials are ignored)' : '';
+    logger.warn(
+      { auth: 'off', host: config.host },
+      `JOBWIRE_AUTH=off: every caller, from anywhere it can reach ${config.host}, is an admin${ignored}`,
+    );
+  } else {
+    const via = [
+      auth.jwt?.secret && 'JWT (HS256)',
+      auth.jwt?.jwksUrl && `JWT (key set ${auth.jwt.jwksUrl})`,
+      auth.apiTokens.length && `${auth.apiTokens.length} API token(s)`,
+    ];
+    logger.info({ auth: 'credentials', roleClaim: auth.jwt?.roleClaim }, `credentials required: ${via.filter(Boolean).join(', ')}`);
+  }
 }
 
 /**
@@ -148,9 +174,11 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     });
 
     const schema = await buildJobwireSchema(schemaParts);
+    logAuthMode(config, logger);
     const server = await startServer({
       schema,
       contextFactory: makeContextFactory({ jobs, runs, ingest, live, logger }),
+      authenticator: makeAuthenticator(config.auth),
       config,
       logger: logger.child({ component: 'server' }),
       readiness: makeReadiness({

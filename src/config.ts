@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { parseApiTokens, type ApiToken } from './auth/api-tokens';
+import type { JwtSettings } from './auth/jwt-verifier';
 import { KAFKA_TOPICS } from './events/run-event.schema';
 import { parseCidr } from './net/address-policy';
 import { packageRoot } from './paths';
@@ -14,8 +17,14 @@ export type LogLevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trac
 export interface Config {
   /** HTTP + WebSocket port. Default 4000. */
   port: number;
-  /** Interface to bind. Default `0.0.0.0`. */
+  /**
+   * Interface to bind. Default `127.0.0.1` when no credentials are configured (the embedded
+   * default: only this machine can call, as admin), `0.0.0.0` when they are (or JOBWIRE_AUTH=off).
+   * A non-loopback interface without credentials is refused unless JOBWIRE_AUTH=off.
+   */
   host: string;
+  /** Who may call, and how they prove it (src/auth). */
+  auth: AuthConfig;
   /** PostgreSQL connection string; unset means the embedded PGlite database in {@link dataDir}. */
   databaseUrl?: string;
   /** Where the embedded database and local state live. Default `./.jobwire`. */
@@ -127,9 +136,35 @@ export interface QueryLimitsConfig {
   introspection: boolean;
 }
 
+/**
+ * How callers are authenticated:
+ * - `credentials`: every request carries a JWT (JWT_SECRET or JWT_JWKS_URL) or an API token
+ *   (API_TOKENS_FILE) as `Authorization: Bearer …` (WebSocket: `connectionParams`); roles come
+ *   with them;
+ * - `local`: nothing is configured; the gateway listens on loopback only and every caller is the
+ *   admin `local` (the embedded default);
+ * - `off`: JOBWIRE_AUTH=off; every caller, from anywhere, is the admin `anonymous`.
+ */
+export type AuthMode = 'credentials' | 'local' | 'off';
+
+export interface AuthConfig {
+  mode: AuthMode;
+  /** JWT verification; absent when neither JWT_SECRET nor JWT_JWKS_URL is set. */
+  jwt?: JwtSettings;
+  /** The tokens of API_TOKENS_FILE (hashes only), read and checked at start. */
+  apiTokens: readonly ApiToken[];
+  /** API_TOKENS_FILE as given, resolved. */
+  apiTokensFile?: string;
+}
+
 export class ConfigError extends Error {
-  constructor(variable: string, expected: string, got: string) {
-    super(`Invalid configuration: ${variable}=${JSON.stringify(got)}; expected ${expected}.`);
+  /** `ConfigError(variable, expected, got)`: "Invalid configuration: NAME="got"; expected …". `ConfigError(message)`: that message. */
+  constructor(variableOrMessage: string, expected?: string, got?: string) {
+    super(
+      expected === undefined
+        ? `Invalid configuration: ${variableOrMessage}`
+        : `Invalid configuration: ${variableOrMessage}=${JSON.stringify(got)}; expected ${expected}.`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -228,6 +263,68 @@ function defaultSparkUi(rest: string | undefined): string | undefined {
   }
 }
 
+/** True for an interface only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** Reads and checks API_TOKENS_FILE: unreadable, empty or with a bad line, the gateway does not start. */
+function apiTokensFrom(file: string): ApiToken[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`API_TOKENS_FILE ${file} cannot be read (${(err as Error).message}).`);
+  }
+  let tokens: ApiToken[];
+  try {
+    tokens = parseApiTokens(text);
+  } catch (err) {
+    throw new ConfigError(`API_TOKENS_FILE ${file}: ${(err as Error).message}. Each line is role:sha256-hex-of-token[:name].`);
+  }
+  if (tokens.length === 0) throw new ConfigError(`API_TOKENS_FILE ${file} lists no token (each line: role:sha256-hex-of-token[:name]).`);
+  return tokens;
+}
+
+/** JWT_*, API_TOKENS_FILE and JOBWIRE_AUTH, checked together (see {@link AuthMode}). */
+function authFrom(env: Env): AuthConfig {
+  const secret = env.JWT_SECRET || undefined;
+  const jwksUrl = url(env, 'JWT_JWKS_URL', ['http', 'https']);
+  const issuer = env.JWT_ISSUER?.trim() || undefined;
+  const audience = env.JWT_AUDIENCE?.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  if (secret && jwksUrl) throw new ConfigError('set JWT_SECRET (HS256) or JWT_JWKS_URL (a key set), not both.');
+  if (secret && secret.length < 32) {
+    throw new ConfigError(`JWT_SECRET is ${secret.length} characters long; it needs at least 32 (e.g. \`openssl rand -hex 32\`).`);
+  }
+  if (jwksUrl && (!issuer || !audience?.length)) {
+    throw new ConfigError('JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE: a key set signs tokens for many issuers and audiences.');
+  }
+  if (!secret && !jwksUrl && (issuer || audience?.length || env.JWT_ROLE_CLAIM)) {
+    throw new ConfigError('JWT_ISSUER, JWT_AUDIENCE and JWT_ROLE_CLAIM need JWT_SECRET or JWT_JWKS_URL.');
+  }
+  const jwt: JwtSettings | undefined =
+    secret || jwksUrl
+      ? { secret, jwksUrl, issuer, audience: audience?.length ? audience : undefined, roleClaim: env.JWT_ROLE_CLAIM?.trim() || 'role' }
+      : undefined;
+  const apiTokensFile = env.API_TOKENS_FILE ? path.resolve(env.API_TOKENS_FILE) : undefined;
+  const apiTokens = apiTokensFile ? apiTokensFrom(apiTokensFile) : [];
+  const switchRaw = env.JOBWIRE_AUTH?.trim() ?? '';
+  const off = /^(0|false|no|off)$/i.test(switchRaw);
+  if (switchRaw && !off && !/^(1|true|yes|on)$/i.test(switchRaw)) throw new ConfigError('JOBWIRE_AUTH', 'on or off', switchRaw);
+  const hasCredentials = jwt !== undefined || apiTokens.length > 0;
+  if (switchRaw && !off && !hasCredentials) {
+    throw new ConfigError('JOBWIRE_AUTH=on needs credentials: set JWT_SECRET, JWT_JWKS_URL or API_TOKENS_FILE.');
+  }
+  const mode: AuthMode = off ? 'off' : hasCredentials ? 'credentials' : 'local';
+  return { mode, jwt, apiTokens: Object.freeze(apiTokens), apiTokensFile };
+}
+
 const LEVELS: LogLevelName[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the environment. The gateway's only reader of `process.env` (the shipped worker has its own: workers/kafka-worker/config.ts). Throws {@link ConfigError}. */
@@ -246,9 +343,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     throw new ConfigError('KAFKA_BROKERS', 'comma-separated host:port pairs', kafka!);
   }
   const dataDir = overrides.dataDir ?? path.resolve(env.JOBWIRE_DATA_DIR || './.jobwire');
+  const auth = authFrom(env);
   const config: Config = {
     port: int(env, 'PORT', 4000, 0),
-    host: env.HOST || '0.0.0.0',
+    host: env.HOST || (auth.mode === 'local' ? '127.0.0.1' : '0.0.0.0'),
+    auth,
     databaseUrl,
     dataDir,
     redisUrl: url(env, 'REDIS_URL', ['redis', 'rediss']),
@@ -299,5 +398,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     ...overrides,
   };
+  if (config.auth.mode === 'local' && !isLoopbackHost(config.host)) {
+    throw new ConfigError(
+      `HOST=${config.host} accepts calls from other machines, but no credentials are configured, so anyone could run every ` +
+        'mutation. Set JWT_SECRET, JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE) or API_TOKENS_FILE, or JOBWIRE_AUTH=off ' +
+        'to let every caller in as admin (behind a proxy that authenticates), or bind HOST=127.0.0.1.',
+    );
+  }
   return Object.freeze(config);
 }

@@ -156,6 +156,8 @@ export interface RunAttemptView {
   startedAt: string | null;
   finishedAt: string | null;
   error: RunErrorView | null;
+  /** Who started the attempt: a caller's subject, `scheduler` or `retry-policy`; absent on attempts recorded before this was. */
+  triggeredBy?: string | null;
 }
 export interface StageView {
   runId: string;
@@ -214,6 +216,8 @@ export interface RunView {
   error: RunErrorView | null;
   attempts: RunAttemptView[];
   deadLettered: boolean;
+  /** Who stopped it (stopRun's caller, `stall-policy`); null when nobody did. */
+  stoppedBy: string | null;
   nextRetryAt: string | null;
   queuedAt: string | null;
   startedAt: string | null;
@@ -241,6 +245,8 @@ export interface JobView {
   onStall: StallAction;
   status: JobStatus;
   latestRunId: string | null;
+  /** Subject of the caller that created it; null for jobs created before this was recorded. */
+  createdBy: string | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { ComputePresetView } from '../../src/api';
 import type { JobView } from '../../src/domain';
 import type { GraphQLContext } from '../../src/graphql/context';
@@ -10,11 +11,13 @@ import { Job } from './job.type';
 @Resolver()
 export class ComputeResolver {
   @Query(() => [ComputePreset])
+  @RequiresRole(Role.VIEWER)
   computePresets(@Ctx() ctx: GraphQLContext): ComputePresetView[] {
     return ctx.jobs.computePresets();
   }
 
   @Mutation(() => Job, { description: 'Refused (CONFLICT) while a run is active' })
+  @RequiresRole(Role.OPERATOR)
   updateCompute(
     @Arg('jobId', () => ID) jobId: string,
     @Arg('input', () => ComputeConfigInput) input: ComputeConfigInput,
@@ -24,6 +27,7 @@ export class ComputeResolver {
   }
 
   @Mutation(() => Job, { description: 'Refused (CONFLICT) while a run is active' })
+  @RequiresRole(Role.OPERATOR)
   applyComputePreset(
     @Arg('jobId', () => ID) jobId: string,
     @Arg('preset', () => String) preset: string,

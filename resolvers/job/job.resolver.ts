@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { JobView } from '../../src/domain';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { RunStatus } from '../enums';
@@ -14,11 +15,13 @@ import { UpdateJobInput } from './update-job.input';
 @Resolver(() => Job)
 export class JobResolver {
   @Query(() => Job, { nullable: true, description: 'Null when no job has that id' })
+  @RequiresRole(Role.VIEWER)
   job(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<JobView | null> {
     return ctx.jobs.get(id);
   }
 
   @Query(() => JobConnection)
+  @RequiresRole(Role.VIEWER)
   jobs(
     @Arg('filter', () => JobFilter, { nullable: true }) filter: JobFilter | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
@@ -29,15 +32,17 @@ export class JobResolver {
   }
 
   @Mutation(() => Job, { description: 'Same idempotencyKey within 24 h returns the same job' })
+  @RequiresRole(Role.ADMIN)
   createJob(
     @Arg('input', () => CreateJobInput) input: CreateJobInput,
     @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<JobView> {
-    return ctx.jobs.create(input, { idempotencyKey });
+    return ctx.jobs.create(input, { idempotencyKey, actor: ctx.principal.subject });
   }
 
   @Mutation(() => Job)
+  @RequiresRole(Role.ADMIN)
   updateJob(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateJobInput) input: UpdateJobInput,
@@ -47,6 +52,7 @@ export class JobResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Refused (CONFLICT) while a run is active' })
+  @RequiresRole(Role.ADMIN)
   deleteJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     return ctx.jobs.delete(id);
   }

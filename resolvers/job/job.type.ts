@@ -57,6 +57,12 @@ export class Job {
   @Field(() => JobStatus, { description: 'Derived from the latest run' })
   status!: JobStatus;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'Subject of the caller that created it (null for jobs created before this was recorded)',
+  })
+  createdBy!: string | null;
+
   @Field(() => DateTimeScalar)
   createdAt!: string;
 

@@ -1,4 +1,5 @@
 import { Arg, Ctx, Field, FieldResolver, ID, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { PreflightResultView } from '../../src/api';
 import { sparkConfFor } from '../../src/backends/spark/compute-mapping';
 import type { ComputeConfig as ComputeConfigView } from '../../src/domain';
@@ -36,6 +37,7 @@ export class PreflightResolver {
       'Backend reachable, source answers, compute maps, the cluster has the capacity — nothing started. NOT_FOUND for an unknown job',
     complexity: COST.preflight,
   })
+  @RequiresRole(Role.VIEWER)
   preflightJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PreflightResultView> {
     return ctx.jobs.preflight(id);
   }

@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { DeadLetterView } from '../../src/kafka/dead-letters.service';
 import type { IngestStatusView } from '../../src/kafka/ingest-status';
 import type { GraphQLContext } from '../../src/graphql/context';
@@ -12,6 +13,7 @@ import { IngestStatus } from './ingest-status.type';
 @Resolver()
 export class IngestResolver {
   @Query(() => DeadLetterConnection, { description: 'Kafka records that could not be applied, newest first' })
+  @RequiresRole(Role.VIEWER)
   deadLetters(
     @Arg('filter', () => DeadLetterFilter, { nullable: true }) filter: DeadLetterFilter | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
@@ -22,6 +24,7 @@ export class IngestResolver {
   }
 
   @Query(() => IngestStatus, { nullable: true, description: 'Null when Kafka is not configured', complexity: COST.ingestStatus })
+  @RequiresRole(Role.VIEWER)
   ingestStatus(@Ctx() ctx: GraphQLContext): Promise<IngestStatusView | null> {
     return ctx.ingest.status();
   }
@@ -30,6 +33,7 @@ export class IngestResolver {
     description:
       'Applies it again: REPLAYED when it now applies, else it stays PENDING with the new reason; same idempotencyKey → as it is',
   })
+  @RequiresRole(Role.OPERATOR)
   replayDeadLetter(
     @Arg('id', () => ID) id: string,
     @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
@@ -39,6 +43,7 @@ export class IngestResolver {
   }
 
   @Mutation(() => DeadLetter, { description: 'Sets it aside (DISCARDED); same idempotencyKey → as it is' })
+  @RequiresRole(Role.OPERATOR)
   discardDeadLetter(
     @Arg('id', () => ID) id: string,
     @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
@@ -51,6 +56,7 @@ export class IngestResolver {
     description: 'First message: the current status; then at most every 2 s while anything moves. UNAVAILABLE without Kafka',
     subscribe: ({ context }) => (context as GraphQLContext).live.ingestStatus(),
   })
+  @RequiresRole(Role.VIEWER)
   ingestStatusUpdated(@Root() status: IngestStatusView): IngestStatusView {
     return status;
   }

@@ -19,4 +19,11 @@ export class RunAttempt {
 
   @Field(() => RunError, { nullable: true })
   error!: RunError | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Who started this attempt: the subject of the caller (startJob, retryRun), "scheduler" (cron) or "retry-policy" (automatic retry)',
+  })
+  triggeredBy!: string | null;
 }

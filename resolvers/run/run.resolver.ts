@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { JobView, RunView } from '../../src/domain';
 import { notFound } from '../../src/errors';
 import type { GraphQLContext } from '../../src/graphql/context';
@@ -13,11 +14,13 @@ import { Run } from './run.type';
 @Resolver(() => Run)
 export class RunResolver {
   @Query(() => Run, { nullable: true, description: 'Null when no run has that id' })
+  @RequiresRole(Role.VIEWER)
   run(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunView | null> {
     return ctx.runs.get(id);
   }
 
   @Query(() => RunConnection)
+  @RequiresRole(Role.VIEWER)
   runs(
     @Arg('filter', () => RunFilter, { nullable: true }) filter: RunFilter | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
@@ -30,31 +33,34 @@ export class RunResolver {
   @Mutation(() => Run, {
     description: 'Same idempotencyKey within 24 h returns the same run; UNAVAILABLE when the backend is not configured',
   })
+  @RequiresRole(Role.OPERATOR)
   startJob(
     @Arg('id', () => ID) id: string,
     @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RunView> {
-    return ctx.runs.start(id, { idempotencyKey });
+    return ctx.runs.start(id, { idempotencyKey, actor: ctx.principal.subject });
   }
 
   @Mutation(() => Run, { description: 'Cancels on the backend; force marks it CANCELLED at once' })
+  @RequiresRole(Role.OPERATOR)
   stopRun(
     @Arg('id', () => ID) id: string,
     @Arg('force', () => Boolean, { nullable: true, defaultValue: false }) force: boolean | null,
     @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RunView> {
-    return ctx.runs.stop(id, force ?? false, { idempotencyKey });
+    return ctx.runs.stop(id, force ?? false, { idempotencyKey, actor: ctx.principal.subject });
   }
 
   @Mutation(() => Run, { description: 'Manual retry of a FAILED run (dead-lettered ones too); same idempotencyKey → same attempt' })
+  @RequiresRole(Role.OPERATOR)
   retryRun(
     @Arg('id', () => ID) id: string,
     @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RunView> {
-    return ctx.runs.retry(id, { idempotencyKey });
+    return ctx.runs.retry(id, { idempotencyKey, actor: ctx.principal.subject });
   }
 
   @FieldResolver(() => Job)

@@ -60,6 +60,12 @@ export class Run {
   @Field(() => [RunAttempt])
   attempts!: RunAttempt[];
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'Who stopped it: the subject of the caller of stopRun, or "stall-policy" (onStall: STOP); null when nobody did',
+  })
+  stoppedBy!: string | null;
+
   @Field(() => Boolean, { description: 'Failed with attempts exhausted' })
   deadLettered!: boolean;
 

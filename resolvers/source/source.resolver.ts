@@ -1,4 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { ConnectionTestResultView, SourceTypeInfoView } from '../../src/api';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { COST } from '../../src/graphql/costs';
@@ -10,6 +11,7 @@ import { SourceTypeInfo } from './source-type-info.type';
 @Resolver()
 export class SourceResolver {
   @Query(() => [SourceTypeInfo])
+  @RequiresRole(Role.VIEWER)
   sourceTypes(@Ctx() ctx: GraphQLContext): SourceTypeInfoView[] {
     return ctx.jobs.sourceTypes();
   }
@@ -18,6 +20,7 @@ export class SourceResolver {
     description: 'Tries the connection; an unreachable source is ok: false, not an error',
     complexity: COST.connectionTest,
   })
+  @RequiresRole(Role.OPERATOR)
   testSourceConnection(
     @Arg('input', () => SourceConfigInput) input: SourceConfigInput,
     @Ctx() ctx: GraphQLContext,

@@ -1,4 +1,5 @@
 import { Ctx, Query, Resolver } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { JobStatsView } from '../../src/api';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { COST } from '../../src/graphql/costs';
@@ -7,6 +8,7 @@ import { JobStats } from './job-stats.type';
 @Resolver()
 export class StatsResolver {
   @Query(() => JobStats, { description: 'Counts for an overview dashboard', complexity: COST.stats })
+  @RequiresRole(Role.VIEWER)
   jobStats(@Ctx() ctx: GraphQLContext): Promise<JobStatsView> {
     return ctx.runs.stats();
   }

@@ -1,4 +1,5 @@
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { LogLevel } from '../enums';
 import { LogChunk } from '../run/log-chunk.type';
@@ -17,6 +18,7 @@ export class RunLogsResolver {
         contains: args.contains,
       }),
   })
+  @RequiresRole(Role.VIEWER)
   runLogs(
     @Root() chunk: LogChunkView,
     @Arg('runId', () => ID) _runId: string,

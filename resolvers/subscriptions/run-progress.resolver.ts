@@ -1,4 +1,5 @@
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { RequiresRole, Role } from '../common/requires-role';
 import type { MetricsView, StageView } from '../../src/domain';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { RunMetrics } from '../run/run-metrics.type';
@@ -11,6 +12,7 @@ export class RunProgressResolver {
     description: 'Metric samples of one run, the latest first',
     subscribe: ({ args, context }) => (context as GraphQLContext).live.runMetrics(args.runId),
   })
+  @RequiresRole(Role.VIEWER)
   runMetrics(@Root() sample: MetricsView, @Arg('runId', () => ID) _runId: string): MetricsView {
     return sample;
   }
@@ -19,6 +21,7 @@ export class RunProgressResolver {
     description: 'Stage progress of one run; first every stage as it stands',
     subscribe: ({ args, context }) => (context as GraphQLContext).live.stageProgress(args.runId),
   })
+  @RequiresRole(Role.VIEWER)
   stageProgress(@Root() stage: StageView, @Arg('runId', () => ID) _runId: string): StageView {
     return stage;
   }

@@ -133,14 +133,17 @@ export const logPayloadSchema = z.looseObject({}).transform((p, ctx): z.output<t
 
 /** `run.heartbeat`: the worker is alive while nothing else moves. Counts for liveness, not progress. */
 export const heartbeatPayloadSchema = z.object({});
+/** Who asked for a `run.retry` or `run.cancel`: a caller's subject, `retry-policy`, `stall-policy` … (audit: RunAttempt.triggeredBy, Run.stoppedBy). */
+const actor = optional(requiredText(500));
 /** `run.retry` (jobwire's own): `manual` for `retryRun`, false when the scheduler starts a due retry. */
-export const retryPayloadSchema = z.object({ manual: withDefault(z.boolean(), false) });
+export const retryPayloadSchema = z.object({ manual: withDefault(z.boolean(), false), actor });
 /** `run.cancel` (jobwire's own). */
 export const cancelPayloadSchema = z.object({
   force: withDefault(z.boolean(), false),
   reason: optional(text(1024)),
   /** A run already finished is refused with CONFLICT (and nothing in the transaction is written). */
   refuseFinished: optional(z.boolean()),
+  actor,
 });
 
 // ---------- events ----------

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { IngestApi, JobsApi, RunsApi } from '../api';
+import type { Principal } from '../auth/roles';
 import type { JobView, RunView } from '../domain';
 import type { Logger } from '../logger';
 import type { LiveService } from '../live/live.service';
@@ -15,6 +16,8 @@ export interface Loaders {
 
 /** What every resolver receives. One per HTTP request, one per WebSocket operation. */
 export interface GraphQLContext {
+  /** Who is calling (authenticated before the operation was read; its role checked before it runs). */
+  readonly principal: Principal;
   readonly jobs: JobsApi;
   readonly runs: RunsApi;
   /** Kafka ingestion: dead letters and the consumer group's status. */
@@ -37,6 +40,8 @@ export interface ContextDeps {
 }
 
 export interface ContextRequest {
+  /** The caller, as the transport authenticated it (HTTP: per request; WebSocket: at `connection_init`). */
+  principal: Principal;
   /** The caller's id (x-request-id) or a fresh uuid when absent. */
   requestId?: string;
   /** `http`: loaders cache for the request; `ws`: they only batch (a subscription lives long). */
@@ -52,7 +57,7 @@ export function requestIdFrom(header: unknown): string {
 }
 
 /**
- * One request's context. It holds three fields; the logger child and the loaders are made when a
+ * One request's context. It holds four fields; the logger child and the loaders are made when a
  * resolver first asks for them, so a request that needs neither (most do not, and no subscription
  * does) pays for neither, and a thousand open subscriptions hold a thousand small objects.
  */
@@ -64,6 +69,7 @@ class RequestContext implements GraphQLContext {
     private readonly deps: ContextDeps,
     readonly requestId: string,
     private readonly cacheLoads: boolean,
+    readonly principal: Principal,
   ) {}
 
   get jobs(): JobsApi {
@@ -102,5 +108,5 @@ class RequestContext implements GraphQLContext {
  * subscription).
  */
 export function makeContextFactory(deps: ContextDeps): ContextFactory {
-  return (req) => new RequestContext(deps, req.requestId ?? crypto.randomUUID(), req.transport === 'http');
+  return (req) => new RequestContext(deps, req.requestId ?? crypto.randomUUID(), req.transport === 'http', req.principal);
 }

@@ -10,8 +10,9 @@ import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } 
  * so it is computed once and every subscriber of that operation gets the very same result object
  * (and {@link resultJson} serializes it once). Operations are the same when their document (one
  * object per query text: src/graphql/document-cache.ts), operation name and variables are
- * ({@link operationKey}); results do not depend on the context, since no field resolver reads
- * per-client state. Events that are not objects, and operations without a key, are executed per
+ * ({@link operationKey}), and so are the rights of their callers: the key holds the caller's role,
+ * so a result is only ever shared between callers of the same role (no field resolver reads more of
+ * the caller than its role; one that did would have to add it to the key). Events that are not objects, and operations without a key, are executed per
  * subscriber; so, in effect, are per-subscriber payloads (snapshots, log chunks): nobody shares
  * their event object.
  */
@@ -20,9 +21,12 @@ export interface SharedExecution {
   resultFor(args: ExecutionArgs, key: string | undefined, event: unknown): ExecutionResult | Promise<ExecutionResult>;
 }
 
-/** What, besides the document, makes two operations the same: their name and their variables. */
-export function operationKey(operationName: string | null | undefined, variables: unknown): string {
-  return `${operationName ?? ''}\u0000${JSON.stringify(variables ?? null)}`;
+/**
+ * What, besides the document, makes two operations the same: their name, their variables and
+ * `rights`, what the result may depend on about the caller (its role).
+ */
+export function operationKey(operationName: string | null | undefined, variables: unknown, rights: string): string {
+  return `${rights}\u0000${operationName ?? ''}\u0000${JSON.stringify(variables ?? null)}`;
 }
 
 export function makeSharedExecution(): SharedExecution {

@@ -31,6 +31,8 @@ export interface JobRow {
   onStall: StallAction;
   status: JobStatus;
   latestRunId: string | null;
+  /** Who created it (audit); null for jobs made before this was recorded. */
+  createdBy: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -38,7 +40,7 @@ export interface JobRow {
 /** Job columns in {@link JobRow}'s names, for `select ${JOB_COLUMNS} from jobs`. */
 export const JOB_COLUMNS = `id, name, description, tags, backend, source, destination, processing, compute, schedule,
   next_run_at as "nextRunAt", max_attempts as "maxAttempts", stall_timeout_seconds as "stallTimeoutSeconds", on_stall as "onStall",
-  status, latest_run_id as "latestRunId", created_at as "createdAt", updated_at as "updatedAt"`;
+  status, latest_run_id as "latestRunId", created_by as "createdBy", created_at as "createdAt", updated_at as "updatedAt"`;
 
 /** What a job inherits from the gateway when it sets nothing itself. */
 export interface JobDefaults {
@@ -70,6 +72,7 @@ export function toJobView(job: JobRow, defaults: JobDefaults): JobView {
     onStall: job.onStall,
     status: job.status,
     latestRunId: job.latestRunId,
+    createdBy: job.createdBy,
     createdAt: iso(job.createdAt)!,
     updatedAt: iso(job.updatedAt)!,
   };

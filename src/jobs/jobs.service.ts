@@ -93,9 +93,10 @@ export class JobsService implements JobsApi {
   /**
    * Creates a job; BAD_USER_INPUT (nothing written) when any field is invalid or its backend cannot
    * execute its source. The same `idempotencyKey` within 24 h returns the job the first call made
-   * and creates nothing, also when the calls run at the same time.
+   * and creates nothing, also when the calls run at the same time. `actor` (the caller's subject)
+   * is recorded as the job's `createdBy`.
    */
-  async create(input: CreateJobInput, opts: { idempotencyKey?: string | null } = {}): Promise<JobView> {
+  async create(input: CreateJobInput, opts: { idempotencyKey?: string | null; actor?: string | null } = {}): Promise<JobView> {
     const key = checkIdempotencyKey(opts.idempotencyKey);
     const draft = validateCreateJob(input, this.capabilities);
     checkLocalRoots(draft.source, this.deps.config.localSourceRoots, 'input.source.params.path');
@@ -116,10 +117,10 @@ export class JobsService implements JobsApi {
         }
       }
       const rows = await tx.query<JobRow>(
-        `insert into jobs (id, ${WRITE_COLUMNS}, status, run_counter, created_at, updated_at)
-         values ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, 0, $16, $16)
+        `insert into jobs (id, ${WRITE_COLUMNS}, status, run_counter, created_at, updated_at, created_by)
+         values ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, 0, $16, $16, $17)
          returning ${JOB_COLUMNS}`,
-        [id, ...writeValues(draft, draft.schedule ? nextRunAt(draft.schedule, now) : null), JobStatus.CREATED, now],
+        [id, ...writeValues(draft, draft.schedule ? nextRunAt(draft.schedule, now) : null), JobStatus.CREATED, now, opts.actor ?? null],
       );
       return { row: rows[0], created: true };
     });

@@ -1,3 +1,4 @@
+import { RETRY_POLICY_ACTOR } from '../auth/actors';
 import type { BackendRegistry } from '../backends/backend';
 import type { Sql } from '../db/sql';
 import type { RunView } from '../domain';
@@ -27,7 +28,7 @@ export class RetriesService {
     const ids = await findDueRetries(this.deps.sql, this.deps.now?.() ?? new Date(), limit);
     if (ids.length === 0) return [];
     const results = await this.deps.runEvents.applyBatch(
-      ids.map((runId) => ({ runId, type: 'run.retry', producer, payload: { manual: false } })),
+      ids.map((runId) => ({ runId, type: 'run.retry', producer, payload: { manual: false, actor: RETRY_POLICY_ACTOR } })),
     );
     const started = results.filter((r) => r.outcome === 'applied').map((r) => r.run!);
     const out: RunView[] = [];

@@ -12,6 +12,7 @@
  * - liveness (`aliveUntil`) follows the backend's rule; stall detection (`stallAt`,
  *   `stalledSince`) follows the counters.
  */
+import { STALL_POLICY_ACTOR } from '../auth/actors';
 import { ErrorKind, ExecutionBackend, JobStatus, RunStatus, StageStatus, StallAction, isTerminal } from '../domain';
 import type { MetricsView, RunErrorView } from '../domain';
 import { conflict } from '../errors';
@@ -140,7 +141,7 @@ export function applyEvent(s: RunState, event: CoreEvent, ctx: ApplyContext): Ev
       signOfLife(s, ctx);
       return APPLIED;
     case 'run.retry':
-      return applyRetry(s, event.payload.manual, ctx);
+      return applyRetry(s, event.payload.manual, event.payload.actor ?? null, ctx);
     case 'run.cancel':
       return applyCancel(s, event.payload, ctx);
     case 'run.claim': {
@@ -435,7 +436,7 @@ function applyLogs(s: RunState, event: Extract<CoreEvent, { type: 'run.log' }>, 
   return APPLIED;
 }
 
-function applyRetry(s: RunState, manual: boolean, ctx: ApplyContext): EventOutcome {
+function applyRetry(s: RunState, manual: boolean, actor: string | null, ctx: ApplyContext): EventOutcome {
   const run = s.row;
   if (run.status !== RunStatus.FAILED) {
     if (manual) throw conflict(`Only a FAILED run can be retried; run ${run.id} is ${run.status}`);
@@ -444,11 +445,12 @@ function applyRetry(s: RunState, manual: boolean, ctx: ApplyContext): EventOutco
   if (!manual && (!run.nextRetryAt || run.nextRetryAt.getTime() > ctx.now.getTime())) return ignored('no automatic retry is due');
   const status = ctx.policy(run.backend).initialStatus;
   run.attempt += 1;
-  run.attempts = [...run.attempts, { attempt: run.attempt, status, startedAt: null, finishedAt: null, error: null }];
+  run.attempts = [...run.attempts, { attempt: run.attempt, status, startedAt: null, finishedAt: null, error: null, triggeredBy: actor }];
   Object.assign(run, {
     status,
     error: null,
     deadLettered: false,
+    stoppedBy: null,
     nextRetryAt: null,
     engineState: null,
     externalId: null,
@@ -494,6 +496,7 @@ function applyCancel(s: RunState, p: CancelPayload, ctx: ApplyContext): EventOut
   if (run.status === RunStatus.FAILED && run.nextRetryAt) {
     // Stopping a run that waits for its next attempt cancels that attempt.
     run.nextRetryAt = null;
+    run.stoppedBy = p.actor ?? null;
     markChanged(s, ctx);
     return APPLIED;
   }
@@ -511,6 +514,8 @@ function applyCancel(s: RunState, p: CancelPayload, ctx: ApplyContext): EventOut
   } else {
     return ignored('already CANCELLING');
   }
+  // A forced stop of a run already CANCELLING keeps who asked first.
+  run.stoppedBy ??= p.actor ?? null;
   return APPLIED;
 }
 
@@ -528,6 +533,7 @@ function applyStall(s: RunState, ctx: ApplyContext): EventOutcome {
   }
   if (s.job.onStall === StallAction.STOP) {
     moveTo(s, RunStatus.CANCELLING, ctx.now, ctx);
+    run.stoppedBy = STALL_POLICY_ACTOR;
     s.cancelRequested = true;
   }
   return APPLIED;

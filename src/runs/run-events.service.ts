@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { SCHEDULER_ACTOR } from '../auth/actors';
 import { isRetryableTxError, type Sql, type SqlExecutor } from '../db/sql';
 import { ACTIVE_RUN_STATUSES, RunStatus, RunTrigger, type ExecutionBackend, type RunView } from '../domain';
 import { AppError, ErrorCode, conflict, notFound } from '../errors';
@@ -126,15 +127,20 @@ export class RunEventsService {
   }
 
   /**
-   * Creates run N+1 of a job in the status its backend starts runs in. The same `idempotencyKey`
+   * Creates run N+1 of a job in the status its backend starts runs in, its first attempt triggered
+   * by `actor` (a caller's subject; audit). The same `idempotencyKey`
    * for the same job within 24 h returns the run it made and creates nothing. NOT_FOUND for an
    * unknown job.
    */
-  createRun(jobId: string, trigger: RunTrigger, opts: { idempotencyKey?: string } = {}): Promise<{ run: RunView; created: boolean }> {
+  createRun(
+    jobId: string,
+    trigger: RunTrigger,
+    opts: { idempotencyKey?: string; actor?: string | null } = {},
+  ): Promise<{ run: RunView; created: boolean }> {
     return this.transact(async (tx, pubs) => {
       const job = await lockJob(tx, jobId);
       if (!job) throw notFound('Job', jobId);
-      return this.insertRunFor(tx, pubs, job, trigger, opts.idempotencyKey);
+      return this.insertRunFor(tx, pubs, job, trigger, opts.actor ?? null, opts.idempotencyKey);
     });
   }
 
@@ -158,7 +164,7 @@ export class RunEventsService {
       if (!d.fire) return { run: null, skipped: d.reason ?? 'not fired', dueAt, nextRunAt: d.nextRunAt };
       const active = await tx.query(`select 1 from runs where job_id = $1 and status in ${ACTIVE} limit 1`, [jobId], 'jobwire_job_active');
       if (active.length) return { run: null, skipped: 'the job still has an active run', dueAt, nextRunAt: d.nextRunAt };
-      const { run } = await this.insertRunFor(tx, pubs, job, RunTrigger.SCHEDULE);
+      const { run } = await this.insertRunFor(tx, pubs, job, RunTrigger.SCHEDULE, SCHEDULER_ACTOR);
       return { run, dueAt, nextRunAt: d.nextRunAt };
     });
   }
@@ -419,6 +425,7 @@ export class RunEventsService {
     pubs: Publication[],
     job: JobForRun,
     trigger: RunTrigger,
+    actor: string | null,
     idempotencyKey?: string,
   ): Promise<{ run: RunView; created: boolean }> {
     const now = this.now();
@@ -449,6 +456,7 @@ export class RunEventsService {
         maxAttempts: job.maxAttempts ?? this.deps.defaultMaxAttempts,
         stallTimeoutS: job.stallTimeoutSeconds ?? Math.round(this.deps.defaultStallTimeoutMs / 1000),
         aliveUntil: policy.liveness === 'lease' ? null : new Date(now.getTime() + this.deps.stuckThresholdMs),
+        triggeredBy: actor,
         now,
       },
       jobStatusFor(status),

@@ -37,6 +37,8 @@ export interface RunRow {
   error: RunErrorView | null;
   attempts: RunAttemptView[];
   deadLettered: boolean;
+  /** Who stopped the run (audit); null when nobody did. */
+  stoppedBy: string | null;
   nextRetryAt: Date | null;
   leaseOwner: string | null;
   leaseExpiresAt: Date | null;
@@ -84,7 +86,7 @@ export function RUN_COLUMNS(t: string): string {
   return `${t}.id, ${t}.job_id as "jobId", ${t}.number, ${t}.attempt, ${t}.max_attempts as "maxAttempts", ${t}.trigger, ${t}.status,
     ${t}.backend, ${t}.external_id as "externalId", ${t}.engine_state as "engineState", ${t}.last_progress_at as "lastProgressAt",
     ${t}.stalled_since as "stalledSince", ${t}.stall_timeout_s as "stallTimeoutS", ${t}.progress, ${t}.metrics, ${t}.error,
-    ${t}.attempts, ${t}.dead_lettered as "deadLettered", ${t}.next_retry_at as "nextRetryAt", ${t}.lease_owner as "leaseOwner",
+    ${t}.attempts, ${t}.dead_lettered as "deadLettered", ${t}.stopped_by as "stoppedBy", ${t}.next_retry_at as "nextRetryAt", ${t}.lease_owner as "leaseOwner",
     ${t}.lease_expires_at as "leaseExpiresAt", ${t}.alive_until as "aliveUntil", ${t}.stall_at as "stallAt",
     ${t}.log_seq::float8 as "logSeq", ${t}.version, ${t}.queued_at as "queuedAt", ${t}.started_at as "startedAt",
     ${t}.finished_at as "finishedAt", ${t}.created_at as "createdAt", ${t}.updated_at as "updatedAt"`;
@@ -158,6 +160,7 @@ export function toRunView(run: RunRow, stages: readonly StageRow[]): RunView {
     error: run.error,
     attempts: run.attempts,
     deadLettered: run.deadLettered,
+    stoppedBy: run.stoppedBy,
     nextRetryAt: iso(run.nextRetryAt),
     queuedAt: iso(run.queuedAt),
     startedAt: iso(run.startedAt),

@@ -76,13 +76,13 @@ const WRITE_SQL = `with
 ur as (
   update runs t set attempt = v.attempt, status = v.status, external_id = v."externalId", engine_state = v."engineState",
     last_progress_at = v."lastProgressAt", stalled_since = v."stalledSince", progress = v.progress, metrics = v.metrics,
-    error = v.error, attempts = v.attempts, dead_lettered = v."deadLettered", next_retry_at = v."nextRetryAt",
+    error = v.error, attempts = v.attempts, dead_lettered = v."deadLettered", stopped_by = v."stoppedBy", next_retry_at = v."nextRetryAt",
     lease_owner = v."leaseOwner", lease_expires_at = v."leaseExpiresAt", alive_until = v."aliveUntil", stall_at = v."stallAt",
     log_seq = v."logSeq", version = v.version, queued_at = v."queuedAt", started_at = v."startedAt", finished_at = v."finishedAt",
     updated_at = v."updatedAt"
   from json_to_recordset($1::json) as v(id uuid, attempt int, status text, "externalId" text, "engineState" text,
     "lastProgressAt" timestamptz, "stalledSince" timestamptz, progress float8, metrics jsonb, error jsonb, attempts jsonb,
-    "deadLettered" boolean, "nextRetryAt" timestamptz, "leaseOwner" text, "leaseExpiresAt" timestamptz, "aliveUntil" timestamptz,
+    "deadLettered" boolean, "stoppedBy" text, "nextRetryAt" timestamptz, "leaseOwner" text, "leaseExpiresAt" timestamptz, "aliveUntil" timestamptz,
     "stallAt" timestamptz, "logSeq" bigint, version int, "queuedAt" timestamptz, "startedAt" timestamptz, "finishedAt" timestamptz,
     "updatedAt" timestamptz)
   where t.id = v.id),
@@ -182,12 +182,14 @@ export interface NewRun {
   maxAttempts: number;
   stallTimeoutS: number;
   aliveUntil: Date | null;
+  /** Who started it: a caller's subject, or `scheduler` (the first attempt's `triggeredBy`). */
+  triggeredBy: string | null;
   now: Date;
 }
 
 /** Inserts run N+1 of its job and makes it the job's latest; returns the run as stored. */
 export async function insertRun(tx: SqlExecutor, r: NewRun, jobStatus: JobStatus): Promise<RunRow> {
-  const attempts = [{ attempt: 1, status: r.status, startedAt: null, finishedAt: null, error: null }];
+  const attempts = [{ attempt: 1, status: r.status, startedAt: null, finishedAt: null, error: null, triggeredBy: r.triggeredBy }];
   const rows = await tx.query<RunRow>(
     `with j as (update jobs set run_counter = run_counter + 1, latest_run_id = $1::uuid, status = $10::text where id = $2::uuid
        returning run_counter)

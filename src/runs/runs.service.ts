@@ -59,20 +59,24 @@ export class RunsService implements RunsApi {
   }
 
   /**
-   * Creates run N+1 of a job and hands it to its backend. The same `idempotencyKey` for the same
+   * Creates run N+1 of a job and hands it to its backend; `actor` (the caller's subject) is recorded
+   * as its first attempt's `triggeredBy`. The same `idempotencyKey` for the same
    * job within 24 h returns the run it made (and submits nothing). NOT_FOUND for an unknown job;
    * UNAVAILABLE (nothing written) when the job's backend is not configured here; BAD_USER_INPUT
    * (`idempotencyKey`) for an empty or over-long key. When the backend refuses the submission the
    * run is returned FAILED with a TRANSIENT error, so it is retried like any other failure.
    */
-  async start(jobId: string, opts: { idempotencyKey?: string | null; trigger?: RunTrigger } = {}): Promise<RunView> {
+  async start(jobId: string, opts: { idempotencyKey?: string | null; trigger?: RunTrigger; actor?: string | null } = {}): Promise<RunView> {
     const key = checkIdempotencyKey(opts.idempotencyKey);
     const rows = isUuid(jobId)
       ? await this.deps.sql.query<{ backend: ExecutionBackend }>('select backend from jobs where id = $1', [jobId], 'jobwire_job_backend')
       : [];
     if (!rows.length) throw notFound('Job', jobId);
     this.assertAvailable(rows[0].backend);
-    const { run, created } = await this.deps.runEvents.createRun(jobId, opts.trigger ?? RunTrigger.MANUAL, { idempotencyKey: key });
+    const { run, created } = await this.deps.runEvents.createRun(jobId, opts.trigger ?? RunTrigger.MANUAL, {
+      idempotencyKey: key,
+      actor: opts.actor,
+    });
     if (!created) return run;
     this.logger.info({ runId: run.id, jobId, number: run.number, backend: run.backend, trigger: run.trigger }, 'run created');
     return submitRun({ ...this.deps, logger: this.logger }, run);
@@ -82,16 +86,20 @@ export class RunsService implements RunsApi {
    * Stops a run. A run no engine has picked up yet, or any run with `force`, ends CANCELLED at
    * once (every unfinished stage with it); a started one moves to CANCELLING and its backend is
    * asked to kill it (the run ends when the engine confirms; if that request fails the stuck
-   * monitor reconciles later). Stopping a FAILED run that waits for an automatic retry cancels the
+   * monitor reconciles later); `actor` is recorded as its `stoppedBy`. Stopping a FAILED run that waits for an automatic retry cancels the
    * retry. The same `idempotencyKey` within 24 h returns the run as it is and does nothing again.
    * NOT_FOUND for an unknown run; CONFLICT for a run already finished.
    */
-  async stop(runId: string, force: boolean, opts: { idempotencyKey?: string | null } = {}): Promise<RunView> {
+  async stop(runId: string, force: boolean, opts: { idempotencyKey?: string | null; actor?: string | null } = {}): Promise<RunView> {
     const key = checkIdempotencyKey(opts.idempotencyKey);
     const before = await this.requireRun(runId);
     const claim = key ? { scope: `stopRun:${runId}`, key } : undefined;
     // A finished run is refused inside the event's transaction, so a refused call records no key.
-    const cancel = { type: 'run.cancel' as const, runId, payload: { force: force === true, refuseFinished: true } };
+    const cancel = {
+      type: 'run.cancel' as const,
+      runId,
+      payload: { force: force === true, refuseFinished: true, actor: opts.actor ?? undefined },
+    };
     const result = await this.deps.runEvents.apply(cancel, { key: claim });
     if (result.outcome === 'duplicate') return result.run;
     const run = result.run;
@@ -102,16 +110,19 @@ export class RunsService implements RunsApi {
 
   /**
    * Starts a new attempt of a FAILED run (dead-lettered ones too), with fresh stages and the
-   * attempt history kept. The same `idempotencyKey` within 24 h returns the run and starts nothing
+   * attempt history kept; `actor` is recorded as the attempt's `triggeredBy`. The same `idempotencyKey` within 24 h returns the run and starts nothing
    * again. NOT_FOUND for an unknown run; UNAVAILABLE when its backend is not configured (checked
    * first); CONFLICT when the run is not FAILED.
    */
-  async retry(runId: string, opts: { idempotencyKey?: string | null } = {}): Promise<RunView> {
+  async retry(runId: string, opts: { idempotencyKey?: string | null; actor?: string | null } = {}): Promise<RunView> {
     const key = checkIdempotencyKey(opts.idempotencyKey);
     const before = await this.requireRun(runId);
     this.assertAvailable(before.backend);
     const claim = key ? { scope: `retryRun:${runId}`, key } : undefined;
-    const result = await this.deps.runEvents.apply({ type: 'run.retry', runId, payload: { manual: true } }, { key: claim });
+    const result = await this.deps.runEvents.apply(
+      { type: 'run.retry', runId, payload: { manual: true, actor: opts.actor ?? undefined } },
+      { key: claim },
+    );
     if (result.outcome === 'duplicate') return result.run;
     this.logger.info({ runId, jobId: before.jobId, attempt: result.run.attempt }, 'run retried by hand');
     return submitRun({ ...this.deps, logger: this.logger }, result.run);

@@ -10,6 +10,9 @@ import {
 } from '@apollo/server/plugin/disabled';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
+import type { Authenticator } from '../auth/authenticator';
+import type { Principal } from '../auth/roles';
+import { authorizationPlugin } from '../graphql/authorization';
 import type { ContextFactory, GraphQLContext } from '../graphql/context';
 import { requestIdFrom } from '../graphql/context';
 import { makeComplexityCheck } from '../graphql/complexity-cache';
@@ -17,6 +20,7 @@ import { apolloFormatError, errorRequestIdsPlugin } from '../graphql/errors';
 import { limitRules, limitsPlugin, querySizeMiddleware, type QueryLimits } from '../graphql/limits';
 import type { Logger } from '../logger';
 import { apolloHandler } from './apollo-handler';
+import { authenticateRequests } from './authenticate';
 import { graphiqlRouter } from './graphiql';
 
 export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, string> }>;
@@ -25,6 +29,8 @@ export interface HttpAppOptions {
   httpServer: HttpServer;
   schema: GraphQLSchema;
   contextFactory: ContextFactory;
+  /** Who is calling: every /graphql request is authenticated before its body is read. */
+  authenticator: Authenticator;
   limits: QueryLimits;
   logger: Logger;
   readiness: Readiness;
@@ -43,7 +49,8 @@ const requestIds: RequestHandler = (req, res, next) => {
 };
 
 /**
- * The Express app: `/graphql` (Apollo, POST and GET), `/graphiql`, `/healthz`, `/readyz`.
+ * The Express app: `/graphql` (Apollo, POST and GET; authenticated, then every operation's role
+ * checked before it runs), `/graphiql`, `/healthz`, `/readyz` (these three open to anyone).
  * Returns the started Apollo server too (the caller stops it).
  */
 export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
@@ -77,6 +84,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
+      authorizationPlugin(opts.schema),
       limitsPlugin(makeComplexityCheck(opts.schema, limits)),
       errorRequestIdsPlugin(),
     ],
@@ -107,10 +115,13 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
   });
   app.use(
     '/graphql',
+    authenticateRequests(opts.authenticator, logger),
     // A query is further limited to `limits.maxQueryBytes`; variables make up the rest.
     express.json({ limit: '1mb' }),
     querySizeMiddleware(limits),
-    apolloHandler(apollo, async (_req, res) => opts.contextFactory({ requestId: res.locals.requestId as string, transport: 'http' })),
+    apolloHandler(apollo, async (_req, res) =>
+      opts.contextFactory({ requestId: res.locals.requestId as string, transport: 'http', principal: res.locals.principal as Principal }),
+    ),
   );
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;

@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
+import type { Authenticator } from '../auth/authenticator';
 import type { Config } from '../config';
+import { authorizeOperation } from '../graphql/authorization';
 import type { ContextFactory } from '../graphql/context';
 import type { Logger } from '../logger';
 import { createHttpApp, type Readiness } from './http';
@@ -13,6 +15,8 @@ const DEFAULT_BACKLOG = 4096;
 export interface StartServerOptions {
   schema: GraphQLSchema;
   contextFactory: ContextFactory;
+  /** Who is calling: HTTP requests by their `Authorization` header, WebSockets by their `connectionParams`. */
+  authenticator: Authenticator;
   /** `port` (0 = any free port), `host`, the query `limits`, the WebSocket's limits and the listen backlog. */
   config: Pick<Config, 'port' | 'host' | 'limits' | 'wsMaxPayloadBytes'> &
     Partial<Pick<Config, 'corsOrigins' | 'wsConnectionInitTimeoutMs' | 'httpBacklog'>>;
@@ -41,7 +45,7 @@ export interface RunningServer {
 
 /**
  * Starts the HTTP + WebSocket server: GraphQL over HTTP and graphql-ws on the same port and
- * path (`/graphql`), GraphiQL (`/graphiql`), `/healthz`, `/readyz`. Rejects when the port is taken.
+ * path (`/graphql`, both authenticated, every operation's role checked before it runs), GraphiQL (`/graphiql`), `/healthz`, `/readyz`. Rejects when the port is taken.
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, logger } = opts;
@@ -51,6 +55,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     httpServer,
     schema: opts.schema,
     contextFactory: opts.contextFactory,
+    auth: {
+      connect: (params) => opts.authenticator.fromConnectionParams(params),
+      authorize: (principal, document, operationName) => authorizeOperation(opts.schema, principal, document, operationName),
+    },
     limits: config.limits,
     maxPayloadBytes: config.wsMaxPayloadBytes,
     allowedOrigins: config.corsOrigins,
@@ -61,6 +69,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     httpServer,
     schema: opts.schema,
     contextFactory: opts.contextFactory,
+    authenticator: opts.authenticator,
     limits: config.limits,
     logger,
     readiness: opts.readiness,

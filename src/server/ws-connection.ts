@@ -1,6 +1,8 @@
 import { CloseCode, MessageType, parseMessage, type SubscribePayload } from 'graphql-ws';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import type { WebSocket } from 'ws';
+import type { AuthResult } from '../auth/auth-result';
+import type { Principal } from '../auth/roles';
 import type { Logger } from '../logger';
 
 /**
@@ -8,7 +10,9 @@ import type { Logger } from '../logger';
  * its open operations, and what it sends. Messages of an operation the client has completed are
  * dropped, so the code running an operation can send without asking.
  *
- * The protocol, as graphql-ws has it: `connection_init` once (else 4429), acknowledged;
+ * The protocol, as graphql-ws has it: `connection_init` once (else 4429), acknowledged once its
+ * `connectionParams` authenticate (else closed with 4403 Forbidden, or 1013 when the credentials
+ * could not be checked; a socket whose token expires is closed with 4403 too);
  * `subscribe` only after it (else 4401) with an id not in use (else 4409); `complete` from the
  * client ends its operation (no `complete` back); `ping` is answered with `pong` (payload echoed);
  * a message that does not parse or validate (graphql-ws's own `parseMessage`) closes with 4400. A
@@ -18,11 +22,17 @@ import type { Logger } from '../logger';
 
 /** What an operation does (src/server/ws.ts): the connection only hands it its `subscribe` message. */
 export interface OperationRunner {
+  /** Authenticates a socket's `connection_init` payload (its `connectionParams`). */
+  connect(conn: WsConnection, params: unknown): Promise<AuthResult>;
   /** Runs one `subscribe` message to its end, sending its messages through `conn`. */
   run(conn: WsConnection, id: string, payload: SubscribePayload): Promise<void>;
 }
 
 export const INTERNAL_ERROR = 'Internal server error';
+/** Most messages a client may send after `connection_init` before it is acknowledged (they wait for the ack). */
+const MAX_WAITING = 100;
+/** WebSocket close code 1013 "Try Again Later" (RFC 6455 registry): credentials could not be checked just now. */
+export const TRY_AGAIN_LATER = 1013;
 
 /** Something an operation streams from, ended when the client completes it or leaves. */
 interface Closable {
@@ -77,8 +87,11 @@ class Operations {
 /** One socket's protocol state and open operations; `initTimer` is set by the server. */
 export class WsConnection {
   private initReceived = false;
-  private acknowledged = false;
   private readonly operations = new Operations();
+  /** Who is on this socket: set when `connection_init` authenticated (and acknowledged). */
+  principal?: Principal;
+  /** Messages that came while `connection_init` was being authenticated: handled, in order, once it is. */
+  private waiting?: string[];
   /** Pending until `connection_init` arrives. */
   initTimer?: NodeJS.Timeout;
 
@@ -137,6 +150,11 @@ export class WsConnection {
 
   /** Handles one message from the client (never throws: a failure closes the socket). */
   receive(data: string, runner: OperationRunner): void {
+    if (this.waiting) {
+      if (this.waiting.length >= MAX_WAITING) return this.socket.close(CloseCode.BadRequest, 'Too many messages before connection_ack');
+      this.waiting.push(data);
+      return;
+    }
     let message: ReturnType<typeof parseMessage>;
     try {
       message = parseMessage(data);
@@ -149,8 +167,8 @@ export class WsConnection {
         this.initReceived = true;
         clearTimeout(this.initTimer);
         this.initTimer = undefined;
-        this.acknowledged = true;
-        return void this.guard(this.send(`{"type":"${MessageType.ConnectionAck}"}`));
+        this.waiting = [];
+        return void this.guard(this.accept(runner, message.payload));
       case MessageType.Ping:
         return void this.guard(
           this.send(JSON.stringify(message.payload ? { type: MessageType.Pong, payload: message.payload } : { type: MessageType.Pong })),
@@ -158,7 +176,8 @@ export class WsConnection {
       case MessageType.Pong:
         return;
       case MessageType.Subscribe: {
-        if (!this.acknowledged) return this.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+        if (!this.principal) return this.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+        if (this.expired(Date.now())) return this.socket.close(CloseCode.Forbidden, 'Forbidden: the token has expired');
         const { id } = message;
         if (this.operations.has(id)) return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
         this.operations.set(id, null);
@@ -172,6 +191,36 @@ export class WsConnection {
       default:
         return this.fail(new Error(`Unexpected message of type ${message.type} received`), 'error while handling a WebSocket message');
     }
+  }
+
+  /** True once the credential this socket was opened with has expired (a JWT's `exp`). */
+  expired(now: number): boolean {
+    const at = this.principal?.expiresAt;
+    return at !== undefined && at <= now;
+  }
+
+  /** `connection_init`: acknowledged once its params authenticate, else the socket is closed. */
+  private async accept(runner: OperationRunner, params: unknown): Promise<void> {
+    let result: AuthResult;
+    try {
+      result = await runner.connect(this, params);
+    } catch (err) {
+      this.waiting = undefined;
+      throw err;
+    }
+    const queued = this.waiting ?? [];
+    this.waiting = undefined;
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (!result.ok) {
+      // The reason is a close frame's: at most 123 bytes.
+      if (result.code === 'UNAVAILABLE') return this.socket.close(TRY_AGAIN_LATER, 'Try again later');
+      return this.socket.close(CloseCode.Forbidden, `Forbidden: ${result.message}`.slice(0, 120));
+    }
+    this.principal = result.principal;
+    const ack = this.send(`{"type":"${MessageType.ConnectionAck}"}`);
+    // A client that did not wait for the ack (pipelined `subscribe`, `ping`) is served after it.
+    for (const data of queued) this.receive(data, runner);
+    await ack;
   }
 
   /**

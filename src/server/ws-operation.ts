@@ -16,7 +16,7 @@ import type { WsConnection } from './ws-connection';
  * results under. One object per operation instead of several maps keyed by it.
  */
 export class WsOperation implements ExecutionArgs {
-  /** Same key, same document: same result for the same event (src/graphql/shared-execution.ts). */
+  /** Same key, same document: same result for the same event (src/graphql/shared-execution.ts). The key holds the caller's role. */
   readonly key: string;
 
   constructor(
@@ -29,8 +29,10 @@ export class WsOperation implements ExecutionArgs {
     readonly id: string,
     /** Its request id, for its errors and its logs (the context has the same). */
     readonly requestId: string,
+    /** What its result may depend on about the caller: its role. */
+    rights: string,
   ) {
-    this.key = operationKey(operationName, variableValues);
+    this.key = operationKey(operationName, variableValues, rights);
   }
 }
 

@@ -18,7 +18,8 @@ import { INTERNAL_ERROR, WsConnection, type OperationRunner } from './ws-connect
  *
  * The protocol's rules are the connection's (src/server/ws-connection.ts); here: a client must send
  * `connection_init` within `initTimeoutMs` (else 4408; one that arrived in time counts even when the
- * server, busy, reads it late), and a socket without the subprotocol is closed with 4406.
+ * server, busy, reads it late), a socket without the subprotocol is closed with 4406, and at each
+ * keep-alive tick a socket whose token has expired is closed with 4403.
  */
 
 export interface ProtocolOptions {
@@ -94,8 +95,13 @@ export function serveGraphQLTransportWs(wss: WebSocketServer, runner: OperationR
   const heartbeat =
     keepAliveMs > 0 && Number.isFinite(keepAliveMs)
       ? setInterval(() => {
+          const now = Date.now();
           for (const client of wss.clients) {
             if (client.readyState !== client.OPEN) continue;
+            if (connections.get(client)?.expired(now)) {
+              client.close(CloseCode.Forbidden, 'Forbidden: the token has expired');
+              continue;
+            }
             if (awaitingPong.has(client)) {
               client.terminate();
               continue;

@@ -1,7 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
-import { execute, getOperationAST, GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { execute, getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
+import type { AuthResult } from '../auth/auth-result';
+import type { Principal } from '../auth/roles';
 import { makeComplexityCheck } from '../graphql/complexity-cache';
 import type { ContextFactory } from '../graphql/context';
 import { requestIdFrom } from '../graphql/context';
@@ -14,10 +16,19 @@ import { runSubscription, WsOperation, type ResultFormatter } from './ws-operati
 import type { OperationRunner, WsConnection } from './ws-connection';
 import { serveGraphQLTransportWs } from './ws-protocol';
 
+/** Who may use a socket, and what each operation on it may do. */
+export interface WebSocketAuth {
+  /** At `connection_init`, from its `connectionParams` (src/auth/authenticator.ts). A refusal closes the socket with 4403. */
+  connect(params: unknown): Promise<AuthResult>;
+  /** Per operation, before it runs: FORBIDDEN for a role too low (src/graphql/authorization.ts), else null. */
+  authorize(principal: Principal, document: DocumentNode, operationName: string | null | undefined): GraphQLError | null;
+}
+
 export interface GraphQLWebSocketOptions {
   httpServer: HttpServer;
   schema: GraphQLSchema;
   contextFactory: ContextFactory;
+  auth: WebSocketAuth;
   limits: QueryLimits;
   logger: Logger;
   /** Ping interval, and how long a pong may take before the socket is cut. Default 12 s. */
@@ -55,7 +66,9 @@ export interface GraphQLWebSocket {
 
 /**
  * GraphQL over WebSocket (the graphql-transport-ws protocol of graphql-ws clients,
- * src/server/ws-protocol.ts) on the HTTP server's port and path. Every operation goes through the
+ * src/server/ws-protocol.ts) on the HTTP server's port and path. A socket is authenticated once,
+ * at `connection_init` (its `connectionParams`); each operation's role is checked before it runs
+ * (FORBIDDEN as an `error` message; the socket stays). Every operation goes through the
  * same limits as HTTP (size before parsing, validation + depth, complexity with its variables;
  * parsing, validation and complexity remembered per query text), gets its own context (request id
  * `<x-request-id of the upgrade, or a uuid per connection>.<op id>`), and its errors are mapped
@@ -100,8 +113,11 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
     if (tooComplex) return { requestId, errors: [tooComplex] };
     const operation = getOperationAST(cached.document, payload.operationName);
     if (!operation) return { requestId, errors: [new GraphQLError('Unable to identify operation')] };
-    const context = opts.contextFactory({ requestId, transport: 'ws' });
-    const op = new WsOperation(schema, cached.document, payload.variables, payload.operationName, context, id, requestId);
+    const principal = conn.principal!; // set before any `subscribe` is let through
+    const refused = opts.auth.authorize(principal, cached.document, payload.operationName);
+    if (refused) return { requestId, errors: [refused] };
+    const context = opts.contextFactory({ requestId, transport: 'ws', principal });
+    const op = new WsOperation(schema, cached.document, payload.variables, payload.operationName, context, id, requestId, principal.role);
     return { op, subscription: operation.operation === 'subscription' };
   };
   const executeOnce = async (conn: WsConnection, op: WsOperation) => {
@@ -110,6 +126,15 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
   };
   // Not an async function: an open subscription keeps no frame of it (nor the message it came from).
   const runner: OperationRunner = {
+    async connect(conn, params) {
+      const result = await opts.auth.connect(params);
+      if (!result.ok) {
+        const log = { component: 'auth', connection: conn.id, code: result.code, reason: result.message };
+        if (result.code === 'UNAVAILABLE') logger.warn(log, 'WebSocket refused: credentials could not be checked');
+        else logger.info(log, 'WebSocket refused');
+      }
+      return result;
+    },
     run(conn, id, payload) {
       const prepared = prepare(conn, id, payload);
       if (!prepared.op) return conn.error(id, formatErrors(prepared.requestId, prepared.errors));

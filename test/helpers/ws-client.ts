@@ -38,7 +38,10 @@ export interface TestWsClient {
  * message is queued as it arrives, so a test never misses one between two awaits. Connects eagerly
  * (resolves once acknowledged) and never retries.
  */
-export async function createWsClient(url: string, opts: { headers?: Record<string, string> } = {}): Promise<TestWsClient> {
+export async function createWsClient(
+  url: string,
+  opts: { headers?: Record<string, string>; connectionParams?: Record<string, unknown> } = {},
+): Promise<TestWsClient> {
   let socket: WebSocket | null = null;
   let closeCode: number | null = null;
   const closeWaiters: ((code: number) => void)[] = [];
@@ -56,6 +59,7 @@ export async function createWsClient(url: string, opts: { headers?: Record<strin
     url,
     webSocketImpl: TrackedWebSocket,
     lazy: false,
+    connectionParams: opts.connectionParams,
     retryAttempts: 0,
     keepAlive: 0,
     // A closed socket is something tests cause and observe through `closed()`, not noise for the console.

@@ -11,6 +11,7 @@ import type { App } from '../../src/app';
 import { buildJobwireSchema } from '../../src/graphql/schema';
 import { schemaParts } from '../../resolvers';
 import { makeContextFactory } from '../../src/graphql/context';
+import { makeAuthenticator } from '../../src/auth/authenticator';
 import { StatsFeed } from '../../src/live/stats-feed';
 import { LogLevel, RunStatus, type LogLineView } from '../../src/domain';
 import { makeMemoryBus } from '../../src/events/bus';
@@ -628,6 +629,7 @@ describe('startServer', () => {
     const server = await startServer({
       schema: await buildJobwireSchema(schemaParts),
       contextFactory: makeContextFactory({ jobs: app.jobs, runs: app.runs, ingest: app.ingest, live: app.live, logger }),
+      authenticator: makeAuthenticator(app.config.auth),
       config: { port: 0, host: '127.0.0.1', limits: app.config.limits, wsMaxPayloadBytes: app.config.wsMaxPayloadBytes },
       logger,
       readiness: async () => ({ ok: false, checks: { database: 'down for the test' } }),

@@ -8,7 +8,8 @@ import { GraphQLError, GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSch
 import WebSocket from 'ws';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { makeLogger } from '../../src/logger';
-import { attachGraphQLWebSocket, type GraphQLWebSocket } from '../../src/server/ws';
+import { attachGraphQLWebSocket, type GraphQLWebSocket, type WebSocketAuth } from '../../src/server/ws';
+import { Role } from '../../src/auth/roles';
 import { waitFor } from '../helpers/deferred';
 import { Disposables } from '../helpers/disposables';
 import { createWsClient } from '../helpers/ws-client';
@@ -114,6 +115,12 @@ async function rawClient(url: string, opts: WebSocket.ClientOptions = {}) {
   return { ws, texts, subscribe: (id: string, query: string) => ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query } })) };
 }
 
+/** The transport alone: every socket is an admin, every operation allowed (the gateway's own checks are tested in auth.test.ts). */
+const openAuth: WebSocketAuth = {
+  connect: async () => ({ ok: true, principal: { subject: 'test', role: Role.ADMIN } }),
+  authorize: () => null,
+};
+
 describe('WebSocket transport', () => {
   const disposables = new Disposables();
   const logger = makeLogger('silent');
@@ -128,6 +135,7 @@ describe('WebSocket transport', () => {
       httpServer,
       schema: w.schema,
       contextFactory: () => ({}) as GraphQLContext,
+      auth: openAuth,
       limits: {
         maxDepth: 10,
         maxComplexity: 1000,
@@ -224,6 +232,7 @@ describe('WebSocket transport', () => {
       contextFactory: () => {
         throw new Error('context store is gone');
       },
+      auth: openAuth,
       limits: {
         maxDepth: 10,
         maxComplexity: 1000,

@@ -42,6 +42,7 @@ function run(over: Partial<RunRow> = {}, job: Partial<RunState['job']> = {}): Ru
     error: null,
     attempts: [{ attempt: 1, status: RunStatus.QUEUED, startedAt: null, finishedAt: null, error: null }],
     deadLettered: false,
+    stoppedBy: null,
     nextRetryAt: null,
     leaseOwner: null,
     leaseExpiresAt: null,

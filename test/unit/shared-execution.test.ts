@@ -16,6 +16,11 @@ function world() {
           return `${a.prefix ?? ''}${e.n}`;
         },
       },
+      // What a field that depends on the caller's rights would do.
+      secret: {
+        type: GraphQLString,
+        resolve: (e: { n: number }, _a: unknown, ctx: { role: string }) => (ctx.role === 'ADMIN' ? `secret ${e.n}` : null),
+      },
     },
   });
   const schema = new GraphQLSchema({
@@ -31,9 +36,9 @@ describe('shared subscription execution', () => {
   const document = parse(query);
 
   /** One subscriber's operation: its execution arguments and its key. */
-  const subscriber = (schema: GraphQLSchema, variables: Record<string, unknown>, doc = document) => {
-    const args: ExecutionArgs = { schema, document: doc, variableValues: variables };
-    return { args, key: operationKey(undefined, variables) };
+  const subscriber = (schema: GraphQLSchema, variables: Record<string, unknown>, doc = document, role = 'VIEWER') => {
+    const args: ExecutionArgs = { schema, document: doc, variableValues: variables, contextValue: { role } };
+    return { args, key: operationKey(undefined, variables, role) };
   };
   const run = async (shared: ReturnType<typeof makeSharedExecution>, s: ReturnType<typeof subscriber>, event: unknown) =>
     (await shared.resultFor(s.args, s.key, event)) as ExecutionResult;
@@ -65,10 +70,28 @@ describe('shared subscription execution', () => {
     expect(w.resolved()).toBe(2);
   });
 
-  it('keys an operation by its name and its variables', () => {
-    expect(operationKey('A', { p: '#' })).toBe(operationKey('A', { p: '#' }));
-    expect(operationKey('A', { p: '#' })).not.toBe(operationKey('B', { p: '#' }));
-    expect(operationKey(null, { p: '#' })).not.toBe(operationKey(null, { p: '#', q: 1 }));
+  it("keys an operation by its name, its variables and the caller's role", () => {
+    expect(operationKey('A', { p: '#' }, 'VIEWER')).toBe(operationKey('A', { p: '#' }, 'VIEWER'));
+    expect(operationKey('A', { p: '#' }, 'VIEWER')).not.toBe(operationKey('B', { p: '#' }, 'VIEWER'));
+    expect(operationKey(null, { p: '#' }, 'VIEWER')).not.toBe(operationKey(null, { p: '#', q: 1 }, 'VIEWER'));
+    expect(operationKey('A', { p: '#' }, 'VIEWER')).not.toBe(operationKey('A', { p: '#' }, 'ADMIN'));
+  });
+
+  it('never serves a result computed for one role to a caller of another, and shares it within a role', async () => {
+    const w = world();
+    const shared = makeSharedExecution();
+    const doc = parse('subscription { tick { n secret } }');
+    const [viewer, admin, admin2] = [
+      subscriber(w.schema, {}, doc, 'VIEWER'),
+      subscriber(w.schema, {}, doc, 'ADMIN'),
+      subscriber(w.schema, {}, doc, 'ADMIN'),
+    ];
+    const event = { n: 3 };
+    const ra = await run(shared, admin, event);
+    const rv = await run(shared, viewer, event);
+    expect(ra).toEqual({ data: { tick: { n: 3, secret: 'secret 3' } } });
+    expect(rv).toEqual({ data: { tick: { n: 3, secret: null } } });
+    expect(await run(shared, admin2, event)).toBe(ra);
   });
 
   it('serializes a shared result once for all its subscribers', async () => {

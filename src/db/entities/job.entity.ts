@@ -26,6 +26,7 @@ export class JobEntity {
     | 'status'
     | 'latestRunId'
     | 'runCounter'
+    | 'createdBy'
     | 'createdAt'
     | 'updatedAt';
 
@@ -84,6 +85,10 @@ export class JobEntity {
   /** Last run number handed out; runs are numbered 1, 2, 3 … per job. */
   @Property({ type: 'integer' })
   runCounter: number = 0;
+
+  /** Subject of the caller that created the job (audit); null for jobs made before it was recorded. */
+  @Property({ type: 'text', nullable: true })
+  createdBy: string | null = null;
 
   @Property({ columnType: 'timestamptz(3)', type: 'datetime' })
   createdAt: Date = new Date();

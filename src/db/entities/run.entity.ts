@@ -53,6 +53,7 @@ export class RunEntity {
     | 'error'
     | 'attempts'
     | 'deadLettered'
+    | 'stoppedBy'
     | 'nextRetryAt'
     | 'leaseOwner'
     | 'leaseExpiresAt'
@@ -134,6 +135,10 @@ export class RunEntity {
 
   @Property({ type: 'boolean' })
   deadLettered: boolean = false;
+
+  /** Who stopped the run: stopRun's caller, or `stall-policy` (audit). Who started each attempt is in `attempts[].triggeredBy`. */
+  @Property({ type: 'text', nullable: true })
+  stoppedBy: string | null = null;
 
   /** When the scheduler starts the next automatic attempt; null when none is due. */
   @Property({ columnType: 'timestamptz(3)', type: 'datetime', nullable: true })
