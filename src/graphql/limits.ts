@@ -4,7 +4,6 @@ import {
   specifiedRules,
   validate,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLSchema,
   type SelectionSetNode,
   type ValidationRule,
@@ -15,7 +14,7 @@ import type { RequestHandler } from 'express';
 import type { Config } from '../config';
 import type { ComplexityCheck } from './complexity-cache';
 import { COST } from './costs';
-import { aliasLimitRule, noIntrospectionRule, rootMutationLimitRule } from './selection-limits';
+import { aliasLimitRule, fragmentsOf, noIntrospectionRule, rootMutationLimitRule, validationError } from './selection-limits';
 
 /**
  * Query limits, applied alike to HTTP (Apollo `validationRules` + {@link limitsPlugin} + the
@@ -55,10 +54,7 @@ export function checkQuerySize(query: unknown, maxBytes: number): GraphQLError |
  */
 export function depthLimitRule(maxDepth: number): ValidationRule {
   return (context) => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) {
-      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    }
+    const fragments = fragmentsOf(context);
     /** The deepest field level below `set`, which sits at `depth`. */
     const measure = (set: SelectionSetNode, depth: number, seen: ReadonlySet<string>): number => {
       let deepest = depth;
@@ -80,12 +76,7 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
       OperationDefinition(node) {
         const depth = measure(node.selectionSet, 0, new Set());
         if (depth > maxDepth) {
-          context.reportError(
-            new GraphQLError(`Query depth ${depth} exceeds the limit of ${maxDepth}`, {
-              nodes: [node],
-              extensions: { code: VALIDATION_FAILED },
-            }),
-          );
+          context.reportError(validationError(`Query depth ${depth} exceeds the limit of ${maxDepth}`, node));
         }
       },
     };

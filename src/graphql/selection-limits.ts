@@ -1,6 +1,7 @@
 import {
   GraphQLError,
   Kind,
+  type ASTNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -18,7 +19,13 @@ import {
 
 const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
 
-function fragmentsOf(context: ValidationContext): Map<string, FragmentDefinitionNode> {
+/** A refusal of these rules (and of the depth limit in limits.ts): GRAPHQL_VALIDATION_FAILED at `node`. */
+export function validationError(message: string, node: ASTNode): GraphQLError {
+  return new GraphQLError(message, { nodes: [node], extensions: { code: VALIDATION_FAILED } });
+}
+
+/** The fragments of the document `context` validates, by name. */
+export function fragmentsOf(context: ValidationContext): Map<string, FragmentDefinitionNode> {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of context.getDocument().definitions) {
     if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
@@ -66,12 +73,7 @@ export function aliasLimitRule(maxAliases: number): ValidationRule {
       OperationDefinition(node) {
         const aliases = countAliases(node.selectionSet, fragments, new Map());
         if (aliases > maxAliases) {
-          context.reportError(
-            new GraphQLError(`Operation has ${aliases} aliases; the limit is ${maxAliases}`, {
-              nodes: [node],
-              extensions: { code: VALIDATION_FAILED },
-            }),
-          );
+          context.reportError(validationError(`Operation has ${aliases} aliases; the limit is ${maxAliases}`, node));
         }
       },
     };
@@ -110,12 +112,7 @@ export function rootMutationLimitRule(maxRootMutations: number): ValidationRule 
         if (node.operation !== 'mutation') return;
         const fields = rootResponseKeys(node, fragments).size;
         if (fields > maxRootMutations) {
-          context.reportError(
-            new GraphQLError(`Mutation has ${fields} root fields; the limit is ${maxRootMutations} per request`, {
-              nodes: [node],
-              extensions: { code: VALIDATION_FAILED },
-            }),
-          );
+          context.reportError(validationError(`Mutation has ${fields} root fields; the limit is ${maxRootMutations} per request`, node));
         }
       },
     };
@@ -132,10 +129,7 @@ export const noIntrospectionRule: ValidationRule = (context) => ({
     const name = node.name.value;
     if (name !== '__schema' && name !== '__type') return;
     context.reportError(
-      new GraphQLError(`Introspection is off on this gateway (field "${name}"); GRAPHQL_INTROSPECTION=true turns it on`, {
-        nodes: [node],
-        extensions: { code: VALIDATION_FAILED },
-      }),
+      validationError(`Introspection is off on this gateway (field "${name}"); GRAPHQL_INTROSPECTION=true turns it on`, node),
     );
   },
 });

@@ -1,8 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports';
 
 /** A Kafka broker of one test's own (scripts/services/kafka.sh on free ports), which it may stop and start. */
 export interface PrivateKafka {
@@ -17,17 +17,6 @@ export interface PrivateKafka {
 }
 
 const SCRIPT = path.resolve(__dirname, '../../scripts/services/kafka.sh');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether the broker's jars are cached (`npm run services:up` fetched them): a private broker then starts offline. */
 export function canRunPrivateKafka(): boolean {

@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports';
 
 /** A PostgreSQL server of one test's own, which it may stop and start (never the shared one). */
 export interface PrivatePostgres {
@@ -21,17 +21,6 @@ const BIN = (() => {
   const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   return versions.length ? path.join(root, versions[0], 'bin') : null;
 })();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a PostgreSQL tool as the `postgres` user when this process is root (the server refuses root). */
 function asPostgres(tool: string, args: string[]): void {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports';
 
 /** A Redis server of one test's own, which it may stop and start (never the shared one). */
 export interface PrivateRedis {
@@ -21,17 +22,6 @@ const BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((f) =>
 
 /** Whether this machine can run a private Redis (the server binary is installed). */
 export const canRunPrivateRedis = (): boolean => BIN !== null;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once something on `port` answers a PING with PONG; rejects after `timeoutMs`. */
 async function waitForPong(port: number, timeoutMs = 15_000): Promise<void> {

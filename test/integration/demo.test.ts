@@ -4,18 +4,9 @@
  * either way.
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { builtEntry, SERVER_SOURCES } from '../helpers/build';
 import { Disposables } from '../helpers/disposables';
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+import { freePort } from '../helpers/ports';
 
 /** Runs the demo with `env`; `onGateway` is called with its gateway URL while the demo still runs. */
 function runDemo(env: Record<string, string>, onGateway: (url: string) => Promise<void>, disposables: Disposables) {

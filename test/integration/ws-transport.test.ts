@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { GraphQLError, GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import WebSocket from 'ws';
 import type { GraphQLContext } from '../../src/graphql/context';
+import type { QueryLimits } from '../../src/graphql/limits';
 import { makeLogger } from '../../src/logger';
 import { attachGraphQLWebSocket, type GraphQLWebSocket, type WebSocketAuth } from '../../src/server/ws';
 import { Role } from '../../src/auth/roles';
@@ -116,6 +117,17 @@ async function rawClient(url: string, opts: WebSocket.ClientOptions = {}) {
 }
 
 /** The transport alone: every socket is an admin, every operation allowed (the gateway's own checks are tested in auth.test.ts). */
+/** The query limits of every server here. */
+const limits: QueryLimits = {
+  maxDepth: 10,
+  maxComplexity: 1000,
+  maxQueryBytes: 10_000,
+  maxPageSize: 100,
+  maxAliases: 15,
+  maxRootMutations: 5,
+  introspection: true,
+};
+
 const openAuth: WebSocketAuth = {
   connect: async () => ({ ok: true, principal: { subject: 'test', role: Role.ADMIN } }),
   authorize: () => null,
@@ -136,15 +148,7 @@ describe('WebSocket transport', () => {
       schema: w.schema,
       contextFactory: () => ({}) as GraphQLContext,
       auth: openAuth,
-      limits: {
-        maxDepth: 10,
-        maxComplexity: 1000,
-        maxQueryBytes: 10_000,
-        maxPageSize: 100,
-        maxAliases: 15,
-        maxRootMutations: 5,
-        introspection: true,
-      },
+      limits,
       logger,
       keepAliveMs: 100,
       initTimeoutMs: 300,
@@ -233,15 +237,7 @@ describe('WebSocket transport', () => {
         throw new Error('context store is gone');
       },
       auth: openAuth,
-      limits: {
-        maxDepth: 10,
-        maxComplexity: 1000,
-        maxQueryBytes: 10_000,
-        maxPageSize: 100,
-        maxAliases: 15,
-        maxRootMutations: 5,
-        introspection: true,
-      },
+      limits,
       logger: makeLogger('error', {}, { write: (line: string) => void lines.push(JSON.parse(line)) }),
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
