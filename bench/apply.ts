@@ -33,7 +33,7 @@ const bench: Bench = {
     const pool = new Pool({ connectionString: scratch.url, max: 2, options: SEARCH_PATH_OPTION });
     try {
       await migrate(db.orm);
-      const config = loadConfig({}, { logLevel: 'silent' });
+      const config = loadConfig({}, { logLevel: 'silent', localSourceRoots: null });
       const core = buildCore({ db, bus: makeMemoryBus(), config, logger: makeLogger('silent') });
       const job = await core.jobs.create({
         name: 'bench',

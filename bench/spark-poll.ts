@@ -96,7 +96,7 @@ const bench: Bench = {
     const db = await openPostgres(scratch.url);
     try {
       await migrate(db.orm);
-      const config = loadConfig({}, { logLevel: 'silent', databaseUrl: scratch.url });
+      const config = loadConfig({}, { logLevel: 'silent', databaseUrl: scratch.url, localSourceRoots: null });
       const core = buildCore({ db, bus: makeMemoryBus(), config, logger: makeLogger('silent') });
       const job = await core.jobs.create({
         name: 'bench',
