@@ -24,7 +24,7 @@ const coreBoundary = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', '.jobwire/', 'test/generated/', 'web/graphiql/**/*.js', 'migrations/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', '.jobwire/', 'client/generated/', 'web/graphiql/**/*.js', 'migrations/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -4,7 +4,7 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 
 /** What `tsc -p tsconfig.build.json` compiles into the server: a change under any of these makes `dist/` stale. */
-export const SERVER_SOURCES = ['src', 'resolvers', 'workers', 'migrations'];
+export const SERVER_SOURCES = ['src', 'resolvers', 'workers', 'migrations', 'client'];
 
 /** The newest file under `dirs` (relative to the repository root), or undefined when there is none. */
 function newestFile(dirs: string[]): { file: string; mtimeMs: number } | undefined {

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateJobDocument, JobAuditDocument, MeDocument } from '../generated/graphql';
+import { CreateJobDocument, JobAuditDocument, MeDocument } from '../../client/generated/graphql';
 import { spawnGateway, type GatewayProcess } from '../helpers/app';
 import { createTestDatabase } from '../helpers/db';
 import { Disposables } from '../helpers/disposables';

@@ -29,7 +29,7 @@ import {
   StopRunDocument,
   UpdateJobDocument,
   type CreateJobInput,
-} from '../generated/graphql';
+} from '../../client/generated/graphql';
 import { startTestApp } from '../helpers/app';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

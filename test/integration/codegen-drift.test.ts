@@ -1,6 +1,6 @@
 /**
- * The committed codegen output (test/generated/) must be what codegen.yml produces from the
- * committed schema and test/operations/. Regenerate with `npm run codegen`.
+ * The committed codegen output (client/generated/) must be what codegen.yml produces from the
+ * committed schema and client/operations/. Regenerate with `npm run codegen`.
  *
  * Codegen runs as its own process (its CLI loads ESM-only modules jest cannot require) in a
  * scratch copy of the inputs, so the committed files are compared, never overwritten.
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = path.resolve(__dirname, '../..');
-const GENERATED = 'test/generated';
+const GENERATED = 'client/generated';
 
 const listFiles = (dir: string): string[] =>
   fs.existsSync(dir)
@@ -27,12 +27,12 @@ describe('codegen output', () => {
   let scratch: string;
   beforeAll(() => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-codegen-'));
-    for (const p of ['codegen.yml', 'schema', 'test/operations']) fs.cpSync(path.join(ROOT, p), path.join(scratch, p), { recursive: true });
+    for (const p of ['codegen.yml', 'schema', 'client/operations']) fs.cpSync(path.join(ROOT, p), path.join(scratch, p), { recursive: true });
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
   });
   afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-  it('test/generated matches what codegen.yml generates from schema/schema.graphql and test/operations', async () => {
+  it('client/generated matches what codegen.yml generates from schema/schema.graphql and client/operations', async () => {
     const bin = path.join(ROOT, 'node_modules', '@graphql-codegen', 'cli', 'cjs', 'bin.js');
     await promisify(execFile)(process.execPath, [bin, '--config', 'codegen.yml', '--silent'], { cwd: scratch, timeout: 60_000 });
     const fresh = listFiles(path.join(scratch, GENERATED));

@@ -16,7 +16,7 @@ import {
   StartJobDocument,
   StopRunDocument,
   type CreateJobInput,
-} from '../generated/graphql';
+} from '../../client/generated/graphql';
 import { startTestApp } from '../helpers/app';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

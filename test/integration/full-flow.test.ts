@@ -16,7 +16,7 @@ import {
   RunUpdatedDocument,
   StageProgressDocument,
   StartJobDocument,
-} from '../generated/graphql';
+} from '../../client/generated/graphql';
 import { startTestApp, httpUrl, wsUrl } from '../helpers/app';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

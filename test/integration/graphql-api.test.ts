@@ -44,7 +44,7 @@ import {
   TestSourceConnectionDocument,
   UpdateComputeDocument,
   type CreateJobInput,
-} from '../generated/graphql';
+} from '../../client/generated/graphql';
 import { startTestApp } from '../helpers/app';
 import { testCore } from '../helpers/core';
 import { REDIS_URL, createTestDatabase, uniqueRedisPrefix } from '../helpers/db';

@@ -17,7 +17,7 @@ import {
   IngestStatusDocument,
   IngestStatusUpdatedDocument,
   ReplayDeadLetterDocument,
-} from '../generated/graphql';
+} from '../../client/generated/graphql';
 import { httpUrl, startTestApp, wsUrl } from '../helpers/app';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

@@ -12,7 +12,7 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { App } from '../../src/app';
 import { DeadLetterStatus, ErrorKind, ExecutionBackend, RunStatus, SourceType } from '../../src/domain';
 import { DEAD_LETTER_HEADERS, parseRunCommand } from '../../src/events/run-event.schema';
-import { RunLogsLiveDocument, RunMetricsDocument, RunUpdatedDocument, StageProgressDocument } from '../generated/graphql';
+import { RunLogsLiveDocument, RunMetricsDocument, RunUpdatedDocument, StageProgressDocument } from '../../client/generated/graphql';
 import { startTestApp, wsUrl } from '../helpers/app';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import type { App } from '../../src/app';
 import { RunStatus } from '../../src/domain';
-import { CreateJobDocument, RunDocument, StartJobDocument, StopRunDocument } from '../generated/graphql';
+import { CreateJobDocument, RunDocument, StartJobDocument, StopRunDocument } from '../../client/generated/graphql';
 import { httpUrl, startTestApp } from '../helpers/app';
 import { builtEntry } from '../helpers/build';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';

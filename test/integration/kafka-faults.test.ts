@@ -11,7 +11,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import type { App } from '../../src/app';
 import { ExecutionBackend, RunStatus, SourceType } from '../../src/domain';
-import { RunUpdatedDocument } from '../generated/graphql';
+import { RunUpdatedDocument } from '../../client/generated/graphql';
 import { spawnGateway, startTestApp, wsUrl, type GatewayProcess } from '../helpers/app';
 import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

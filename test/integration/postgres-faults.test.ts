@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { CreateJobDocument, RunDocument, StartJobDocument } from '../generated/graphql';
+import { CreateJobDocument, RunDocument, StartJobDocument } from '../../client/generated/graphql';
 import { spawnGateway, type GatewayProcess } from '../helpers/app';
 import { REDIS_URL, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import type { App } from '../../src/app';
 import { makeLogger } from '../../src/logger';
-import { CreateJobDocument, JobDocument, RunDocument, RunLogsDocument, StartJobDocument } from '../generated/graphql';
+import { CreateJobDocument, JobDocument, RunDocument, RunLogsDocument, StartJobDocument } from '../../client/generated/graphql';
 import { httpUrl, startTestApp } from '../helpers/app';
 import { REDIS_URL, createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

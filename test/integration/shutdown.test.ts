@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openPostgres, type Database } from '../../src/db/orm';
 import { RunEntity } from '../../src/db/entities';
-import { CreateJobDocument, RunDocument, StartJobDocument } from '../generated/graphql';
+import { CreateJobDocument, RunDocument, StartJobDocument } from '../../client/generated/graphql';
 import { spawnGateway } from '../helpers/app';
 import { createTestDatabase } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

@@ -22,7 +22,7 @@ import {
   StageProgressDocument,
   StartJobDocument,
   StopRunDocument,
-} from '../generated/graphql';
+} from '../../client/generated/graphql';
 import { httpUrl, startTestApp, wsUrl } from '../helpers/app';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';

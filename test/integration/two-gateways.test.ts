@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { App } from '../../src/app';
 import { JobEntity, RunEntity } from '../../src/db/entities';
-import { CreateJobDocument, RunLogsLiveDocument, RunUpdatedDocument, StartJobDocument } from '../generated/graphql';
+import { CreateJobDocument, RunLogsLiveDocument, RunUpdatedDocument, StartJobDocument } from '../../client/generated/graphql';
 import { httpUrl, spawnGateway, startTestApp, wsUrl, type GatewayProcess } from '../helpers/app';
 import { REDIS_URL, createTestDatabase, uniqueRedisPrefix } from '../helpers/db';
 import { waitFor } from '../helpers/deferred';
