@@ -10,7 +10,7 @@ import './monaco-workers'; // first: Monaco reads globalThis.MonacoEnvironment w
 import 'graphiql/style.css';
 import './jobwire.css';
 
-import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
 import { createClient } from 'graphql-ws';
 import { StrictMode } from 'react';
@@ -24,13 +24,40 @@ const GRAPHQL_PATH = '/graphql';
 const httpUrl = new URL(GRAPHQL_PATH, window.location.href).href;
 const wsUrl = `${window.location.protocol === 'https:' ? 'wss:' : 'ws:'}//${window.location.host}${GRAPHQL_PATH}`;
 
-const wsClient = createClient({
-  url: wsUrl,
-  lazy: true, // only connect once a subscription is actually run
-  retryAttempts: 5,
-});
+/**
+ * The subscription socket authenticates once, at `connection_init`, with graphql-ws
+ * `connectionParams`. GraphiQL's headers pane is per request, so the socket is made again whenever
+ * the `Authorization` header typed there changes: subscriptions then carry the same credentials as
+ * queries (when the gateway requires them).
+ */
+const makeWsClient = (authorization: string | undefined) =>
+  createClient({
+    url: wsUrl,
+    lazy: true, // only connect once a subscription is actually run
+    retryAttempts: 5,
+    connectionParams: authorization ? { authorization } : undefined,
+  });
 
-const fetcher = createGraphiQLFetcher({ url: httpUrl, wsClient });
+const headerValue = (headers: Record<string, unknown> | undefined, name: string): string | undefined => {
+  const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === name);
+  const value = key ? headers![key] : undefined;
+  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+};
+
+let socketAuthorization: string | undefined;
+let wsClient = makeWsClient(undefined);
+let inner = createGraphiQLFetcher({ url: httpUrl, wsClient });
+
+const fetcher: Fetcher = (params, options) => {
+  const authorization = headerValue(options?.headers, 'authorization');
+  if (authorization !== socketAuthorization) {
+    void wsClient.dispose();
+    socketAuthorization = authorization;
+    wsClient = makeWsClient(authorization);
+    inner = createGraphiQLFetcher({ url: httpUrl, wsClient });
+  }
+  return inner(params, options);
+};
 
 const container = document.getElementById('graphiql');
 if (!container) throw new Error('jobwire GraphiQL: #graphiql element missing from index.html');
