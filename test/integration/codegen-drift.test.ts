@@ -27,7 +27,8 @@ describe('codegen output', () => {
   let scratch: string;
   beforeAll(() => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-codegen-'));
-    for (const p of ['codegen.yml', 'schema', 'client/operations']) fs.cpSync(path.join(ROOT, p), path.join(scratch, p), { recursive: true });
+    for (const p of ['codegen.yml', 'schema', 'client/operations'])
+      fs.cpSync(path.join(ROOT, p), path.join(scratch, p), { recursive: true });
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
   });
   afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
