@@ -58,7 +58,8 @@ const requestIds: RequestHandler = (req, res, next) => {
 
 /**
  * The Express app: `/graphql` (Apollo, POST and GET; authenticated, then every operation's role
- * checked before it runs), `/graphiql`, `/healthz`, `/readyz` (these three open to anyone).
+ * checked before it runs), `/graphiql`, `/healthz`, `/readyz` (these three open to anyone), and `/metrics`
+ * when `metrics` is given (authenticated like /graphql unless public).
  * Returns the started Apollo server too (the caller stops it).
  */
 export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {

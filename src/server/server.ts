@@ -29,7 +29,7 @@ export interface StartServerOptions {
 }
 
 export interface RunningServer {
-  /** `http://host:port` (no path): /graphql, /graphiql, /healthz and /readyz hang below it. */
+  /** `http://host:port` (no path): /graphql, /graphiql, /healthz, /readyz and /metrics hang below it. */
   url: string;
   /** The GraphQL endpoint over HTTP, e.g. `http://127.0.0.1:4000/graphql`. */
   graphqlUrl: string;
@@ -48,7 +48,7 @@ export interface RunningServer {
 
 /**
  * Starts the HTTP + WebSocket server: GraphQL over HTTP and graphql-ws on the same port and
- * path (`/graphql`, both authenticated, every operation's role checked before it runs), GraphiQL (`/graphiql`), `/healthz`, `/readyz`. Rejects when the port is taken.
+ * path (`/graphql`, both authenticated, every operation's role checked before it runs), GraphiQL (`/graphiql`), `/healthz`, `/readyz`, `/metrics` (with `metrics`). Rejects when the port is taken.
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, logger } = opts;
