@@ -4,8 +4,9 @@ import { secondsSince, type GraphQLMetrics } from '../metrics/metrics';
 
 /**
  * Apollo plugin: times every GraphQL request over HTTP, from its start to its response, by
- * operation type (`query`, `mutation`; `unknown` when the document did not parse or name an
- * operation), into `jobwire_graphql_request_duration_seconds`.
+ * operation type (`query`, `mutation`; `unknown` when it was refused before an operation was
+ * resolved: it did not parse or validate, or named no operation), into
+ * `jobwire_graphql_request_duration_seconds`.
  */
 export function metricsPlugin(metrics: GraphQLMetrics): ApolloServerPlugin {
   return {

@@ -41,7 +41,7 @@ export interface WsMetrics {
 export interface GraphQLMetrics {
   /** An error with `code` went to a client. */
   error(code: string): void;
-  /** A query or mutation (`operationType`; `unknown` when it did not parse) took `seconds` to answer. */
+  /** A query or mutation (`operationType`; `unknown` when it was refused before it ran) took `seconds` to answer. */
   request(transport: 'http' | 'ws', operationType: string, seconds: number): void;
 }
 
