@@ -17,6 +17,7 @@ import { Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config';
 import { buildCore } from '../src/core';
+import { makeMetrics } from '../src/metrics/metrics';
 import { migrate, openPostgres } from '../src/db/orm';
 import { LogLevel, RunStatus, RunTrigger, SourceType } from '../src/domain';
 import { makeMemoryBus } from '../src/events/bus';
@@ -34,7 +35,9 @@ const bench: Bench = {
     try {
       await migrate(db.orm);
       const config = loadConfig({}, { logLevel: 'silent', localSourceRoots: null });
-      const core = buildCore({ db, bus: makeMemoryBus(), config, logger: makeLogger('silent') });
+      // With the gateway's metrics, as createApp builds it (BENCH_METRICS=0: without, for a before/after).
+      const metrics = process.env.BENCH_METRICS === '0' ? undefined : makeMetrics();
+      const core = buildCore({ db, bus: makeMemoryBus(), config, logger: makeLogger('silent'), metrics });
       const job = await core.jobs.create({
         name: 'bench',
         source: { type: SourceType.LOCAL, params: { path: '/bench.csv' } },

@@ -43,6 +43,8 @@ export async function startBenchGateway(env: BenchEnv, label: string, overrides:
           seedDemo: false,
           migrate: true,
           logLevel: 'warn',
+          // The gateway's metrics are on, as by default; BENCH_METRICS=0 measures without them (a before/after).
+          metricsEnabled: process.env.BENCH_METRICS !== '0',
           ...overrides,
         },
       ),

@@ -31,6 +31,9 @@ import { IngestStatusTracker } from './kafka/ingest-status';
 import { makeIngestApi } from './kafka/ingest-api';
 import { SparkClient } from './backends/spark/spark-client';
 import { prepareSourceAccess } from './jobs/source-access';
+import { makeMetrics, type Metrics } from './metrics/metrics';
+import { registerScrapeGauges } from './metrics/scrape-gauges';
+import { metricsHandler } from './server/metrics-route';
 
 export interface App {
   config: Readonly<Config>;
@@ -52,6 +55,8 @@ export interface App {
   core: Core;
   /** The Kafka consumer's state (null without Kafka). */
   ingestStatus: IngestStatusTracker | null;
+  /** What `GET /metrics` serves (null with METRICS_ENABLED=false). */
+  metrics: Metrics | null;
   /** Stops everything in order: traffic, workers, bus, database. Idempotent. */
   stop(): Promise<void>;
 }
@@ -124,6 +129,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
         })
       : makeMemoryBus(config.redisPrefix);
     cleanups.push({ name: 'event bus', fn: () => bus.close() });
+    const metrics = config.metricsEnabled ? makeMetrics({ publishedAt: (event) => bus.publishedAt(event) }) : null;
 
     const kafka = config.kafkaBrokers ? await openKafka(config, logger, `jobwire-${instanceId}`) : null;
     if (kafka) {
@@ -135,7 +141,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       config.sparkMasterUrl && config.sparkMasterUiUrl
         ? new SparkClient({ restUrl: config.sparkMasterUrl, uiUrl: config.sparkMasterUiUrl })
         : undefined;
-    const core = buildCore({ db, bus, config, logger, kafka: kafka ?? undefined, spark, instanceId });
+    const core = buildCore({ db, bus, config, logger, kafka: kafka ?? undefined, spark, instanceId, metrics: metrics ?? undefined });
     const ingestStatus = kafka
       ? new IngestStatusTracker({
           admin: kafka.admin,
@@ -153,6 +159,13 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     }
     const ingest = makeIngestApi({ deadLetters: core.deadLetters, status: ingestStatus });
     const { runEvents, jobs, runs } = core;
+    if (metrics) {
+      registerScrapeGauges(metrics.registry, {
+        runCounts: () => runs.countByStatusAndBackend(),
+        ingest: ingestStatus ? () => ingestStatus.snapshot() : undefined,
+        logger,
+      });
+    }
 
     // On PostgreSQL a load commits in one transaction with its executor's lease check (the fence);
     // PGlite is one process's database, where no other gateway can take a run over.
@@ -161,6 +174,8 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
     cleanups.push({ name: 'live streams', fn: () => live.close() });
     const workers = makeWorkers({
       ...core,
+      // The LOCAL executor's own events (progress, logs, leases) count as `local`.
+      runEvents: runEvents.withSource('local'),
       retention: runEvents,
       kafkaConsumer:
         kafka && core.ingest && ingestStatus
@@ -171,6 +186,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       logger,
       instanceId,
       makeSink,
+      metrics: metrics ?? undefined,
     });
 
     const schema = await buildJobwireSchema(schemaParts);
@@ -189,6 +205,13 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
         kafka: ingestStatus && config.workers ? () => ingestStatus.readiness() : undefined,
         spark: core.sparkPoll && config.workers ? () => core.sparkPoll!.readiness() : undefined,
       }),
+      metrics: metrics
+        ? {
+            ...metrics,
+            scrape: metricsHandler(metrics.registry, logger),
+            public: config.metricsPublic || config.auth.mode !== 'credentials',
+          }
+        : undefined,
     });
     // Traffic stops before the workers, the workers before the bus and the database.
     cleanups.push({ name: 'workers', fn: () => workers.stop() });
@@ -218,6 +241,7 @@ export async function createApp(config: Readonly<Config>, opts: { logger?: Logge
       ingest,
       core,
       ingestStatus,
+      metrics,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {

@@ -111,6 +111,14 @@ export interface Config {
    * 511); the kernel caps it at `net.core.somaxconn`. Default 4096.
    */
   httpBacklog: number;
+  /** Serve Prometheus metrics at `GET /metrics` (src/metrics). Default true. */
+  metricsEnabled: boolean;
+  /**
+   * Let anyone who reaches the port scrape `/metrics` although credentials are configured (a
+   * scraper without a token, on a network you trust). Default false: a scrape then needs a
+   * credential of any role. Without credentials (the embedded default, JOBWIRE_AUTH=off) it is open either way.
+   */
+  metricsPublic: boolean;
   /** Query limits, applied to HTTP and WebSocket operations alike. */
   limits: QueryLimitsConfig;
 }
@@ -387,6 +395,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     wsConnectionInitTimeoutMs: int(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3 * SECOND, 100),
     httpBacklog: int(env, 'HTTP_BACKLOG', 4096, 1),
+    metricsEnabled: bool(env, 'METRICS_ENABLED', true),
+    metricsPublic: bool(env, 'METRICS_PUBLIC', false),
     limits: {
       maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 1),
       maxComplexity: int(env, 'GRAPHQL_MAX_COMPLEXITY', 20_000, 1),

@@ -15,6 +15,7 @@ import type { EventBus } from './events/bus';
 import { JobsService } from './jobs/jobs.service';
 import { SchedulesService } from './jobs/schedules.service';
 import type { Logger } from './logger';
+import type { EventSource, Metrics } from './metrics/metrics';
 import { LivenessService } from './runs/liveness.service';
 import { RetriesService } from './runs/retries.service';
 import { DEFAULT_POLICIES } from './runs/run-apply';
@@ -52,6 +53,8 @@ export interface CoreOptions {
   spark?: SparkClient;
   /** This replica (the Spark poller's lease). */
   instanceId?: string;
+  /** Where the writer counts events and times its transactions (src/metrics); none: nothing is counted. */
+  metrics?: Pick<Metrics, 'runEvents'>;
   /** The clock of every service (tests move it). Default the system clock. */
   now?: () => Date;
   random?: () => number;
@@ -113,7 +116,8 @@ export function buildCore(opts: CoreOptions): Core {
     // What the compute mapping could not do as asked goes on the run's log, where its owner looks.
     onNotes: (run, notes) =>
       void runEventsRef
-        ?.apply({
+        ?.withSource('spark')
+        .apply({
           type: 'run.log',
           runId: run.id,
           attempt: run.attempt,
@@ -132,15 +136,17 @@ export function buildCore(opts: CoreOptions): Core {
     stuckThresholdMs: config.stuckThresholdMs,
     policy: (kind) => backends.policy(kind),
     logRetentionMs: config.logRetentionMs,
+    metrics: opts.metrics?.runEvents,
     now,
     random: opts.random,
   });
   runEventsRef = runEvents;
-  const base = { sql: db.sql, runEvents, backends, now };
-  jobs = new JobsService({ ...base, config, logger: logger.child({ component: 'jobs' }) });
+  // Each component applies through a handle of its own: the events it applies are counted under its source.
+  const from = (source: EventSource) => ({ sql: db.sql, runEvents: runEvents.withSource(source), backends, now });
+  jobs = new JobsService({ ...from('api'), config, logger: logger.child({ component: 'jobs' }) });
   const deadLetters = new DeadLettersService({
     sql: db.sql,
-    runEvents,
+    runEvents: runEvents.withSource('kafka'),
     logger: logger.child({ component: 'dead-letters' }),
     maxPageSize: config.limits.maxPageSize,
     now,
@@ -153,7 +159,7 @@ export function buildCore(opts: CoreOptions): Core {
       opts.spark &&
       new SparkPollService({
         sql: db.sql,
-        runEvents,
+        runEvents: runEvents.withSource('spark'),
         client: opts.spark,
         logger: logger.child({ component: 'spark-poll' }),
         instanceId: opts.instanceId ?? 'jobwire',
@@ -162,12 +168,19 @@ export function buildCore(opts: CoreOptions): Core {
         stuckThresholdMs: config.stuckThresholdMs,
         now,
       }),
-    ingest: opts.kafka && new EventIngestService({ runEvents, deadLetters, logger: logger.child({ component: 'event-ingest' }) }),
+    ingest:
+      opts.kafka &&
+      new EventIngestService({
+        runEvents: runEvents.withSource('kafka'),
+        deadLetters,
+        logger: logger.child({ component: 'event-ingest' }),
+      }),
     jobs,
-    runs: new RunsService({ ...base, config, logger: logger.child({ component: 'runs' }) }),
-    localQueue: new LocalQueueService({ runEvents, sql: db.sql }),
-    schedules: new SchedulesService({ ...base, logger: logger.child({ component: 'schedules' }) }),
-    retries: new RetriesService({ ...base, logger: logger.child({ component: 'retries' }) }),
-    liveness: new LivenessService({ ...base, logger: logger.child({ component: 'liveness' }) }),
+    runs: new RunsService({ ...from('api'), config, logger: logger.child({ component: 'runs' }) }),
+    localQueue: new LocalQueueService({ runEvents: runEvents.withSource('local'), sql: db.sql }),
+    schedules: new SchedulesService({ ...from('scheduler'), logger: logger.child({ component: 'schedules' }) }),
+    retries: new RetriesService({ ...from('scheduler'), logger: logger.child({ component: 'retries' }) }),
+    // The stuck-run monitor and the stall check.
+    liveness: new LivenessService({ ...from('monitor'), logger: logger.child({ component: 'liveness' }) }),
   };
 }

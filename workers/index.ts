@@ -25,6 +25,8 @@ export type WorkersDeps = Omit<LocalExecutorDeps, 'runEvents'> &
     /** The Spark poller's, when Spark is configured. */
     sparkPoll?: SparkPollerDeps['sparkPoll'];
     config: SparkPollerDeps['config'];
+    /** What the workers observe (the Spark poller's cycles). */
+    metrics?: SparkPollerDeps['metrics'];
   };
 
 export interface Workers {

@@ -1,12 +1,16 @@
 import type { Config } from '../src/config';
 import type { PollReport, SparkPollService } from '../src/backends/spark/spark-poll.service';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../src/logger';
+import { secondsSince, type SparkPollMetrics } from '../src/metrics/metrics';
 import { makeLoop, type Loop, type LoopOptions } from './loop';
 
 export interface SparkPollerDeps {
   sparkPoll: Pick<SparkPollService, 'pollOnce' | 'release'>;
   config: Pick<Config, 'sparkPollIntervalMs'>;
   logger: Logger;
+  /** Cycle durations and errors (`jobwire_spark_poll_*`); none: not observed. */
+  metrics?: { sparkPoll: SparkPollMetrics };
   pause?: LoopOptions['pause'];
 }
 
@@ -19,8 +23,19 @@ export function makeSparkPoller(deps: SparkPollerDeps): Loop & { tick(): Promise
   const logger = deps.logger.child({ component: 'spark-poller' });
   let masterDown = false;
 
+  const metrics = deps.metrics?.sparkPoll;
+
   async function tick(): Promise<PollReport> {
-    const report = await deps.sparkPoll.pollOnce();
+    const started = performance.now();
+    let report: PollReport;
+    try {
+      report = await deps.sparkPoll.pollOnce();
+    } catch (err) {
+      metrics?.error('cycle_failed');
+      throw err;
+    }
+    metrics?.cycle(secondsSince(started), report.leader);
+    if (report.masterError) metrics?.error('master_unreachable');
     if (report.masterError && !masterDown)
       logger.warn({ err: { message: report.masterError } }, `spark poller: the master cannot be reached: ${report.masterError}`);
     if (!report.masterError && masterDown) logger.info('spark poller: the master answers again');

@@ -40,6 +40,8 @@ export interface BusHooks {
   onPublishError?: (err: Error) => void;
   /** Told when a subscriber's resync failed three times. */
   onResyncError?: (err: Error) => void;
+  /** When a received payload was published (ms since the epoch), as the bus's envelope carries it. */
+  publishedAt?: (payload: object) => number | undefined;
 }
 
 /** Resyncs asked for within this window are made once (a reconnect and a replica's notice often come together). */
@@ -153,6 +155,15 @@ export class EventBus {
     this.resyncTimer.unref();
   }
 
+  /**
+   * When `payload`, as a subscriber received it, was published (ms since the epoch, the
+   * publishing replica's clock); undefined for what was not received from the bus (snapshots,
+   * re-reads, values made from a payload). For `jobwire_publish_to_delivery_seconds`.
+   */
+  publishedAt(payload: unknown): number | undefined {
+    return typeof payload === 'object' && payload !== null ? this.hooks.publishedAt?.(payload) : undefined;
+  }
+
   /** How many subscriptions a resync would reach now. */
   get resyncing(): number {
     return this.resyncListeners.size;
@@ -186,12 +197,21 @@ export class EventBus {
   }
 }
 
-/** The in-process bus: one gateway, no Redis. */
+/**
+ * The in-process bus: one gateway, no Redis. Every subscriber receives the very object published,
+ * so its publish time is noted beside it (a WeakMap: the payload itself is not touched).
+ */
 export function makeMemoryBus(prefix = 'jobwire:'): EventBus {
+  const stamps = new WeakMap<object, number>();
   const pubsub = new PubSub();
+  const publish = pubsub.publish.bind(pubsub);
+  pubsub.publish = (channel, payload) => {
+    if (typeof payload === 'object' && payload !== null) stamps.set(payload, Date.now());
+    return publish(channel, payload);
+  };
   // Many subscribers per channel is normal (a dashboard per user); silence EventEmitter's leak warning.
   (pubsub as unknown as { ee?: { setMaxListeners(n: number): void } }).ee?.setMaxListeners(0);
-  return new EventBus(pubsub, prefix);
+  return new EventBus(pubsub, prefix, { publishedAt: (payload) => stamps.get(payload) });
 }
 
 export { makeRedisBus, type RedisBusOptions } from './redis-bus';

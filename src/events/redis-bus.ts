@@ -26,6 +26,20 @@ export const RESYNC_CHANNEL = 'bus:resync';
 export const CLOCK_SLACK_MS = 5000;
 
 /**
+ * The envelope's one field: when the message was published (ms since the epoch), added to the
+ * payload's JSON object. Subscriptions resolve the fields clients select, so they never see it; a
+ * replica that does not know it ignores it.
+ */
+export const PUBLISHED_AT = '@t';
+
+/** `payload` as JSON with its publish time ({@link PUBLISHED_AT}) added, without copying the object. */
+export function stampedJson(payload: unknown, at: number): string {
+  const json = JSON.stringify(payload);
+  if (json === undefined || json[0] !== '{') return json;
+  return json === '{}' ? `{"${PUBLISHED_AT}":${at}}` : `{"${PUBLISHED_AT}":${at},${json.slice(1)}`;
+}
+
+/**
  * The Redis bus: publishes on per-entity channels, with two connections of its own (a subscribed
  * connection cannot publish). Rejects when Redis cannot be reached within `connectTimeoutMs`.
  *
@@ -71,7 +85,8 @@ export async function makeRedisBus(url: string, prefix: string, opts: RedisBusOp
 
   let droppedSince: number | null = null;
   let closing = false;
-  const pubsub = new RedisPubSub({ publisher, subscriber });
+  // Each message is parsed once for every subscriber of its channel on this replica (JSON.parse, no reviver).
+  const pubsub = new RedisPubSub({ publisher, subscriber, serializer: (payload) => stampedJson(payload, Date.now()) });
   const bus = new EventBus(pubsub, prefix, {
     async close() {
       closing = true;
@@ -87,6 +102,10 @@ export async function makeRedisBus(url: string, prefix: string, opts: RedisBusOp
       opts.onPublishError?.(err);
     },
     onResyncError: opts.onResyncError,
+    publishedAt: (payload) => {
+      const at = (payload as Record<string, unknown>)[PUBLISHED_AT];
+      return typeof at === 'number' ? at : undefined;
+    },
   });
   const resync = (reason: string, since: number) => {
     const from = new Date(since - CLOCK_SLACK_MS);

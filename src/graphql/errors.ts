@@ -71,6 +71,8 @@ export interface FormatOptions {
   logger: Logger;
   /** Drop graphql-js's "Did you mean …?" hints from client errors (they name the schema's fields and types). Default false. */
   hideSuggestions?: boolean;
+  /** Told the code of every error formatted for a client (`jobwire_graphql_errors_total`). */
+  countError?: (code: string) => void;
 }
 
 /**
@@ -78,6 +80,12 @@ export interface FormatOptions {
  * made of it (message, locations, path, extensions); `error` the original.
  */
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, opts: FormatOptions): GraphQLFormattedError {
+  const mapped = mapError(formatted, error, opts);
+  opts.countError?.(String(mapped.extensions?.code));
+  return mapped;
+}
+
+function mapError(formatted: GraphQLFormattedError, error: unknown, opts: FormatOptions): GraphQLFormattedError {
   const base = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
   const app = appErrorOf(error);
   if (app) {
@@ -109,12 +117,13 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
  * Apollo's `formatError`, with the request id {@link errorRequestIdsPlugin} noted for the error
  * ('unknown' for the few errors Apollo makes before a request has a context, e.g. an unreadable body).
  */
-export function apolloFormatError(logger: Logger, opts: Pick<FormatOptions, 'hideSuggestions'> = {}) {
+export function apolloFormatError(logger: Logger, opts: Pick<FormatOptions, 'hideSuggestions' | 'countError'> = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
     formatGraphQLError(formatted, error, {
       requestId: (typeof error === 'object' && error !== null && errorRequestIds.get(error)) || 'unknown',
       logger,
       hideSuggestions: opts.hideSuggestions,
+      countError: opts.countError,
     });
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { SCHEDULER_ACTOR } from '../auth/actors';
 import { isRetryableTxError, type Sql, type SqlExecutor } from '../db/sql';
 import { ACTIVE_RUN_STATUSES, RunStatus, RunTrigger, type ExecutionBackend, type RunView } from '../domain';
@@ -6,6 +7,7 @@ import { AppError, ErrorCode, conflict, notFound } from '../errors';
 import type { EventBus } from '../events/bus';
 import { Topic, type Publication } from '../events/topics';
 import { throttled, type Logger } from '../logger';
+import { secondsSince, type EventSource, type RunEventsMetrics } from '../metrics/metrics';
 import type { CoreEvent } from './core-events';
 import { DEFAULT_POLICIES, applyEvent, jobStatusAfter, type ApplyContext, type BackendPolicy, type RunState } from './run-apply';
 import { toLogLineView, toRunView, toStageView } from './run-rows';
@@ -54,6 +56,8 @@ export interface RunEventsDeps {
    * 0 or absent: kept forever.
    */
   logRetentionMs?: number;
+  /** Where events and transactions are counted (`jobwire_run_events_total`, `jobwire_run_apply_duration_seconds`); none: not counted. */
+  metrics?: RunEventsMetrics;
   now?: () => Date;
   random?: () => number;
 }
@@ -84,6 +88,8 @@ export class RunEventsService {
   /** Runs finished before this had their logs and samples pruned completely by a pass of this process. */
   private prunedBefore: Date | null = null;
   private readonly policy: (kind: ExecutionBackend) => BackendPolicy;
+  /** Whose events go through this handle (see {@link withSource}). */
+  private readonly source: EventSource = 'internal';
 
   constructor(private readonly deps: RunEventsDeps) {
     this.policy = deps.policy ?? ((kind) => DEFAULT_POLICIES[kind]);
@@ -94,6 +100,26 @@ export class RunEventsService {
   }
 
   /**
+   * This same writer (same state, same database), its events counted under `source` in
+   * `jobwire_run_events_total`: the composition root hands each component a handle of its own
+   * (the Kafka consumer `kafka`, the mutations `api` …), so the writer knows where an event came
+   * from without trusting its free-form `producer`.
+   */
+  withSource(source: EventSource): RunEventsService {
+    return Object.assign(Object.create(this), { source }) as RunEventsService;
+  }
+
+  /** Counts what a committed batch came to (by outcome). */
+  private count(results: readonly { outcome: BatchResult['outcome'] }[]): void {
+    const m = this.deps.metrics;
+    if (!m || results.length === 0) return;
+    if (results.length === 1) return m.events(this.source, results[0].outcome);
+    const by = new Map<BatchResult['outcome'], number>();
+    for (const r of results) by.set(r.outcome, (by.get(r.outcome) ?? 0) + 1);
+    for (const [outcome, n] of by) m.events(this.source, outcome, n);
+  }
+
+  /**
    * Applies many events, of any runs, in one transaction; the results follow their order. An event
    * of an unknown run, a duplicate (its `eventId` was applied before) or one the rules refuse
    * changes nothing and does not hold up the others. Rejects (nothing written) only when the
@@ -101,7 +127,10 @@ export class RunEventsService {
    */
   applyBatch(events: readonly CoreEvent[]): Promise<BatchResult[]> {
     if (events.length === 0) return Promise.resolve([]);
-    return this.transact((tx, pubs) => this.runBatch(tx, pubs, events, { last: true }));
+    return this.transact('batch', async (tx, pubs) => this.runBatch(tx, pubs, events, { last: true })).then((results) => {
+      this.count(results);
+      return results;
+    });
   }
 
   /**
@@ -110,7 +139,18 @@ export class RunEventsService {
    * 24 h applies nothing again and answers `{ outcome: 'duplicate' }` with the run as it is.
    */
   async apply(event: CoreEvent, opts: { key?: KeyClaim } = {}): Promise<ApplyResult> {
-    return this.transact(async (tx, pubs) => {
+    try {
+      const result = await this.applyOne(event, opts);
+      this.count([result]);
+      return result;
+    } catch (err) {
+      if (err instanceof AppError) this.count([{ outcome: err.code === ErrorCode.NOT_FOUND ? 'unknown-run' : 'rejected' }]);
+      throw err;
+    }
+  }
+
+  private applyOne(event: CoreEvent, opts: { key?: KeyClaim }): Promise<ApplyResult> {
+    return this.transact('apply', async (tx, pubs) => {
       if (opts.key) {
         const claim = await claimIdempotencyKey(tx, { ...opts.key, resultId: event.runId, now: this.now() });
         if (!claim.fresh) {
@@ -137,7 +177,7 @@ export class RunEventsService {
     trigger: RunTrigger,
     opts: { idempotencyKey?: string; actor?: string | null } = {},
   ): Promise<{ run: RunView; created: boolean }> {
-    return this.transact(async (tx, pubs) => {
+    return this.transact('create', async (tx, pubs) => {
       const job = await lockJob(tx, jobId);
       if (!job) throw notFound('Job', jobId);
       return this.insertRunFor(tx, pubs, job, trigger, opts.actor ?? null, opts.idempotencyKey);
@@ -154,7 +194,7 @@ export class RunEventsService {
     jobId: string,
     decide: (job: JobForRun, now: Date) => { nextRunAt: Date | null; fire: boolean; reason?: string },
   ): Promise<{ run: RunView | null; skipped?: string; dueAt: Date; nextRunAt: Date | null } | null> {
-    return this.transact(async (tx, pubs) => {
+    return this.transact('schedule', async (tx, pubs) => {
       const now = this.now();
       const job = await lockJob(tx, jobId, true);
       if (!job?.nextRunAt || job.nextRunAt.getTime() > now.getTime()) return null;
@@ -179,7 +219,7 @@ export class RunEventsService {
     opts: { owner: string; leaseMs: number; limit: number; producer?: string; ids?: readonly string[] },
   ): Promise<RunView[]> {
     if (opts.limit <= 0 || opts.ids?.length === 0) return Promise.resolve([]);
-    return this.transact(async (tx, pubs) => {
+    return this.transact('claim', async (tx, pubs) => {
       const rows = opts.ids
         ? await tx.query<{ id: string }>(
             `select id from runs where status = 'QUEUED' and backend = $1 and lease_owner is null and id = any($3::uuid[])
@@ -200,7 +240,9 @@ export class RunEventsService {
         producer: opts.producer,
         payload: { owner: opts.owner, leaseMs: opts.leaseMs },
       }));
-      const results = await this.runBatch(tx, pubs, events, { last: true });
+      return this.runBatch(tx, pubs, events, { last: true });
+    }).then((results) => {
+      this.count(results);
       return results.filter((r) => r.outcome === 'applied').map((r) => r.run!);
     });
   }
@@ -219,6 +261,7 @@ export class RunEventsService {
       { runId: lease.runId, attempt: lease.attempt, type: 'run.lease', payload: { owner: lease.owner, leaseMs: lease.leaseMs } },
     ]);
     if (pubs.length) await this.publish(pubs);
+    this.count([r]);
     return r.outcome === 'applied' && r.run?.attempt === lease.attempt;
   }
 
@@ -246,7 +289,7 @@ export class RunEventsService {
    * CONFLICT while a run is active; NOT_FOUND for an unknown job.
    */
   deleteJob(jobId: string): Promise<void> {
-    return this.transact(async (tx) => {
+    return this.transact('delete', async (tx) => {
       if (!(await lockJob(tx, jobId))) throw notFound('Job', jobId);
       const active = await tx.query<{ id: string; number: number; status: RunStatus }>(
         `select id, number, status from runs where job_id = $1 and status in ${ACTIVE} limit 1`,
@@ -303,14 +346,17 @@ export class RunEventsService {
   /**
    * Runs `fn` in one transaction (tried again on a deadlock or serialization failure); after it
    * commits, publishes what it produced. When the bus is down the change is still durable;
-   * subscribers catch up from their snapshot on reconnect.
+   * subscribers catch up from their snapshot on reconnect. `operation` names it in
+   * `jobwire_run_apply_duration_seconds` (its tries and publish included).
    */
-  private async transact<T>(fn: (tx: SqlExecutor, pubs: Publication[]) => Promise<T>): Promise<T> {
+  private async transact<T>(operation: string, fn: (tx: SqlExecutor, pubs: Publication[]) => Promise<T>): Promise<T> {
+    const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       const pubs: Publication[] = [];
       try {
         const result = await this.deps.sql.transaction((tx) => fn(tx, pubs));
         await this.publish(pubs);
+        this.deps.metrics?.transaction(operation, secondsSince(started));
         return result;
       } catch (err) {
         if (attempt < TX_TRIES && isRetryableTxError(err)) continue;

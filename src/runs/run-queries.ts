@@ -13,7 +13,7 @@
  *   `runs_next_retry_idx`), so their cost does not grow with idle or finished runs.
  */
 import type { SqlExecutor } from '../db/sql';
-import { LOG_LEVEL_RANK, LogLevel, RunStatus, type LogLineView, type RunView, type StageView } from '../domain';
+import { LOG_LEVEL_RANK, LogLevel, RunStatus, type ExecutionBackend, type LogLineView, type RunView, type StageView } from '../domain';
 import { escapeLike, type TimeKey } from '../pagination';
 import { RUN_COLUMNS, STAGES_JSON, stagesFromJson, toRunView, toStageView, type RunRow } from './run-rows';
 
@@ -158,6 +158,21 @@ export async function countRunsByStatus(ex: SqlExecutor): Promise<Record<RunStat
   const rows = await ex.query<{ status: RunStatus; n: number }>(STATUS_COUNTS_SQL, [], 'jobwire_status_counts');
   for (const r of rows) out[r.status] = r.n;
   return out;
+}
+
+/**
+ * Runs per status and backend, only the combinations present. Like {@link countRunsByStatus} it
+ * reads every run (a sequential scan: no index holds both columns), so it is for `/metrics`, whose
+ * scrapes share one reading for a few seconds (src/metrics/scrape-gauges.ts).
+ */
+export async function countRunsByStatusAndBackend(
+  ex: SqlExecutor,
+): Promise<{ status: RunStatus; backend: ExecutionBackend; count: number }[]> {
+  return ex.query<{ status: RunStatus; backend: ExecutionBackend; count: number }>(
+    'select status, backend, count(*)::int as count from runs group by status, backend',
+    [],
+    'jobwire_status_backend_counts',
+  );
 }
 
 export async function countDeadLettered(ex: SqlExecutor): Promise<number> {

@@ -13,6 +13,7 @@ import {
   countDeadLettered,
   countRuns,
   countRunsByStatus,
+  countRunsByStatusAndBackend,
   countStalled,
   findLogLines,
   findRunsPage,
@@ -217,6 +218,11 @@ export class RunsService implements RunsApi {
       stalled,
       stuckRuns: stuck,
     };
+  }
+
+  /** Every stored run counted by status and backend (the combinations present). Reads every run: for `/metrics`, cached there. */
+  countByStatusAndBackend(): Promise<{ status: RunStatus; backend: ExecutionBackend; count: number }[]> {
+    return countRunsByStatusAndBackend(this.deps.sql);
   }
 
   private async requireRun(runId: string): Promise<RunView> {

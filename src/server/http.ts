@@ -19,6 +19,8 @@ import { makeComplexityCheck } from '../graphql/complexity-cache';
 import { apolloFormatError, errorRequestIdsPlugin } from '../graphql/errors';
 import { limitRules, limitsPlugin, querySizeMiddleware, type QueryLimits } from '../graphql/limits';
 import type { Logger } from '../logger';
+import type { GraphQLMetrics } from '../metrics/metrics';
+import { metricsPlugin } from '../graphql/metrics-plugin';
 import { apolloHandler } from './apollo-handler';
 import { authenticateRequests } from './authenticate';
 import { graphiqlRouter } from './graphiql';
@@ -38,6 +40,12 @@ export interface HttpAppOptions {
   disposeWebSocket: () => Promise<void>;
   /** True once stopping began: /readyz answers 503 so load balancers stop sending traffic. */
   isStopping: () => boolean;
+  /**
+   * `GET /metrics` (`scrape`) and what GraphQL over HTTP observes; none: no /metrics. Unless
+   * `public`, a scrape is authenticated like /graphql (any role: a viewer credential is enough;
+   * every caller passes when no credentials are configured).
+   */
+  metrics?: { graphql: GraphQLMetrics; scrape: RequestHandler; public: boolean };
 }
 
 /** Gives each request an id (the caller's x-request-id when sane, else a uuid), echoed in the response. */
@@ -50,7 +58,8 @@ const requestIds: RequestHandler = (req, res, next) => {
 
 /**
  * The Express app: `/graphql` (Apollo, POST and GET; authenticated, then every operation's role
- * checked before it runs), `/graphiql`, `/healthz`, `/readyz` (these three open to anyone).
+ * checked before it runs), `/graphiql`, `/healthz`, `/readyz` (these three open to anyone), and `/metrics`
+ * when `metrics` is given (authenticated like /graphql unless public).
  * Returns the started Apollo server too (the caller stops it).
  */
 export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
@@ -72,7 +81,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
     // server and re-send the signal, turning one Ctrl-C into a forced exit.
     stopOnTerminationSignals: false,
     validationRules: limitRules(limits),
-    formatError: apolloFormatError(logger, { hideSuggestions: !limits.introspection }),
+    formatError: apolloFormatError(logger, { hideSuggestions: !limits.introspection, countError: opts.metrics?.graphql.error }),
     logger: logger.child({ component: 'apollo' }),
     plugins: [
       disposeWs,
@@ -87,6 +96,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
       authorizationPlugin(opts.schema),
       limitsPlugin(makeComplexityCheck(opts.schema, limits)),
       errorRequestIdsPlugin(),
+      ...(opts.metrics ? [metricsPlugin(opts.metrics.graphql)] : []),
     ],
   });
   await apollo.start();
@@ -107,6 +117,10 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
       res.status(503).json({ status: 'unavailable', checks: { readiness: (err as Error).message } });
     }
   });
+  if (opts.metrics) {
+    const { scrape } = opts.metrics;
+    app.get('/metrics', ...(opts.metrics.public ? [scrape] : [authenticateRequests(opts.authenticator, logger), scrape]));
+  }
   app.use('/graphiql', graphiqlRouter());
   // A browser opening /graphql gets the IDE rather than Apollo's "GET query missing".
   app.get('/graphql', (req, res, next) => {

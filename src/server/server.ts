@@ -6,7 +6,8 @@ import type { Config } from '../config';
 import { authorizeOperation } from '../graphql/authorization';
 import type { ContextFactory } from '../graphql/context';
 import type { Logger } from '../logger';
-import { createHttpApp, type Readiness } from './http';
+import type { GraphQLMetrics, WsMetrics } from '../metrics/metrics';
+import { createHttpApp, type HttpAppOptions, type Readiness } from './http';
 import { attachGraphQLWebSocket } from './ws';
 
 /** The listen backlog when the config gives none (the kernel caps it at net.core.somaxconn). */
@@ -23,10 +24,12 @@ export interface StartServerOptions {
   logger: Logger;
   /** Backs /readyz: 200 when `ok`, else 503; `checks` are shown either way. */
   readiness: Readiness;
+  /** `GET /metrics` and what the HTTP and WebSocket servers observe (src/metrics); none: no /metrics, nothing observed. */
+  metrics?: NonNullable<HttpAppOptions['metrics']> & { ws: WsMetrics; graphql: GraphQLMetrics };
 }
 
 export interface RunningServer {
-  /** `http://host:port` (no path): /graphql, /graphiql, /healthz and /readyz hang below it. */
+  /** `http://host:port` (no path): /graphql, /graphiql, /healthz, /readyz and /metrics hang below it. */
   url: string;
   /** The GraphQL endpoint over HTTP, e.g. `http://127.0.0.1:4000/graphql`. */
   graphqlUrl: string;
@@ -45,7 +48,7 @@ export interface RunningServer {
 
 /**
  * Starts the HTTP + WebSocket server: GraphQL over HTTP and graphql-ws on the same port and
- * path (`/graphql`, both authenticated, every operation's role checked before it runs), GraphiQL (`/graphiql`), `/healthz`, `/readyz`. Rejects when the port is taken.
+ * path (`/graphql`, both authenticated, every operation's role checked before it runs), GraphiQL (`/graphiql`), `/healthz`, `/readyz`, `/metrics` (with `metrics`). Rejects when the port is taken.
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, logger } = opts;
@@ -64,6 +67,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     allowedOrigins: config.corsOrigins,
     initTimeoutMs: config.wsConnectionInitTimeoutMs,
     logger,
+    metrics: opts.metrics,
   });
   const { app, apollo } = await createHttpApp({
     httpServer,
@@ -75,6 +79,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     readiness: opts.readiness,
     disposeWebSocket: () => ws.dispose(),
     isStopping: () => stopping,
+    metrics: opts.metrics,
   });
   httpServer.on('request', app);
   try {

@@ -8,6 +8,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { GraphQLContext } from '../graphql/context';
+import type { WsMetrics } from '../metrics/metrics';
 import { operationKey, resultJson, type SharedExecution } from '../graphql/shared-execution';
 import type { WsConnection } from './ws-connection';
 
@@ -31,6 +32,8 @@ export class WsOperation implements ExecutionArgs {
     readonly requestId: string,
     /** What its result may depend on about the caller: its role. */
     rights: string,
+    /** Its (first) root field, e.g. `runUpdated`: what `jobwire_websocket_subscriptions` counts it under. */
+    readonly rootField = 'unknown',
   ) {
     this.key = operationKey(operationName, variableValues, rights);
   }
@@ -63,6 +66,7 @@ export async function runSubscription(
   op: WsOperation,
   shared: SharedExecution,
   format: ResultFormatter,
+  metrics?: WsMetrics,
 ): Promise<void> {
   const source = await createSourceEventStream(op);
   if (!(Symbol.asyncIterator in Object(source))) {
@@ -74,7 +78,9 @@ export async function runSubscription(
     await events.return?.();
     return;
   }
-  return new Delivery(conn, op, events, shared, format).run();
+  if (!metrics) return new Delivery(conn, op, events, shared, format).run();
+  metrics.subscriptionStarted(op.rootField);
+  return new Delivery(conn, op, events, shared, format, metrics).run().finally(() => metrics.subscriptionEnded(op.rootField));
 }
 
 /**
@@ -87,6 +93,8 @@ export async function runSubscription(
 class Delivery {
   private resolve!: () => void;
   private reject!: (err: unknown) => void;
+  /** When the event being sent was published on the bus (only with metrics; a number, not the event). */
+  private publishedAt: number | undefined;
 
   constructor(
     private readonly conn: WsConnection,
@@ -94,6 +102,7 @@ class Delivery {
     private readonly events: AsyncIterator<unknown>,
     private readonly shared: SharedExecution,
     private readonly format: ResultFormatter,
+    private readonly metrics?: WsMetrics,
   ) {}
 
   /** Resolves once the stream is over and its `complete` (or `error`) sent. */
@@ -114,6 +123,7 @@ class Delivery {
       this.conn.complete(this.op.id).then(this.resolve, this.reject);
       return;
     }
+    if (this.metrics) this.publishedAt = this.metrics.publishedAt(r.value);
     try {
       const pending = this.shared.resultFor(this.op, this.op.key, r.value);
       if (pending instanceof Promise) pending.then(this.onResult, this.onFailure);
@@ -126,7 +136,14 @@ class Delivery {
   private readonly onResult = (result: ExecutionResult): void => {
     const { conn, op } = this;
     const sent = result.errors?.length ? conn.next(op.id, this.format(op, result)) : conn.nextJson(op.id, resultJson(result));
-    sent.then(this.pull, this.reject);
+    sent.then(this.metrics ? this.sent : this.pull, this.reject);
+  };
+
+  /** A message is written: its delivery latency is observed when its event came from the bus, then the next event. */
+  private readonly sent = (): void => {
+    if (this.publishedAt !== undefined) this.metrics!.delivered(this.publishedAt);
+    this.publishedAt = undefined;
+    this.pull();
   };
 
   /** The stream failed: `error` with its message (masked like any error that is not a client's). */

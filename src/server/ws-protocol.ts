@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, handleProtocols } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
+import type { WsMetrics } from '../metrics/metrics';
 import { INTERNAL_ERROR, WsConnection, type OperationRunner } from './ws-connection';
 
 /**
@@ -31,6 +32,8 @@ export interface ProtocolOptions {
   keepAliveMs?: number;
   /** How long a client has to send `connection_init`. Default 3 s, as graphql-ws. */
   initTimeoutMs?: number;
+  /** Told of every connection of the protocol opened and closed (`jobwire_websocket_connections`). */
+  metrics?: Pick<WsMetrics, 'connectionOpened' | 'connectionClosed'>;
 }
 
 export interface ServedProtocol {
@@ -53,6 +56,7 @@ export function serveGraphQLTransportWs(wss: WebSocketServer, runner: OperationR
   }
   function onClose(this: WebSocket) {
     awaitingPong.delete(this);
+    opts.metrics?.connectionClosed();
     connections
       .get(this)
       ?.closed()
@@ -75,6 +79,7 @@ export function serveGraphQLTransportWs(wss: WebSocketServer, runner: OperationR
       return socket.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
     const conn = new WsConnection(socket, opts.connectionId(request), logger);
     connections.set(socket, conn);
+    opts.metrics?.connectionOpened();
     if (initTimeoutMs > 0 && Number.isFinite(initTimeoutMs)) {
       conn.initTimer = setTimeout(() => {
         // Timers run before the event loop reads sockets: after a stall (a burst of upgrades), a

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
-import { execute, getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { performance } from 'node:perf_hooks';
+import { execute, getOperationAST, GraphQLError, Kind, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { AuthResult } from '../auth/auth-result';
@@ -12,6 +13,7 @@ import { formatGraphQLError } from '../graphql/errors';
 import { checkQuerySize, type QueryLimits } from '../graphql/limits';
 import { makeSharedExecution } from '../graphql/shared-execution';
 import type { Logger } from '../logger';
+import { secondsSince, type GraphQLMetrics, type WsMetrics } from '../metrics/metrics';
 import { runSubscription, WsOperation, type ResultFormatter } from './ws-operation';
 import type { OperationRunner, WsConnection } from './ws-connection';
 import { serveGraphQLTransportWs } from './ws-protocol';
@@ -39,6 +41,8 @@ export interface GraphQLWebSocketOptions {
   allowedOrigins?: readonly string[];
   /** Largest frame a client may send: ws closes the socket with 1009 on a bigger one's header, before buffering it. Default 1 MiB. */
   maxPayloadBytes?: number;
+  /** Connections, subscriptions, deliveries, errors and query durations are observed here (src/metrics); none: not observed. */
+  metrics?: { ws: WsMetrics; graphql: GraphQLMetrics };
 }
 
 /**
@@ -94,8 +98,9 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
   const documents = new DocumentCache(schema, limits);
   const complexity = makeComplexityCheck(schema, limits);
   const shared = makeSharedExecution();
+  const countError = opts.metrics?.graphql.error;
   const formatErrors = (requestId: string, errors: readonly GraphQLError[]) =>
-    errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger, hideSuggestions: !limits.introspection }));
+    errors.map((e) => formatGraphQLError(e.toJSON(), e, { requestId, logger, hideSuggestions: !limits.introspection, countError }));
   const format: ResultFormatter = (op, result) =>
     result.errors?.length ? { ...result, errors: formatErrors(op.requestId, result.errors) } : result;
 
@@ -117,11 +122,25 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
     const refused = opts.auth.authorize(principal, cached.document, payload.operationName);
     if (refused) return { requestId, errors: [refused] };
     const context = opts.contextFactory({ requestId, transport: 'ws', principal });
-    const op = new WsOperation(schema, cached.document, payload.variables, payload.operationName, context, id, requestId, principal.role);
-    return { op, subscription: operation.operation === 'subscription' };
+    const [first] = operation.selectionSet.selections;
+    const rootField = first?.kind === Kind.FIELD ? first.name.value : undefined;
+    const op = new WsOperation(
+      schema,
+      cached.document,
+      payload.variables,
+      payload.operationName,
+      context,
+      id,
+      requestId,
+      principal.role,
+      rootField,
+    );
+    return { op, type: operation.operation };
   };
-  const executeOnce = async (conn: WsConnection, op: WsOperation) => {
+  const executeOnce = async (conn: WsConnection, op: WsOperation, type: string) => {
+    const started = performance.now();
     await conn.next(op.id, format(op, (await execute(op)) as ExecutionResult));
+    opts.metrics?.graphql.request('ws', type, secondsSince(started));
     return conn.complete(op.id);
   };
   // Not an async function: an open subscription keeps no frame of it (nor the message it came from).
@@ -138,7 +157,9 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
     run(conn, id, payload) {
       const prepared = prepare(conn, id, payload);
       if (!prepared.op) return conn.error(id, formatErrors(prepared.requestId, prepared.errors));
-      return prepared.subscription ? runSubscription(conn, prepared.op, shared, format) : executeOnce(conn, prepared.op);
+      return prepared.type === 'subscription'
+        ? runSubscription(conn, prepared.op, shared, format, opts.metrics?.ws)
+        : executeOnce(conn, prepared.op, prepared.type);
     },
   };
   const served = serveGraphQLTransportWs(wss, runner, {
@@ -146,6 +167,7 @@ export function attachGraphQLWebSocket(opts: GraphQLWebSocketOptions): GraphQLWe
     keepAliveMs: opts.keepAliveMs,
     initTimeoutMs: opts.initTimeoutMs,
     connectionId: (request) => requestIdFrom(request.headers['x-request-id']),
+    metrics: opts.metrics?.ws,
   });
 
   let disposing: Promise<void> | null = null;
