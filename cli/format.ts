@@ -117,10 +117,14 @@ export interface LogLineView {
 
 const LEVEL_TONE: Record<LogLevel, Tone> = { DEBUG: 'dim', INFO: 'ok', WARN: 'warn', ERROR: 'bad' };
 
-/** `2026-01-01T10:00:00.123Z INFO  [reader] 5000 rows read` (time in UTC, as the gateway stores it). */
-export function logLine(line: LogLineView, paint: Paint = noPaint): string {
+/**
+ * `2026-01-01T10:00:00.123Z INFO  [reader] 5000 rows read` (time in UTC, as the gateway stores it);
+ * `short`: the time of day only (`10:00:00.123`), for the watch display.
+ */
+export function logLine(line: LogLineView, paint: Paint = noPaint, short = false): string {
   const source = line.source ? `[${line.source}] ` : '';
-  return `${paint(line.timestamp, 'dim')} ${paint(line.level.padEnd(5), LEVEL_TONE[line.level])} ${source}${line.message}`;
+  const time = short ? line.timestamp.slice(11, 23) : line.timestamp;
+  return `${paint(time, 'dim')} ${paint(line.level.padEnd(5), LEVEL_TONE[line.level])} ${source}${line.message}`;
 }
 
 /** Cuts a line to `width` visible characters (ANSI codes kept), adding `…` when it cut. */

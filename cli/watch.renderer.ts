@@ -74,7 +74,7 @@ export function watchFrame(model: WatchModel, o: { columns: number; rows: number
   const lines = [runHeadline(model.run, o.now, o.paint), ...stages.map((s) => `  ${stageLine(s, nameWidth, o.paint, barWidth)}`)];
   const room = Math.max(0, o.rows - 1 - lines.length - 1);
   const tail = model.tail.slice(-room);
-  if (tail.length) lines.push('', ...tail.map((l) => logLine(l, o.paint)));
+  if (tail.length) lines.push('', ...tail.map((l) => logLine(l, o.paint, true)));
   return lines.map((l) => fit(l, o.columns - 1));
 }
 
@@ -111,32 +111,32 @@ function terminalRenderer(io: CliIo, now: () => number): WatchRenderer {
   };
   // Elapsed time moves even when nothing else does.
   const ticker = setInterval(schedule, 1000);
-  io.write('\x1b[?25l');
+  io.write('\x1b[?25l'); // no cursor blinking over the bars
+  let stopped = false;
   const stop = () => {
     clearInterval(ticker);
     if (timer) clearTimeout(timer);
     timer = null;
+    if (!stopped) io.write('\x1b[?25h');
+    stopped = true;
   };
   return {
     run: (run) => (model.setRun(run), schedule()),
     stage: (stage) => model.setStage(stage) && schedule(),
     lines: (lines) => (model.addLines(lines), schedule()),
     end(run) {
-      stop();
       model.setRun(run);
       draw();
-      io.write('\x1b[?25h');
-    },
-    dispose() {
       stop();
-      io.write('\x1b[?25h');
     },
+    dispose: stop,
   };
 }
 
 function plainRenderer(io: CliIo, now: () => number): WatchRenderer {
   const model = new WatchModel();
   let lastHead = '';
+  let headLast = false; // the last line printed is the status line
   const printedStage = new Map<string, string>();
   const nameWidth = () => Math.max(0, ...[...model.stages.keys()].map((n) => n.length));
   const printStage = (s: StageFieldsFragment, always = false) => {
@@ -145,12 +145,14 @@ function plainRenderer(io: CliIo, now: () => number): WatchRenderer {
     if (!always && printedStage.get(s.name) === key) return;
     printedStage.set(s.name, key);
     io.out(`stage ${stageLine(s, nameWidth(), noPaint)}`);
+    headLast = false;
   };
   const printHead = (run: RunFieldsFragment, always = false) => {
     const key = `${run.status}:${run.attempt}:${run.stalledSince ?? ''}:${run.error?.message ?? ''}`;
     if (!always && key === lastHead) return;
     lastHead = key;
     io.out(`run ${runHeadline(run, now(), noPaint)}`);
+    headLast = true;
   };
   return {
     run(run) {
@@ -165,11 +167,13 @@ function plainRenderer(io: CliIo, now: () => number): WatchRenderer {
     },
     lines(lines) {
       for (const l of lines) io.out(`log ${logLine(l, noPaint)}`);
+      if (lines.length) headLast = false;
     },
     end(run) {
       model.setRun(run);
       for (const s of model.stages.values()) printStage(s);
-      printHead(run, true);
+      // The last line says how the run ended.
+      printHead(run, !headLast);
     },
     dispose() {},
   };

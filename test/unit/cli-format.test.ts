@@ -177,7 +177,7 @@ describe('the watch frame', () => {
     model.addLines(
       ['a', 'b', 'c', 'd'].map((m, i) => ({
         seq: String(i),
-        timestamp: 't',
+        timestamp: '2026-01-01T10:00:00.123Z',
         level: 'INFO' as const,
         message: m,
         runId: 'r',
@@ -189,7 +189,7 @@ describe('the watch frame', () => {
     expect(frame[0]).toBe('orders #3  RUNNING  attempt 1  42 %  5.0s');
     expect(frame[1]).toMatch(/^ {2}read {2}\[#+-+\] {3}50 %/);
     expect(frame[2]).toMatch(/^ {2}load {2}\[#+-+\] {3}10 %/);
-    expect(frame.slice(4)).toEqual(['t INFO  b', 't INFO  c', 't INFO  d']);
+    expect(frame.slice(4)).toEqual(['10:00:00.123 INFO  b', '10:00:00.123 INFO  c', '10:00:00.123 INFO  d']);
     expect(watchFrame(model, { columns: 100, rows: 6, now: 0, paint: (t) => t })).toHaveLength(5);
     expect(Math.max(...watchFrame(model, { columns: 20, rows: 24, now: 0, paint: (t) => t }).map((l) => l.length))).toBeLessThanOrEqual(19);
   });
