@@ -1,6 +1,7 @@
 // Lint (typescript-eslint) and the import boundaries of DESIGN.md:
 // - resolvers/ and workers/ are edges: they talk to services, never to the database or the event bus;
-// - src/ is the core: it imports neither resolvers/ nor workers/ (only the composition root, src/app.ts, does).
+// - src/ is the core: it imports neither resolvers/ nor workers/ (only the composition root, src/app.ts, does);
+// - cli/ is a program of its own that talks to a gateway through the public API: it imports client/, never the server.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
@@ -19,6 +20,14 @@ const coreBoundary = {
     {
       group: ['**/resolvers', '**/resolvers/**', '**/workers', '**/workers/**'],
       message: 'src/ does not import resolvers/ or workers/: the composition root (src/app.ts) wires them in.',
+    },
+  ],
+};
+const cliBoundary = {
+  patterns: [
+    {
+      group: ['**/src', '**/src/**', '**/resolvers', '**/resolvers/**', '**/workers', '**/workers/**'],
+      message: 'cli/ talks to the gateway only through the public API: import client/, not the server.',
     },
   ],
 };
@@ -54,5 +63,6 @@ export default tseslint.config(
     },
   },
   { files: ['resolvers/**/*.ts', 'workers/**/*.ts'], rules: { 'no-restricted-imports': ['error', edgeBoundary] } },
+  { files: ['cli/**/*.ts', 'cli/**/*.js'], rules: { 'no-restricted-imports': ['error', cliBoundary] } },
   { files: ['src/**/*.ts'], ignores: ['src/app.ts'], rules: { 'no-restricted-imports': ['error', coreBoundary] } },
 );

@@ -6,6 +6,9 @@ const ROOT = path.resolve(__dirname, '../..');
 /** What `tsc -p tsconfig.build.json` compiles into the server: a change under any of these makes `dist/` stale. */
 export const SERVER_SOURCES = ['src', 'resolvers', 'workers', 'migrations', 'client'];
 
+/** What the command line (`dist/cli/`) is compiled from: a change under any of these makes it stale. */
+export const CLI_SOURCES = ['cli', 'client'];
+
 /** The newest file under `dirs` (relative to the repository root), or undefined when there is none. */
 function newestFile(dirs: string[]): { file: string; mtimeMs: number } | undefined {
   let newest: { file: string; mtimeMs: number } | undefined;
