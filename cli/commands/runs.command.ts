@@ -1,4 +1,4 @@
-import { CliRunsDocument, type CliRunsQuery, type JobwireClient, type RunFilter } from '../../client';
+import { CliRunsDocument, type CliRunsQuery, type RunFilter } from '../../client';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
 import { duration, percent, statusTone, table } from '../format';
@@ -7,17 +7,12 @@ import { BACKENDS, RUN_STATUSES, oneOf, positiveInt, str } from '../values';
 
 type RunRow = CliRunsQuery['runs']['edges'][number]['node'];
 
-/** How many runs `--backend`/`--tag` look through at most (they filter on this side: the runs query filters by status and job). */
-export const MAX_SCANNED_RUNS = 2000;
-
 /** `jobwire runs`: the runs, newest first. */
 export const runsCommand: Command = {
   name: 'runs',
   args: [],
   summary: 'list runs (newest first) with their status, attempt, progress and duration',
-  description:
-    '--status and --job filter on the gateway; --backend and --tag filter the runs it returns\n' +
-    `(newest first, at most ${MAX_SCANNED_RUNS} looked at).`,
+  description: 'The filters combine (the runs query filters them on the gateway).',
   options: {
     status: { type: 'string', value: 'STATUS', description: `run status: ${RUN_STATUSES.join(', ')}` },
     job: { type: 'string', value: 'JOB', description: "only this job's runs (id or name)" },
@@ -33,9 +28,10 @@ export const runsCommand: Command = {
     const tag = str(options.tag);
     const first = positiveInt('first', options.first, 20);
     const jobRef = str(options.job);
-    const filter: RunFilter = { status, jobId: jobRef ? (await findJob(client, jobRef)).id : undefined };
-    const keep = (r: RunRow) => (!backend || r.backend === backend) && (!tag || r.job.tags.includes(tag));
-    const { runs, total } = await listRuns(client, filter, first, backend || tag ? keep : undefined);
+    const filter: RunFilter = { status, backend, tag, jobId: jobRef ? (await findJob(client, jobRef)).id : undefined };
+    const { runs: page } = await client.request(CliRunsDocument, { filter, first });
+    const runs: RunRow[] = page.edges.map((e) => e.node);
+    const total = page.totalCount;
     if (options.json) {
       io.out(JSON.stringify(runs, null, 2));
       return EXIT.OK;
@@ -65,26 +61,3 @@ export const runsCommand: Command = {
     return EXIT.OK;
   },
 };
-
-/** The first `first` runs matching `filter` and `keep` (paging through the gateway's answers when `keep` drops some). */
-async function listRuns(
-  client: JobwireClient,
-  filter: RunFilter,
-  first: number,
-  keep?: (r: RunRow) => boolean,
-): Promise<{ runs: RunRow[]; total?: number }> {
-  if (!keep) {
-    const { runs } = await client.request(CliRunsDocument, { filter, first });
-    return { runs: runs.edges.map((e) => e.node), total: runs.totalCount };
-  }
-  const out: RunRow[] = [];
-  let after: string | undefined;
-  for (let scanned = 0; out.length < first && scanned < MAX_SCANNED_RUNS;) {
-    const { runs } = await client.request(CliRunsDocument, { filter, first: 200, after });
-    out.push(...runs.edges.map((e) => e.node).filter(keep));
-    scanned += runs.edges.length;
-    if (!runs.pageInfo.hasNextPage || !runs.pageInfo.endCursor) break;
-    after = runs.pageInfo.endCursor;
-  }
-  return { runs: out.slice(0, first) };
-}

@@ -131,8 +131,11 @@ export type Role =
   | 'VIEWER';
 
 export type RunFilter = {
+  backend?: ExecutionBackend | null | undefined;
   jobId?: string | null | undefined;
   status?: RunStatus | null | undefined;
+  /** Runs of jobs carrying this tag */
+  tag?: string | null | undefined;
 };
 
 export type RunStatus =

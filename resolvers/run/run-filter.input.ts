@@ -1,5 +1,5 @@
 import { Field, ID, InputType } from 'type-graphql';
-import { RunStatus } from '../enums';
+import { ExecutionBackend, RunStatus } from '../enums';
 
 @InputType('RunFilter')
 export class RunFilter {
@@ -8,4 +8,10 @@ export class RunFilter {
 
   @Field(() => RunStatus, { nullable: true })
   status?: RunStatus | null;
+
+  @Field(() => ExecutionBackend, { nullable: true })
+  backend?: ExecutionBackend | null;
+
+  @Field(() => String, { nullable: true, description: 'Runs of jobs carrying this tag' })
+  tag?: string | null;
 }

@@ -92,6 +92,9 @@ export interface JobFilter {
 export interface RunFilter {
   jobId?: string | null;
   status?: RunStatus | null;
+  backend?: ExecutionBackend | null;
+  /** Runs of the jobs carrying this tag. */
+  tag?: string | null;
 }
 export interface PageArgs {
   first?: number | null;

@@ -1,5 +1,5 @@
 import type { JobsApi, JobStatsView, RunsApi } from '../api';
-import type { ExecutionBackend, MetricsView, RunStatus, RunView, StageView } from '../domain';
+import type { ExecutionBackend, MetricsView, RunView, StageView } from '../domain';
 import type { BusSubscription, EventBus } from '../events/bus';
 import { Topic } from '../events/topics';
 import type { Logger } from '../logger';
@@ -11,6 +11,7 @@ import type { IngestStatusView } from '../kafka/ingest-status';
 import { unavailable } from '../errors';
 import { jobStatsStream } from './stats-stream';
 import type { LiveStream } from './streams';
+import type { RunFilter } from '../jobs/job-input';
 
 export type { LogChunkView, LogStreamArgs, LogStreamOptions } from './log-stream';
 export type { LiveStream } from './streams';
@@ -54,7 +55,7 @@ export class LiveService {
   }
 
   /** `runsChanged`: status changes of the runs matching `filter` (no snapshot). */
-  runsChanged(filter: { jobId?: string | null; status?: RunStatus | null } | null | undefined): Promise<LiveStream<RunView>> {
+  runsChanged(filter: RunFilter | null | undefined): Promise<LiveStream<RunView>> {
     return runsChangedStream(this.deps, filter);
   }
 

@@ -1,9 +1,10 @@
 import type { JobsApi, RunsApi } from '../api';
-import type { MetricsView, RunStatus, RunView, StageView } from '../domain';
+import type { MetricsView, RunView, StageView } from '../domain';
 import { badInput, notFound } from '../errors';
 import type { BusSubscription, EventBus } from '../events/bus';
 import { Topic, type TopicPayloads } from '../events/topics';
-import { orClose, snapshotThenLive, type LiveStream } from './streams';
+import type { RunFilter } from '../jobs/job-input';
+import { keepWhere, orClose, snapshotThenLive, type LiveStream } from './streams';
 
 interface Deps {
   jobs: JobsApi;
@@ -95,17 +96,39 @@ export async function runUpdatedStream(deps: Deps, args: { runId?: string | null
  * queried the page): status changes of that job's runs (with `jobId`) or of every run, filtered by
  * `status`. Subscribed before it returns, so nothing committed after the subscribe is missed.
  */
-export async function runsChangedStream(
-  deps: Deps,
-  filter: { jobId?: string | null; status?: RunStatus | null } | null | undefined,
-): Promise<LiveStream<RunView>> {
+export async function runsChangedStream(deps: Deps, filter: RunFilter | null | undefined): Promise<LiveStream<RunView>> {
   const reread = (s: BusSubscription<RunView>, since: Date) => resyncRuns(deps.runs, s, { jobId: filter?.jobId }, since);
   const sub = filter?.jobId
     ? await subscribeWithResync(deps.bus, Topic.JOB_RUN_STATUS, filter.jobId, reread)
     : await subscribeWithResync(deps.bus, Topic.RUN_STATUS, undefined, reread);
   const status = filter?.status ?? null;
+  const backend = filter?.backend ?? null;
   const newer = newerThan([], false);
-  return snapshotThenLive([], sub, (r) => newer(r) && (status === null || r.status === status));
+  const live = snapshotThenLive(
+    [],
+    sub,
+    (r) => newer(r) && (status === null || r.status === status) && (backend === null || r.backend === backend),
+  );
+  return filter?.tag ? keepWhere(live, jobTagged(deps.jobs, filter.tag)) : live;
+}
+
+/** How long a runsChanged stream trusts what it learnt of a job's tags (a job's tags can change). */
+const TAGS_TTL_MS = 10_000;
+
+/**
+ * Whether a run's job carries `tag`, looked up once per job and remembered for {@link TAGS_TTL_MS}
+ * by the stream (a live runs page sees the same few jobs again and again).
+ */
+function jobTagged(jobs: JobsApi, tag: string): (run: RunView) => Promise<boolean> {
+  const known = new Map<string, { tagged: boolean; at: number }>();
+  return async (run) => {
+    const hit = known.get(run.jobId);
+    if (hit && Date.now() - hit.at < TAGS_TTL_MS) return hit.tagged;
+    const job = await jobs.get(run.jobId);
+    const tagged = job?.tags.includes(tag) ?? false;
+    known.set(run.jobId, { tagged, at: Date.now() });
+    return tagged;
+  };
 }
 
 /**

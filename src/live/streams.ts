@@ -76,6 +76,27 @@ class SnapshotThenLive<T> implements LiveStream<T> {
 }
 
 /**
+ * The values of `stream` that `keep` resolves true for, in order; for filters that must look
+ * something up (a run's job tags). `return()` ends `stream` at once.
+ */
+export function keepWhere<T>(stream: LiveStream<T>, keep: (value: T) => boolean | Promise<boolean>): LiveStream<T> {
+  const filtered: LiveStream<T> = {
+    async next() {
+      for (;;) {
+        const r = await stream.next();
+        if (r.done || (await keep(r.value))) return r;
+      }
+    },
+    return: (value?: unknown) => stream.return(value),
+    throw: (err?: unknown) => (stream.throw ? stream.throw(err) : Promise.reject(err)),
+    [Symbol.asyncIterator]() {
+      return filtered;
+    },
+  };
+  return filtered;
+}
+
+/**
  * Wraps a generator so that `onClose` runs exactly once however the stream ends: the generator
  * finishing or throwing, or the client leaving with `return()` — even before the first `next()`,
  * when a plain generator would skip its `finally` blocks.

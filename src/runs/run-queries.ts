@@ -54,6 +54,8 @@ export async function readStages(ex: SqlExecutor, runId: string): Promise<StageV
 export interface RunFilterValues {
   jobId?: string | null;
   status?: RunStatus | null;
+  backend?: ExecutionBackend | null;
+  tag?: string | null;
 }
 
 function runWhere(filter: RunFilterValues, after: TimeKey | null, params: unknown[]): string {
@@ -65,6 +67,8 @@ function runWhere(filter: RunFilterValues, after: TimeKey | null, params: unknow
   };
   if (filter.jobId) add((n) => `r.job_id = $${n}`, filter.jobId);
   if (filter.status) add((n) => `r.status = $${n}`, filter.status);
+  if (filter.backend) add((n) => `r.backend = $${n}`, filter.backend);
+  if (filter.tag) add((n) => `r.job_id in (select j.id from jobs j where j.tags @> $${n}::jsonb)`, JSON.stringify([filter.tag]));
   // A row comparison, which a btree on (…, created_at, id) answers as one range.
   if (after) add((n) => `(r.created_at, r.id) < ($${n}, $${n + 1})`, after.createdAt, after.id);
   return where.length ? `where ${where.join(' and ')}` : '';

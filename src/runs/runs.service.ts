@@ -156,7 +156,7 @@ export class RunsService implements RunsApi {
   async list(filter: RunFilter | null | undefined, page: PageArgs): Promise<Connection<RunView> & { totalCount: number }> {
     const limit = pageSize(page.first, this.deps.config.limits.maxPageSize);
     const after = decodeTimeCursor(page.after);
-    const values = { jobId: filter?.jobId, status: filter?.status };
+    const values = { jobId: filter?.jobId, status: filter?.status, backend: filter?.backend, tag: filter?.tag };
     if (values.jobId && !isUuid(values.jobId)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
     const sql = this.deps.sql;
     const [views, totalCount] = await Promise.all([findRunsPage(sql, values, after, limit + 1), countRuns(sql, values)]);

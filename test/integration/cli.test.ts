@@ -11,7 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
-import { CreateJobDocument, RunDocument, createJobwireClient, type CreateJobInput, type JobwireClient } from '../../client';
+import {
+  CreateJobDocument,
+  RunDocument,
+  StartJobDocument,
+  createJobwireClient,
+  type CreateJobInput,
+  type JobwireClient,
+} from '../../client';
 import type { App } from '../../src/app';
 import { hashToken } from '../../src/auth/api-tokens';
 import { loadConfig } from '../../src/config';
@@ -92,6 +99,18 @@ it('lists a created job with its id, backend and schedule; --search filters and 
   const json = await jobwire(['jobs', '--search', job.name, '--json']);
   expect(json.code).toBe(0);
   expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: job.id, name: job.name, latestRun: null })]);
+});
+
+it('runs --tag and --backend list only the runs of jobs with that tag, on that backend', async () => {
+  const tag = `cli-tag-${suffix()}`;
+  const tagged = await createJob({ tags: [tag] });
+  await createJob({ tags: ['other'] }).then((j) => client.request(StartJobDocument, { id: j.id }));
+  const run = (await client.request(StartJobDocument, { id: tagged.id })).startJob;
+  const listed = await jobwire(['runs', '--tag', tag, '--json']);
+  expect(listed.code).toBe(0);
+  expect(JSON.parse(listed.stdout).map((r: { id: string }) => r.id)).toEqual([run.id]);
+  const none = await jobwire(['runs', '--tag', tag, '--backend', 'KAFKA', '--json']);
+  expect(JSON.parse(none.stdout)).toEqual([]);
 });
 
 it('starts a job by its name and watches the run to SUCCEEDED: exit 0, stages at 100 %, log lines', async () => {

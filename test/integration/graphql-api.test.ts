@@ -98,6 +98,12 @@ async function startRun() {
 const lines = (n: number, from = 0, level = LogLevel.INFO): LogInput[] =>
   Array.from({ length: n }, (_, i) => ({ level, message: `line ${from + i + 1}` }));
 const applyLogs = (runId: string, input: LogInput[]) => app.runEvents.apply({ type: 'run.log', runId, payload: { lines: input } });
+/** Open subscriptions of a root field, as the gateway's /metrics counts them. */
+async function liveSubscriptions(field: string): Promise<number> {
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`jobwire_websocket_subscriptions{field="${field}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
 const setStatus = (runId: string, status: RunStatus) => app.runEvents.apply({ type: 'run.status', runId, payload: { status } });
 
 type ChunkMessage = SubMessage<{ runLogs: { lines: { seq: string }[]; replay: boolean; droppedLines: number; cursor: string | null } }>;
@@ -417,6 +423,33 @@ describe('other live streams', () => {
     expect((await sub.next()).data!.runsChanged).toMatchObject({ id: run.id, status: 'RUNNING', job: { id: job.id } });
     await expect(sub.next(300)).rejects.toThrow(/no matching message/);
     sub.dispose();
+  });
+
+  it('runs and runsChanged filter by the job’s tag and by backend', async () => {
+    const tag = `team-${crypto.randomBytes(3).toString('hex')}`;
+    const tagged = await createJob({ tags: [tag, 'nightly'] });
+    const untagged = await createJob({ tags: ['nightly'] });
+    const before = await liveSubscriptions('runsChanged');
+    const sub = ws.subscribe(RunsChangedDocument, { filter: { tag, backend: 'LOCAL' } });
+    const kafkaOnly = ws.subscribe(RunsChangedDocument, { filter: { tag, backend: 'KAFKA' } });
+    // Both streams are in place once the gateway counts them (it does after their bus subscribe).
+    await waitFor(async () => (await liveSubscriptions('runsChanged')) === before + 2, 'both runsChanged streams to subscribe');
+    const other = ok(await gql(url, StartJobDocument, { id: untagged.id })).startJob;
+    const mine = ok(await gql(url, StartJobDocument, { id: tagged.id })).startJob;
+    await setStatus(other.id, RunStatus.RUNNING);
+    await setStatus(mine.id, RunStatus.RUNNING);
+    // The first message a tag filter lets through is the tagged job's run, whatever came first.
+    const first = (await sub.next()).data!.runsChanged;
+    expect(first).toMatchObject({ id: mine.id, job: { id: tagged.id } });
+    await expect(kafkaOnly.next(300)).rejects.toThrow(/no matching message/);
+    sub.dispose();
+    kafkaOnly.dispose();
+
+    const page = ok(await gql(url, RunsDocument, { filter: { tag } })).runs;
+    expect(page.edges.map((e) => e.node.id)).toEqual([mine.id]);
+    expect(page.totalCount).toBe(1);
+    expect(ok(await gql(url, RunsDocument, { filter: { tag, backend: 'KAFKA' } })).runs.totalCount).toBe(0);
+    expect(ok(await gql(url, RunsDocument, { filter: { tag, backend: 'LOCAL', status: RunStatus.RUNNING } })).runs.totalCount).toBe(1);
   });
 
   it('runsChanged does not wake a live runs page for progress, only for status changes', async () => {
