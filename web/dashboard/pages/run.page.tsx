@@ -191,7 +191,7 @@ export function RunPage({ id }: { id: string }) {
           title="Workers"
           times={charts.t}
           series={[{ label: 'workers', values: charts.workers, color: '#0891b2' }]}
-          format={(v) => formatInt(v)}
+          format={formatCompact}
         />
         <TimeSeriesChart
           title="CPU"
