@@ -13,7 +13,9 @@ export function errorFor(
 ): string | null {
   if (!error?.field) return null;
   const owner = ownerOf(error.field, paths);
-  return owner === path ? error.message : null;
+  if (owner !== path) return null;
+  // The API's message starts with the field's path ("input.destination.table: must be …"); beside the field that is noise.
+  return error.message.startsWith(`${error.field}: `) ? error.message.slice(error.field.length + 2) : error.message;
 }
 
 /** Which of `paths` shows an error about `field`: the longest that is `field` itself or a prefix of it. */
