@@ -23,6 +23,7 @@ import type { GraphQLMetrics } from '../metrics/metrics';
 import { metricsPlugin } from '../graphql/metrics-plugin';
 import { apolloHandler } from './apollo-handler';
 import { authenticateRequests } from './authenticate';
+import { dashboardRouter } from './dashboard';
 import { graphiqlRouter } from './graphiql';
 
 export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, string> }>;
@@ -58,8 +59,9 @@ const requestIds: RequestHandler = (req, res, next) => {
 
 /**
  * The Express app: `/graphql` (Apollo, POST and GET; authenticated, then every operation's role
- * checked before it runs), `/graphiql`, `/healthz`, `/readyz` (these three open to anyone), and `/metrics`
- * when `metrics` is given (authenticated like /graphql unless public).
+ * checked before it runs), `/graphiql`, `/healthz`, `/readyz` and the dashboard at `/` (these four
+ * open to anyone: the dashboard's page holds no data, it signs in to `/graphql` like any client), and
+ * `/metrics` when `metrics` is given (authenticated like /graphql unless public).
  * Returns the started Apollo server too (the caller stops it).
  */
 export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
@@ -137,6 +139,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Expres
       opts.contextFactory({ requestId: res.locals.requestId as string, transport: 'http', principal: res.locals.principal as Principal }),
     ),
   );
+  // Last: it owns only `/`, `/index.html` and the files of its bundle; anything else falls through.
+  app.use(dashboardRouter());
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     const requestId = res.locals.requestId as string;
