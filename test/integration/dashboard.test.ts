@@ -175,6 +175,30 @@ describeInBrowser('dashboard', () => {
     },
     LONG,
   );
+
+  it(
+    'filters the runs table by tag on the gateway, and a new run of a tagged job joins it live',
+    async () => {
+      const tag = `dash-${crypto.randomBytes(3).toString('hex')}`;
+      const tagged = await createJob({ tags: [tag] });
+      const other = await createJob({ tags: ['other-team'] });
+      const otherRun = ok(await gql(api, StartJobDocument, { id: other.id })).startJob;
+      const first = ok(await gql(api, StartJobDocument, { id: tagged.id })).startJob;
+      await page.goto(`${app.url}/#/`);
+      await page.getByLabel('Tag').selectOption(tag);
+      const table = page.getByRole('table', { name: 'Runs' });
+      await table.locator(`tr[data-run-id="${first.id}"]`).waitFor();
+      // Counted by the gateway: only the tagged job's runs, not every run the page loaded.
+      await page.getByText('1 in all').waitFor();
+      expect(await table.locator(`tr[data-run-id="${otherRun.id}"]`).count()).toBe(0);
+
+      await table.locator(`tr[data-run-id="${first.id}"]`).getByText('SUCCEEDED').waitFor({ timeout: LONG });
+      const second = ok(await gql(api, StartJobDocument, { id: tagged.id })).startJob;
+      await table.locator(`tr[data-run-id="${second.id}"]`).waitFor({ timeout: LONG });
+      expect(await table.locator('tr[data-run-id]').count()).toBe(2);
+    },
+    LONG,
+  );
 });
 
 describeInBrowser('dashboard with auth on', () => {

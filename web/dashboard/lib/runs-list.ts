@@ -7,6 +7,7 @@ import {
   DashboardRunsChangedDocument,
   DashboardRunsDocument,
   type DashboardRunRowFragment,
+  type ExecutionBackend,
   type RunStatus,
 } from '../../../client/generated/graphql';
 import { useQuery, useSubscription } from './hooks';
@@ -16,9 +17,8 @@ export type RunRow = DashboardRunRowFragment;
 export interface RunsFilter {
   status?: RunStatus | null;
   jobId?: string | null;
-  /** Applied to the rows (RunFilter has no backend): the runs of that backend among those loaded. */
-  backend?: string | null;
-  /** Applied to the rows (RunFilter has no tag): runs of jobs with that tag among those loaded. */
+  backend?: ExecutionBackend | null;
+  /** Runs of the jobs carrying this tag. */
   tag?: string | null;
 }
 
@@ -39,13 +39,16 @@ function upsert(rows: RunRow[], run: RunRow, filter: RunsFilter): RunRow[] {
 
 /** The runs matching `filter` (the first `first`), live. */
 export function useLiveRuns(filter: RunsFilter, first = 50) {
-  const apiFilter = useMemo(() => ({ status: filter.status ?? null, jobId: filter.jobId ?? null }), [filter.status, filter.jobId]);
+  const apiFilter = useMemo(
+    () => ({ status: filter.status ?? null, jobId: filter.jobId ?? null, backend: filter.backend ?? null, tag: filter.tag ?? null }),
+    [filter.status, filter.jobId, filter.backend, filter.tag],
+  );
   const query = useQuery(DashboardRunsDocument, { filter: apiFilter, first });
-  // Every status change of the job's runs (or of all runs); the status is checked here, so a run
-  // that leaves the filtered status leaves the list too.
+  // Every status change of the runs matching the job, backend and tag filters (the gateway filters
+  // them); the status is checked here, so a run that leaves the filtered status leaves the list too.
   const subError = useSubscription(
     DashboardRunsChangedDocument,
-    { filter: apiFilter.jobId ? { jobId: apiFilter.jobId } : null },
+    { filter: { jobId: apiFilter.jobId, backend: apiFilter.backend, tag: apiFilter.tag } },
     ({ runsChanged }) =>
       query.setData((prev) => {
         if (!prev) return prev;

@@ -6,6 +6,7 @@ import { useMemo, useState } from 'react';
 import {
   DashboardJobsDocument,
   JobStatsUpdatedDocument,
+  type ExecutionBackend,
   type JobStatsUpdatedSubscription,
   type RunStatus,
 } from '../../../client/generated/graphql';
@@ -16,7 +17,7 @@ import { useQuery, useSubscription } from '../lib/hooks';
 import { useLiveRuns, type RunsFilter } from '../lib/runs-list';
 
 const RUN_STATUSES: RunStatus[] = ['PENDING', 'QUEUED', 'RUNNING', 'CANCELLING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
-const BACKENDS = ['LOCAL', 'SPARK', 'KAFKA'];
+const BACKENDS: ExecutionBackend[] = ['LOCAL', 'SPARK', 'KAFKA'];
 
 export function OverviewPage() {
   const [stats, setStats] = useState<JobStatsUpdatedSubscription['jobStatsUpdated'] | null>(null);
@@ -77,7 +78,7 @@ export function OverviewPage() {
                 ))}
               </select>
             </label>
-            <Select label="Backend" value={filter.backend ?? ''} onChange={(v) => set({ backend: v || null })}>
+            <Select label="Backend" value={filter.backend ?? ''} onChange={(v) => set({ backend: (v || null) as ExecutionBackend | null })}>
               {BACKENDS}
             </Select>
             <Select label="Tag" value={filter.tag ?? ''} onChange={(v) => set({ tag: v || null })}>
