@@ -112,7 +112,23 @@ export interface RunsApi {
   logs(runId: string, query: LogQuery): Promise<Connection<LogLineView>>;
   stages(runId: string): Promise<StageView[]>;
   latestMetrics(runId: string): Promise<MetricsView | null>;
+  /**
+   * Batch load for resolvers (`Run.metricsHistory`): each run's samples of its current attempt taken
+   * at or after `since`, oldest first, `first` (1..{@link MAX_METRICS_HISTORY}, default 600) per run at
+   * most, in the order of `runIds` (empty for an unknown run). BAD_USER_INPUT naming `first`.
+   */
+  metricsHistory(runIds: readonly string[], query: MetricsHistoryQuery): Promise<MetricsView[][]>;
+  /** When a RUNNING run should finish, from its stages and latest sample (src/runs/finish-estimate.ts); null when unknown. */
+  estimatedFinishAt(run: RunView): string | null;
   stats(): Promise<JobStatsView>;
+}
+
+/** Most samples `Run.metricsHistory` returns per run. */
+export const MAX_METRICS_HISTORY = 5000;
+
+export interface MetricsHistoryQuery {
+  since?: Date | null;
+  first?: number | null;
 }
 
 export interface DeadLetterQuery {

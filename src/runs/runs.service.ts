@@ -1,4 +1,4 @@
-import type { JobStatsView, LogQuery, RunsApi } from '../api';
+import { MAX_METRICS_HISTORY, type JobStatsView, type LogQuery, type MetricsHistoryQuery, type RunsApi } from '../api';
 import type { BackendRegistry } from '../backends/backend';
 import type { Config } from '../config';
 import type { Sql } from '../db/sql';
@@ -8,6 +8,7 @@ import type { Connection, PageArgs, RunFilter } from '../jobs/job-input';
 import type { Logger } from '../logger';
 import { decodeTimeCursor, encodeTimeCursor, isUuid, pageSize, toConnection } from '../pagination';
 import type { RunEventsService } from './run-events.service';
+import { estimateFinishAt } from './finish-estimate';
 import { submitRun } from './submit-run';
 import {
   countDeadLettered,
@@ -15,6 +16,7 @@ import {
   countRunsByStatus,
   countStalled,
   findLogLines,
+  findMetricsHistory,
   findRunsPage,
   findStuckRuns,
   readRunView,
@@ -33,6 +35,8 @@ export interface RunsServiceDeps {
 
 export const MAX_IDEMPOTENCY_KEY = 200;
 export const DEFAULT_LOG_PAGE = 100;
+/** Samples `Run.metricsHistory` returns per run by default (the contract's `first: Int = 600`). */
+export const DEFAULT_METRICS_HISTORY = 600;
 /** Most stuck runs `stats()` lists. */
 export const MAX_STUCK_RUNS = 100;
 
@@ -194,6 +198,32 @@ export class RunsService implements RunsApi {
       : [];
     if (!rows.length) throw notFound('Run', runId);
     return rows[0].metrics;
+  }
+
+  /**
+   * Samples of each run's current attempt at or after `since`, oldest first, at most `first`
+   * (default 600, 1..{@link MAX_METRICS_HISTORY}) per run, in the order of `runIds`: one statement
+   * for all of them. BAD_USER_INPUT naming `first`.
+   */
+  async metricsHistory(runIds: readonly string[], query: MetricsHistoryQuery): Promise<MetricsView[][]> {
+    const first = query.first ?? DEFAULT_METRICS_HISTORY;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_METRICS_HISTORY) {
+      throw badInput('first', `must be an integer from 1 to ${MAX_METRICS_HISTORY}`);
+    }
+    const ids = [...new Set(runIds.filter(isUuid))];
+    const byRun = await findMetricsHistory(this.deps.sql, ids, query.since ?? null, first);
+    return runIds.map((id) => byRun.get(id) ?? []);
+  }
+
+  /**
+   * When a RUNNING run should finish (ISO-8601), from its stages and latest sample by its backend's
+   * stage rule; null when unknown, and for every run that is not RUNNING (a finished one has
+   * `finishedAt`). Reads nothing: the view holds all it needs.
+   */
+  estimatedFinishAt(run: RunView): string | null {
+    const rule = this.deps.backends.get(run.backend)?.policy.progress ?? 'mean';
+    const at = estimateFinishAt(run, rule);
+    return at === null ? null : new Date(at).toISOString();
   }
 
   /**
