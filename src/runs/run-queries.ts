@@ -15,7 +15,7 @@
 import type { SqlExecutor } from '../db/sql';
 import { LOG_LEVEL_RANK, LogLevel, RunStatus, type LogLineView, type MetricsView, type RunView, type StageView } from '../domain';
 import { escapeLike, type TimeKey } from '../pagination';
-import { RUN_COLUMNS, STAGES_JSON, stagesFromJson, toRunView, toStageView, type RunRow } from './run-rows';
+import { RUN_COLUMNS, STAGES_JSON, numberSeqs, stagesFromJson, toRunView, toStageView, type RunRow } from './run-rows';
 
 type RunWithStages = RunRow & { stages: unknown };
 
@@ -23,7 +23,7 @@ const RUN_SELECT = `select ${RUN_COLUMNS('r')}, ${STAGES_JSON('r')} as stages fr
 
 function toViews(rows: RunWithStages[]): RunView[] {
   return rows.map(({ stages, ...row }) => {
-    row.logSeq = Number(row.logSeq);
+    numberSeqs(row);
     return toRunView(row, stagesFromJson(stages));
   });
 }
@@ -226,4 +226,11 @@ export async function findMetricsHistory(
   );
   for (const r of rows) out.get(r.runId)?.push({ ...r, timestamp: new Date(r.timestamp).toISOString() });
   return out;
+}
+
+/** A run with its stages, and its last `runEvents` cursor, as one statement read them; null for an unknown run. */
+export async function readRunAtCursor(ex: SqlExecutor, id: string): Promise<{ run: RunView; eventSeq: number } | null> {
+  const rows = await ex.query<RunWithStages>(`${RUN_SELECT} where r.id = $1`, [id], 'jobwire_read_run');
+  if (!rows.length) return null;
+  return { run: toViews(rows)[0], eventSeq: Number(rows[0].eventSeq) };
 }

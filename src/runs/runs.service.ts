@@ -1,4 +1,4 @@
-import { MAX_METRICS_HISTORY, type JobStatsView, type LogQuery, type MetricsHistoryQuery, type RunsApi } from '../api';
+import { MAX_METRICS_HISTORY, type CursorRange, type JobStatsView, type LogQuery, type MetricsHistoryQuery, type RunsApi, type SequencedLogLine } from '../api';
 import type { BackendRegistry } from '../backends/backend';
 import type { Config } from '../config';
 import type { Sql } from '../db/sql';
@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import { decodeTimeCursor, encodeTimeCursor, isUuid, pageSize, toConnection } from '../pagination';
 import type { RunEventsService } from './run-events.service';
 import { estimateFinishAt } from './finish-estimate';
+import { findLogLinesByCursor } from './run-event-queries';
 import { submitRun } from './submit-run';
 import {
   countDeadLettered,
@@ -19,6 +20,7 @@ import {
   findMetricsHistory,
   findRunsPage,
   findStuckRuns,
+  readRunAtCursor,
   readRunView,
   readRunViews,
   readStages,
@@ -247,6 +249,16 @@ export class RunsService implements RunsApi {
       stalled,
       stuckRuns: stuck,
     };
+  }
+
+  /** The run with its stages and its last `runEvents` cursor, read together; null for an unknown run. */
+  atCursor(runId: string): Promise<{ run: RunView; eventSeq: number } | null> {
+    return isUuid(runId) ? readRunAtCursor(this.deps.sql, runId) : Promise.resolve(null);
+  }
+
+  /** Log lines whose `runEvents` cursor lies in (`after`, `before`), in order (empty for an unknown run). */
+  logsByCursor(runId: string, range: CursorRange): Promise<SequencedLogLine[]> {
+    return isUuid(runId) ? findLogLinesByCursor(this.deps.sql, runId, range) : Promise.resolve([]);
   }
 
   private async requireRun(runId: string): Promise<RunView> {
