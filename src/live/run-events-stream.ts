@@ -115,21 +115,27 @@ export async function runEventsStream(
   let resyncWanted = false;
   const wake = { topic: Topic.RUN_LOGS, payload: { runId, lines: [] } } as Message;
   let sub: BusSubscription<Message> | null = null;
-  sub = await bus.subscribeMerged<Topic.RUN | Topic.RUN_LOGS>([{ topic: Topic.RUN, id: runId }, { topic: Topic.RUN_LOGS, id: runId }], {
-    highWaterMark: options.highWaterMark ?? 2000,
-    onResync: () => {
-      resyncWanted = true;
-      sub?.push(wake);
+  sub = await bus.subscribeMerged<Topic.RUN | Topic.RUN_LOGS>(
+    [
+      { topic: Topic.RUN, id: runId },
+      { topic: Topic.RUN_LOGS, id: runId },
+    ],
+    {
+      highWaterMark: options.highWaterMark ?? 2000,
+      onResync: () => {
+        resyncWanted = true;
+        sub?.push(wake);
+      },
+      onDrop: (m: Message) => {
+        const r = rangeOf(m);
+        if (!r) resyncWanted = true;
+        else if (m.topic === Topic.RUN) shed.push({ from: r.first, to: r.last, lines: null });
+        else {
+          shed.push({ from: r.first, to: r.last, lines: m.payload.lines.filter(matches).length });
+        }
+      },
     },
-    onDrop: (m: Message) => {
-      const r = rangeOf(m);
-      if (!r) resyncWanted = true;
-      else if (m.topic === Topic.RUN) shed.push({ from: r.first, to: r.last, lines: null });
-      else {
-        shed.push({ from: r.first, to: r.last, lines: m.payload.lines.filter(matches).length });
-      }
-    },
-  });
+  );
   const subscription = sub;
   const start = await orClose(subscription, async () => {
     const s = await runs.atCursor(runId);
@@ -163,7 +169,7 @@ export async function runEventsStream(
     };
     // Shed messages that cover the whole gap leave nothing to read but the states.
     if (!covers(inside, a, b)) {
-      for (let from = a; ; ) {
+      for (let from = a; ;) {
         const page = await runs.logsByCursor(runId, { after: from, before: b, minLevel, limit: PAGE_SIZE });
         let chunk: SequencedLogLine[] = [];
         for (const line of page) {
@@ -206,7 +212,9 @@ export async function runEventsStream(
     let event = byLevel.get(minLevel);
     if (event === undefined) {
       const lines = p.lines.filter(matches);
-      event = lines.length ? { kind: 'LogEvent', cursor: String(last), chunk: { runId, lines, cursor: null, replay: false, droppedLines: 0 } } : null;
+      event = lines.length
+        ? { kind: 'LogEvent', cursor: String(last), chunk: { runId, lines, cursor: null, replay: false, droppedLines: 0 } }
+        : null;
       if (event?.kind === 'LogEvent') event.chunk.cursor = lines[lines.length - 1].seq;
       byLevel.set(minLevel, event);
     }

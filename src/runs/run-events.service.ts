@@ -7,7 +7,15 @@ import type { EventBus } from '../events/bus';
 import { Topic, type Publication } from '../events/topics';
 import { throttled, type Logger } from '../logger';
 import type { CoreEvent } from './core-events';
-import { DEFAULT_POLICIES, applyEvent, assignCursors, jobStatusAfter, type ApplyContext, type BackendPolicy, type RunState } from './run-apply';
+import {
+  DEFAULT_POLICIES,
+  applyEvent,
+  assignCursors,
+  jobStatusAfter,
+  type ApplyContext,
+  type BackendPolicy,
+  type RunState,
+} from './run-apply';
 import { toLogLineView, toRunView, toStageView } from './run-rows';
 import { readRunView } from './run-queries';
 import { jobStatusFor, type RetryPolicy } from './run-state';

@@ -218,4 +218,3 @@ export async function insertRun(tx: SqlExecutor, r: NewRun, jobStatus: JobStatus
   );
   return numberSeqs(rows[0]);
 }
-

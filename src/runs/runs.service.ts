@@ -1,4 +1,12 @@
-import { MAX_METRICS_HISTORY, type CursorRange, type JobStatsView, type LogQuery, type MetricsHistoryQuery, type RunsApi, type SequencedLogLine } from '../api';
+import {
+  MAX_METRICS_HISTORY,
+  type CursorRange,
+  type JobStatsView,
+  type LogQuery,
+  type MetricsHistoryQuery,
+  type RunsApi,
+  type SequencedLogLine,
+} from '../api';
 import type { BackendRegistry } from '../backends/backend';
 import type { Config } from '../config';
 import type { Sql } from '../db/sql';
