@@ -7,6 +7,7 @@ import { Migration20261202000350_kafka_dead_letters } from './Migration202612020
 import { Migration20261202044434_spark_poller } from './Migration20261202044434_spark_poller';
 import { Migration20261202123000_jobwire_schema } from './Migration20261202123000_jobwire_schema';
 import { Migration20261202144437_audit_principals } from './Migration20261202144437_audit_principals';
+import { Migration20261202184533_run_event_seq } from './Migration20261202184533_run_event_seq';
 
 /** Every migration, in order. Written by `npm run migration:create`; do not edit by hand. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202044434_spark_poller', class: Migration20261202044434_spark_poller },
   { name: 'Migration20261202123000_jobwire_schema', class: Migration20261202123000_jobwire_schema },
   { name: 'Migration20261202144437_audit_principals', class: Migration20261202144437_audit_principals },
+  { name: 'Migration20261202184533_run_event_seq', class: Migration20261202184533_run_event_seq },
 ];

@@ -10,6 +10,7 @@ import { RunResolver } from './run/run.resolver';
 import { SourceResolver } from './source/source.resolver';
 import { StatsResolver } from './stats/stats.resolver';
 import { JobStatsUpdatesResolver } from './subscriptions/job-stats-updates.resolver';
+import { RunEventsResolver } from './subscriptions/run-events.resolver';
 import { RunLogsResolver } from './subscriptions/run-logs.resolver';
 import { RunProgressResolver } from './subscriptions/run-progress.resolver';
 import { RunUpdatesResolver } from './subscriptions/run-updates.resolver';
@@ -31,6 +32,7 @@ export const resolvers: NonEmptyArray<Function> = [
   StatsResolver,
   RunUpdatesResolver,
   RunLogsResolver,
+  RunEventsResolver,
   RunProgressResolver,
   JobStatsUpdatesResolver,
   IngestResolver,

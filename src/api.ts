@@ -7,6 +7,7 @@
  */
 import type { DeadLetterView } from './kafka/dead-letters.service';
 import type { PreflightCheckView } from './backends/backend';
+import type { CursorRange, SequencedLogLine } from './runs/run-event-queries';
 import type { IngestStatusView } from './kafka/ingest-status';
 import type {
   ComputeConfig,
@@ -33,6 +34,8 @@ import type {
   SourceConfigInput,
   UpdateJobInput,
 } from './jobs/job-input';
+
+export type { CursorRange, SequencedLogLine } from './runs/run-event-queries';
 
 export interface ComputePresetView {
   name: string;
@@ -112,7 +115,27 @@ export interface RunsApi {
   logs(runId: string, query: LogQuery): Promise<Connection<LogLineView>>;
   stages(runId: string): Promise<StageView[]>;
   latestMetrics(runId: string): Promise<MetricsView | null>;
+  /**
+   * Batch load for resolvers (`Run.metricsHistory`): each run's samples of its current attempt taken
+   * at or after `since`, oldest first, `first` (1..{@link MAX_METRICS_HISTORY}, default 600) per run at
+   * most, in the order of `runIds` (empty for an unknown run). BAD_USER_INPUT naming `first`.
+   */
+  metricsHistory(runIds: readonly string[], query: MetricsHistoryQuery): Promise<MetricsView[][]>;
+  /** When a RUNNING run should finish, from its stages and latest sample (src/runs/finish-estimate.ts); null when unknown. */
+  estimatedFinishAt(run: RunView): string | null;
   stats(): Promise<JobStatsView>;
+  /** The run as it stands, with its last `runEvents` cursor (one statement); null for an unknown run. */
+  atCursor(runId: string): Promise<{ run: RunView; eventSeq: number } | null>;
+  /** Log lines whose `runEvents` cursor lies in (`after`, `before`), in order, at most `limit` (no index of their own: src/runs/run-event-queries.ts). */
+  logsByCursor(runId: string, range: CursorRange): Promise<SequencedLogLine[]>;
+}
+
+/** Most samples `Run.metricsHistory` returns per run. */
+export const MAX_METRICS_HISTORY = 5000;
+
+export interface MetricsHistoryQuery {
+  since?: Date | null;
+  first?: number | null;
 }
 
 export interface DeadLetterQuery {

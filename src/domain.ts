@@ -173,6 +173,8 @@ export interface StageView {
   startedAt: string | null;
   finishedAt: string | null;
   updatedAt: string;
+  /** The `runEvents` cursor of this state of the stage (internal: not a GraphQL field). */
+  eventSeq: number;
 }
 export interface MetricsView {
   runId: string;
@@ -226,6 +228,9 @@ export interface RunView {
   updatedAt: string;
   /** Grows with every applied change; subscribers use it to drop stale or repeated messages. */
   version: number;
+  /** The `runEvents` cursor of this state of the run, and of `metrics` (0 without); internal, not GraphQL fields. */
+  stateSeq: number;
+  metricsSeq: number;
 }
 /** A job as clients see it; `source.params` has every secret replaced by `"***"`. */
 export interface JobView {

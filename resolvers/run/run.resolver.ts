@@ -1,16 +1,18 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { RequiresRole, Role } from '../common/requires-role';
-import type { JobView, RunView } from '../../src/domain';
+import type { JobView, MetricsView, RunView } from '../../src/domain';
 import { notFound } from '../../src/errors';
 import type { GraphQLContext } from '../../src/graphql/context';
 import { LogLevel } from '../enums';
 import { Job } from '../job/job.type';
+import { DateTimeScalar } from '../scalars';
 import { LogConnection } from './log-connection.type';
+import { RunMetrics } from './run-metrics.type';
 import { RunConnection } from './run-connection.type';
 import { RunFilter } from './run-filter.input';
 import { Run } from './run.type';
 
-/** Runs: queries, start/stop/retry, and Run's `job` (batched per request) and `logs` fields. */
+/** Runs: queries, start/stop/retry, and Run's `job` and `metricsHistory` (batched per request), `logs` and `estimatedFinishAt` fields. */
 @Resolver(() => Run)
 export class RunResolver {
   @Query(() => Run, { nullable: true, description: 'Null when no run has that id' })
@@ -79,5 +81,25 @@ export class RunResolver {
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.runs.logs(run.id, { first, after, minLevel });
+  }
+
+  @FieldResolver(() => [RunMetrics], {
+    description: 'Samples of the current attempt taken at or after `since`, oldest first, at most `first` (1..5000)',
+  })
+  metricsHistory(
+    @Root() run: RunView,
+    @Arg('since', () => DateTimeScalar, { nullable: true }) since: Date | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 600 }) first: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<MetricsView[]> {
+    return ctx.loaders.metricsHistory.load({ runId: run.id, since: since ?? null, first });
+  }
+
+  @FieldResolver(() => DateTimeScalar, {
+    nullable: true,
+    description: "When the run should finish, from its stages' remaining items and recent throughput; null unless RUNNING and known",
+  })
+  estimatedFinishAt(@Root() run: RunView, @Ctx() ctx: GraphQLContext): string | null {
+    return ctx.runs.estimatedFinishAt(run);
   }
 }

@@ -1,7 +1,7 @@
 import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '../errors';
-import type { Publication, Topic, TopicPayloads } from './topics';
+import type { Publication, Topic, TopicMessage, TopicPayloads } from './topics';
 
 /** Options of {@link EventBus.subscribe}. */
 export interface SubscribeOptions<P> {
@@ -88,7 +88,31 @@ export class EventBus {
     id?: string,
     options: SubscribeOptions<TopicPayloads[T]> = {},
   ): Promise<BusSubscription<TopicPayloads[T]>> {
-    type P = TopicPayloads[T];
+    return this.open([{ channel: this.channel(topic, id), wrap: (p: TopicPayloads[T]) => p }], options);
+  }
+
+  /**
+   * One subscription to several channels, in one queue: messages come out in the order they
+   * arrived, whatever their channel (one publisher's messages in the order it published them), each
+   * with the topic it came on. Otherwise as {@link subscribe}.
+   */
+  async subscribeMerged<T extends Topic>(
+    sources: readonly { topic: T; id?: string }[],
+    options: SubscribeOptions<TopicMessage<T>> = {},
+  ): Promise<BusSubscription<TopicMessage<T>>> {
+    return this.open(
+      sources.map(({ topic, id }) => ({
+        channel: this.channel(topic, id),
+        wrap: (payload: TopicPayloads[T]) => ({ topic, payload }) as TopicMessage<T>,
+      })),
+      options,
+    );
+  }
+
+  private async open<P>(
+    channels: readonly { channel: string; wrap: (payload: never) => P }[],
+    options: SubscribeOptions<P>,
+  ): Promise<BusSubscription<P>> {
     const highWaterMark = options.highWaterMark ?? 1000;
     const queue: P[] = [];
     let waiting: ((r: IteratorResult<P>) => void) | null = null;
@@ -104,14 +128,26 @@ export class EventBus {
       queue.push(payload);
       if (queue.length > highWaterMark) options.onDrop?.(queue.shift()!);
     };
-    const subId = await this.engine.subscribe(this.channel(topic, id), deliver, {});
+    const subIds: number[] = [];
+    try {
+      for (const id of await Promise.all(
+        channels.map((c) => {
+          const wrap = c.wrap as (payload: unknown) => P;
+          return this.engine.subscribe(c.channel, (raw: unknown) => deliver(wrap(raw)), {});
+        }),
+      ))
+        subIds.push(id);
+    } catch (err) {
+      for (const id of subIds) this.engine.unsubscribe(id);
+      throw err;
+    }
     const onResync = options.onResync;
     if (onResync) this.resyncListeners.add(onResync);
     const close = () => {
       if (done) return;
       done = true;
       if (onResync) this.resyncListeners.delete(onResync);
-      this.engine.unsubscribe(subId);
+      for (const id of subIds) this.engine.unsubscribe(id);
       queue.length = 0;
       waiting?.({ value: undefined, done: true });
       waiting = null;

@@ -8,7 +8,10 @@ import type { LogLineView, MetricsView, RunView, StageView } from '../domain';
  * what its own subscribers watch, never a firehose.
  */
 export enum Topic {
-  /** Every change of one run (status, progress, error, stages, metrics); id = runId. */
+  /**
+   * Every change of one run (status, progress, error, stages, metrics); id = runId. Its `stateSeq`,
+   * `metricsSeq` and stages' `eventSeq` are the `runEvents` cursors of what the batch changed.
+   */
   RUN = 'run',
   /** Every change of any run of one job; id = jobId. */
   JOB_RUNS = 'job-runs',
@@ -43,6 +46,11 @@ export interface IngestReportPayload {
 export interface RunLogsPayload {
   runId: string;
   lines: LogLineView[];
+  /**
+   * The `runEvents` cursor of the first line; the others follow it one by one (the writer hands
+   * them out so). Absent from a message of a publisher that predates cursors.
+   */
+  firstEventSeq?: number;
 }
 
 export interface TopicPayloads {
@@ -56,6 +64,9 @@ export interface TopicPayloads {
   [Topic.RUN_STAGES]: StageView;
   [Topic.INGEST_REPORT]: IngestReportPayload;
 }
+
+/** A message of a merged subscription (EventBus.subscribeMerged): what came, and on which topic. */
+export type TopicMessage<T extends Topic = Topic> = { [K in T]: { topic: K; payload: TopicPayloads[K] } }[T];
 
 /** One message to publish after a commit. */
 export type Publication = { [T in Topic]: { topic: T; id?: string; payload: TopicPayloads[T] } }[Topic];

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { IngestApi, JobsApi, RunsApi } from '../api';
 import type { Principal } from '../auth/roles';
-import type { JobView, RunView } from '../domain';
+import type { JobView, MetricsView, RunView } from '../domain';
 import type { Logger } from '../logger';
 import type { LiveService } from '../live/live.service';
 
@@ -12,6 +12,42 @@ export interface Loaders {
   job: DataLoader<string, JobView | null>;
   /** `Job.latestRun`: one `runs.getMany` per tick. */
   run: DataLoader<string, RunView | null>;
+  /** `Run.metricsHistory`: one `runs.metricsHistory` per tick and distinct (`since`, `first`). */
+  metricsHistory: DataLoader<MetricsHistoryKey, MetricsView[], string>;
+}
+
+/** One run's `metricsHistory` arguments. */
+export interface MetricsHistoryKey {
+  runId: string;
+  since: Date | null;
+  first: number | null;
+}
+
+const historyArgs = (k: MetricsHistoryKey) => `${k.since?.toISOString() ?? ''}|${k.first ?? ''}`;
+
+/** Loads the keys of one tick: one call per distinct (`since`, `first`), each for all of its runs. */
+async function loadMetricsHistory(runs: RunsApi, keys: readonly MetricsHistoryKey[]): Promise<(MetricsView[] | Error)[]> {
+  const groups = new Map<string, MetricsHistoryKey[]>();
+  for (const k of keys) {
+    const g = groups.get(historyArgs(k));
+    if (g) g.push(k);
+    else groups.set(historyArgs(k), [k]);
+  }
+  const byKey = new Map<string, MetricsView[] | Error>();
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      try {
+        const lists = await runs.metricsHistory(
+          group.map((k) => k.runId),
+          { since: group[0].since, first: group[0].first },
+        );
+        group.forEach((k, i) => byKey.set(`${historyArgs(k)}|${k.runId}`, lists[i]));
+      } catch (err) {
+        for (const k of group) byKey.set(`${historyArgs(k)}|${k.runId}`, err as Error);
+      }
+    }),
+  );
+  return keys.map((k) => byKey.get(`${historyArgs(k)}|${k.runId}`)!);
 }
 
 /** What every resolver receives. One per HTTP request, one per WebSocket operation. */
@@ -97,6 +133,10 @@ class RequestContext implements GraphQLContext {
     return (this.ownLoaders ??= {
       job: new DataLoader((ids) => jobs.getMany(ids), { cache: this.cacheLoads }),
       run: new DataLoader((ids) => runs.getMany(ids), { cache: this.cacheLoads }),
+      metricsHistory: new DataLoader((keys) => loadMetricsHistory(runs, keys), {
+        cache: this.cacheLoads,
+        cacheKeyFn: (k) => `${historyArgs(k)}|${k.runId}`,
+      }),
     });
   }
 }

@@ -4,6 +4,7 @@ import type { BusSubscription, EventBus } from '../events/bus';
 import { Topic } from '../events/topics';
 import type { Logger } from '../logger';
 import { runLogsStream, type LogChunkView, type LogStreamArgs, type LogStreamOptions } from './log-stream';
+import { runEventsStream, type RunEventView, type RunEventsArgs, type RunEventsOptions } from './run-events-stream';
 import { runMetricsStream, runUpdatedStream, runsChangedStream, stageProgressStream } from './run-streams';
 import { StatsFeed } from './stats-feed';
 import { IngestFeed } from './ingest-feed';
@@ -15,6 +16,7 @@ import type { RunFilter } from '../jobs/job-input';
 
 export type { LogChunkView, LogStreamArgs, LogStreamOptions } from './log-stream';
 export type { LiveStream } from './streams';
+export type { RunEventView, RunEventsArgs, RunEventsOptions } from './run-events-stream';
 
 /** A live feed: iterate it; `close()` ends it. */
 export type LiveSubscription<T> = BusSubscription<T>;
@@ -72,6 +74,11 @@ export class LiveService {
   /** `runLogs`: stored lines after `after` (replay), then live ones; no gap, no duplicate. */
   runLogs(args: LogStreamArgs, options?: LogStreamOptions): Promise<AsyncGenerator<LogChunkView>> {
     return runLogsStream(this.deps, args, options);
+  }
+
+  /** `runEvents`: one run's state, stages, metrics and log lines in one cursor order, stored first (after `after`), then live. */
+  runEvents(args: RunEventsArgs, options?: RunEventsOptions): Promise<AsyncGenerator<RunEventView>> {
+    return runEventsStream(this.deps, args, options);
   }
 
   /** `jobStatsUpdated`: the current stats, then a recomputation after each burst of status changes. */

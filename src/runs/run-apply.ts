@@ -345,6 +345,7 @@ function applyStage(s: RunState, p: StagePayload, ctx: ApplyContext): EventOutco
       startedAt: null,
       finishedAt: null,
       updatedAt: ctx.now,
+      eventSeq: 0,
     };
     s.stages.push(stage);
   }
@@ -427,6 +428,7 @@ function applyLogs(s: RunState, event: Extract<CoreEvent, { type: 'run.log' }>, 
       level: l.level,
       message: l.message,
       source: l.source ?? null,
+      eventSeq: 0,
     });
   }
   // Log lines are history, not a change of what `runUpdated` shows: the row is written (its
@@ -547,6 +549,24 @@ function currentAttempt(s: RunState) {
     run.attempts.push(a);
   }
   return a;
+}
+
+/**
+ * Hands out the `runEvents` cursors of what the batch changed in `s`, after every event of the
+ * batch was applied, one per message the writer publishes, in the order a subscriber gets them:
+ * each log line, then (when anything of the run a client sees changed) the run's state, its
+ * metrics (when a sample came) and each changed stage. So a run message covers the cursors from its
+ * `stateSeq` up (src/live/run-events-stream.ts relies on this layout), and every cursor has a message.
+ */
+export function assignCursors(s: RunState): void {
+  const run = s.row;
+  for (const line of s.logs) line.eventSeq = ++run.eventSeq;
+  if (!s.changed && s.dirtyStages.size === 0) return;
+  run.stateSeq = ++run.eventSeq;
+  if (s.samples.length && run.metrics) run.metricsSeq = ++run.eventSeq;
+  // A new attempt starts without metrics: there is no sample to point at.
+  if (!run.metrics) run.metricsSeq = 0;
+  for (const stage of s.stages) if (s.dirtyStages.has(stage.name)) stage.eventSeq = ++run.eventSeq;
 }
 
 /** The job's status after the batch, when the run is the job's latest and its status moved. */

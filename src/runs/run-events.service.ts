@@ -9,7 +9,15 @@ import { Topic, type Publication } from '../events/topics';
 import { throttled, type Logger } from '../logger';
 import { secondsSince, type EventSource, type RunEventsMetrics } from '../metrics/metrics';
 import type { CoreEvent } from './core-events';
-import { DEFAULT_POLICIES, applyEvent, jobStatusAfter, type ApplyContext, type BackendPolicy, type RunState } from './run-apply';
+import {
+  DEFAULT_POLICIES,
+  applyEvent,
+  assignCursors,
+  jobStatusAfter,
+  type ApplyContext,
+  type BackendPolicy,
+  type RunState,
+} from './run-apply';
 import { toLogLineView, toRunView, toStageView } from './run-rows';
 import { readRunView } from './run-queries';
 import { jobStatusFor, type RetryPolicy } from './run-state';
@@ -430,6 +438,7 @@ export class RunEventsService {
     const jobStatuses = [];
     for (const s of states.values()) {
       if (s.changed) s.row.version += 1;
+      assignCursors(s);
       const status = jobStatusAfter(s);
       if (status) jobStatuses.push({ jobId: s.row.jobId, runId: s.row.id, status });
     }
@@ -446,15 +455,19 @@ export class RunEventsService {
     });
   }
 
-  /** One publication per run, stage and kind per batch, made from the run as the batch left it. */
+  /**
+   * One publication per run, stage and kind per batch, made from the run as the batch left it. The
+   * log lines go out before the run (the order of their cursors, see assignCursors).
+   */
   private collect(s: RunState, view: RunView, pubs: Publication[]) {
     const id = s.row.id;
     for (let i = 0; i < s.logs.length; i += LOG_MESSAGE_LINES) {
-      pubs.push({ topic: Topic.RUN_LOGS, id, payload: { runId: id, lines: s.logs.slice(i, i + LOG_MESSAGE_LINES).map(toLogLineView) } });
+      const lines = s.logs.slice(i, i + LOG_MESSAGE_LINES);
+      pubs.push({ topic: Topic.RUN_LOGS, id, payload: { runId: id, lines: lines.map(toLogLineView), firstEventSeq: lines[0].eventSeq } });
     }
     for (const stage of s.stages)
       if (s.dirtyStages.has(stage.name)) pubs.push({ topic: Topic.RUN_STAGES, id, payload: toStageView(stage) });
-    if (s.samples.length) pubs.push({ topic: Topic.RUN_METRICS, id, payload: view.metrics! });
+    if (s.samples.length && view.metrics) pubs.push({ topic: Topic.RUN_METRICS, id, payload: view.metrics });
     if (!s.changed) return;
     pubs.push({ topic: Topic.RUN, id, payload: view }, { topic: Topic.JOB_RUNS, id: view.jobId, payload: view });
     if (s.statusChanged) {

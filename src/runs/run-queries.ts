@@ -13,9 +13,18 @@
  *   `runs_next_retry_idx`), so their cost does not grow with idle or finished runs.
  */
 import type { SqlExecutor } from '../db/sql';
-import { LOG_LEVEL_RANK, LogLevel, RunStatus, type ExecutionBackend, type LogLineView, type RunView, type StageView } from '../domain';
+import {
+  LOG_LEVEL_RANK,
+  LogLevel,
+  RunStatus,
+  type ExecutionBackend,
+  type LogLineView,
+  type MetricsView,
+  type RunView,
+  type StageView,
+} from '../domain';
 import { escapeLike, type TimeKey } from '../pagination';
-import { RUN_COLUMNS, STAGES_JSON, stagesFromJson, toRunView, toStageView, type RunRow } from './run-rows';
+import { RUN_COLUMNS, STAGES_JSON, numberSeqs, stagesFromJson, toRunView, toStageView, type RunRow } from './run-rows';
 
 type RunWithStages = RunRow & { stages: unknown };
 
@@ -23,7 +32,7 @@ const RUN_SELECT = `select ${RUN_COLUMNS('r')}, ${STAGES_JSON('r')} as stages fr
 
 function toViews(rows: RunWithStages[]): RunView[] {
   return rows.map(({ stages, ...row }) => {
-    row.logSeq = Number(row.logSeq);
+    numberSeqs(row);
     return toRunView(row, stagesFromJson(stages));
   });
 }
@@ -219,4 +228,37 @@ export async function findDueRetries(ex: SqlExecutor, now: Date, limit: number):
     'jobwire_due_retries',
   );
   return rows.map((r) => r.id);
+}
+
+/** Metric samples of each run's current attempt taken at or after `since`, oldest first, `limit` per run at most. */
+export async function findMetricsHistory(
+  ex: SqlExecutor,
+  runIds: readonly string[],
+  since: Date | null,
+  limit: number,
+): Promise<Map<string, MetricsView[]>> {
+  const out = new Map<string, MetricsView[]>(runIds.map((id) => [id, []]));
+  if (runIds.length === 0) return out;
+  // One index range scan of run_metric_samples_run_ts_idx per run (a lateral join), not one sort of every sample.
+  const rows = await ex.query<MetricsView & { timestamp: Date | string }>(
+    `select s.run_id as "runId", s."timestamp", s.records_processed as "recordsProcessed", s.records_failed as "recordsFailed",
+       s.throughput_rps as "throughputRps", s.bytes_processed as "bytesProcessed", s.active_workers as "activeWorkers",
+       s.cpu_utilization as "cpuUtilization", s.memory_utilization as "memoryUtilization"
+     from runs r cross join lateral (
+       select * from run_metric_samples m where m.run_id = r.id and m.attempt = r.attempt and m."timestamp" >= $2
+       order by m."timestamp", m.id limit $3) s
+     where r.id = any($1::uuid[])
+     order by s.run_id, s."timestamp", s.id`,
+    [runIds, since ?? new Date(0), limit],
+    'jobwire_metrics_history',
+  );
+  for (const r of rows) out.get(r.runId)?.push({ ...r, timestamp: new Date(r.timestamp).toISOString() });
+  return out;
+}
+
+/** A run with its stages, and its last `runEvents` cursor, as one statement read them; null for an unknown run. */
+export async function readRunAtCursor(ex: SqlExecutor, id: string): Promise<{ run: RunView; eventSeq: number } | null> {
+  const rows = await ex.query<RunWithStages>(`${RUN_SELECT} where r.id = $1`, [id], 'jobwire_read_run');
+  if (!rows.length) return null;
+  return { run: toViews(rows)[0], eventSeq: Number(rows[0].eventSeq) };
 }

@@ -45,6 +45,10 @@ export interface RunRow {
   aliveUntil: Date | null;
   stallAt: Date | null;
   logSeq: number;
+  /** Last `runEvents` cursor handed out; `stateSeq` the cursor of this state, `metricsSeq` of `metrics`. */
+  eventSeq: number;
+  stateSeq: number;
+  metricsSeq: number;
   version: number;
   queuedAt: Date | null;
   startedAt: Date | null;
@@ -68,6 +72,8 @@ export interface StageRow {
   startedAt: Date | null;
   finishedAt: Date | null;
   updatedAt: Date;
+  /** The `runEvents` cursor of this state of the stage. */
+  eventSeq: number;
 }
 
 /** A `run_logs` row. */
@@ -79,6 +85,8 @@ export interface LogRow {
   level: LogLevel;
   message: string;
   source: string | null;
+  /** The line's `runEvents` cursor (handed out after the batch is applied: 0 until then). */
+  eventSeq: number;
 }
 
 /** Run columns in {@link RunRow}'s names, for `select ${RUN_COLUMNS('r')} from runs r`. */
@@ -88,21 +96,31 @@ export function RUN_COLUMNS(t: string): string {
     ${t}.stalled_since as "stalledSince", ${t}.stall_timeout_s as "stallTimeoutS", ${t}.progress, ${t}.metrics, ${t}.error,
     ${t}.attempts, ${t}.dead_lettered as "deadLettered", ${t}.stopped_by as "stoppedBy", ${t}.next_retry_at as "nextRetryAt", ${t}.lease_owner as "leaseOwner",
     ${t}.lease_expires_at as "leaseExpiresAt", ${t}.alive_until as "aliveUntil", ${t}.stall_at as "stallAt",
-    ${t}.log_seq::float8 as "logSeq", ${t}.version, ${t}.queued_at as "queuedAt", ${t}.started_at as "startedAt",
+    ${t}.log_seq::float8 as "logSeq", ${t}.event_seq::float8 as "eventSeq", ${t}.state_seq::float8 as "stateSeq",
+    ${t}.metrics_seq::float8 as "metricsSeq", ${t}.version, ${t}.queued_at as "queuedAt", ${t}.started_at as "startedAt",
     ${t}.finished_at as "finishedAt", ${t}.created_at as "createdAt", ${t}.updated_at as "updatedAt"`;
+}
+
+/** The counters of a run row as numbers (bigint columns: a driver may hand them over as strings). */
+export function numberSeqs(row: RunRow): RunRow {
+  row.logSeq = Number(row.logSeq);
+  row.eventSeq = Number(row.eventSeq);
+  row.stateSeq = Number(row.stateSeq);
+  row.metricsSeq = Number(row.metricsSeq);
+  return row;
 }
 
 /** Stage columns in {@link StageRow}'s names, for `select ${STAGE_COLUMNS} from run_stages`. */
 export const STAGE_COLUMNS = `run_id as "runId", name, position, status, total_items as "totalItems", completed_items as "completedItems",
   failed_items as "failedItems", total_is_estimate as "totalIsEstimate", progress, message, started_at as "startedAt",
-  finished_at as "finishedAt", updated_at as "updatedAt"`;
+  finished_at as "finishedAt", updated_at as "updatedAt", event_seq::float8 as "eventSeq"`;
 
 /** A JSON array of the stages of run `${t}.id`, in the order the work flows (parse with {@link stagesFromJson}). */
 export function STAGES_JSON(t: string): string {
   return `coalesce((select json_agg(json_build_object('runId', s.run_id, 'name', s.name, 'position', s.position, 'status', s.status,
       'totalItems', s.total_items, 'completedItems', s.completed_items, 'failedItems', s.failed_items,
       'totalIsEstimate', s.total_is_estimate, 'progress', s.progress, 'message', s.message, 'startedAt', s.started_at,
-      'finishedAt', s.finished_at, 'updatedAt', s.updated_at) order by s.position, s.name)
+      'finishedAt', s.finished_at, 'updatedAt', s.updated_at, 'eventSeq', s.event_seq) order by s.position, s.name)
     from run_stages s where s.run_id = ${t}.id), '[]'::json)`;
 }
 
@@ -116,6 +134,7 @@ export function stagesFromJson(v: unknown): StageRow[] {
     startedAt: date(s.startedAt),
     finishedAt: date(s.finishedAt),
     updatedAt: date(s.updatedAt)!,
+    eventSeq: Number(s.eventSeq ?? 0),
   }));
 }
 
@@ -136,6 +155,7 @@ export function toStageView(s: StageRow): StageView {
     startedAt: iso(s.startedAt),
     finishedAt: iso(s.finishedAt),
     updatedAt: iso(s.updatedAt)!,
+    eventSeq: s.eventSeq,
   };
 }
 
@@ -168,6 +188,8 @@ export function toRunView(run: RunRow, stages: readonly StageRow[]): RunView {
     createdAt: iso(run.createdAt)!,
     updatedAt: iso(run.updatedAt)!,
     version: run.version,
+    stateSeq: run.stateSeq,
+    metricsSeq: run.metricsSeq,
   };
 }
 

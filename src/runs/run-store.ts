@@ -7,7 +7,7 @@
 import type { SqlExecutor, Statement } from '../db/sql';
 import { ExecutionBackend, RunStatus, RunTrigger, StallAction, type JobStatus } from '../domain';
 import { newRunState, type RunState } from './run-apply';
-import { RUN_COLUMNS, STAGE_COLUMNS, type RunRow, type StageRow } from './run-rows';
+import { RUN_COLUMNS, STAGE_COLUMNS, numberSeqs, type RunRow, type StageRow } from './run-rows';
 
 const LOCK_SQL = `select ${RUN_COLUMNS('r')} from runs r where r.id = any($1::uuid[]) order by r.id for update`;
 const STAGES_SQL = `select ${STAGE_COLUMNS} from run_stages where run_id = any($1::uuid[]) order by run_id, position, name`;
@@ -45,13 +45,14 @@ export async function lockRuns(
   ];
   const stagesOf = new Map<string, StageRow[]>();
   for (const st of stageRows) {
+    st.eventSeq = Number(st.eventSeq);
     let list = stagesOf.get(st.runId);
     if (!list) stagesOf.set(st.runId, (list = []));
     list.push(st);
   }
   const jobs = new Map(jobRows.map((j) => [j.id, j]));
   for (const row of rows) {
-    row.logSeq = Number(row.logSeq);
+    numberSeqs(row);
     const job = jobs.get(row.jobId);
     out.set(
       row.id,
@@ -78,31 +79,32 @@ ur as (
     last_progress_at = v."lastProgressAt", stalled_since = v."stalledSince", progress = v.progress, metrics = v.metrics,
     error = v.error, attempts = v.attempts, dead_lettered = v."deadLettered", stopped_by = v."stoppedBy", next_retry_at = v."nextRetryAt",
     lease_owner = v."leaseOwner", lease_expires_at = v."leaseExpiresAt", alive_until = v."aliveUntil", stall_at = v."stallAt",
-    log_seq = v."logSeq", version = v.version, queued_at = v."queuedAt", started_at = v."startedAt", finished_at = v."finishedAt",
+    log_seq = v."logSeq", event_seq = v."eventSeq", state_seq = v."stateSeq", metrics_seq = v."metricsSeq", version = v.version, queued_at = v."queuedAt", started_at = v."startedAt", finished_at = v."finishedAt",
     updated_at = v."updatedAt"
   from json_to_recordset($1::json) as v(id uuid, attempt int, status text, "externalId" text, "engineState" text,
     "lastProgressAt" timestamptz, "stalledSince" timestamptz, progress float8, metrics jsonb, error jsonb, attempts jsonb,
     "deadLettered" boolean, "stoppedBy" text, "nextRetryAt" timestamptz, "leaseOwner" text, "leaseExpiresAt" timestamptz, "aliveUntil" timestamptz,
-    "stallAt" timestamptz, "logSeq" bigint, version int, "queuedAt" timestamptz, "startedAt" timestamptz, "finishedAt" timestamptz,
+    "stallAt" timestamptz, "logSeq" bigint, "eventSeq" bigint, "stateSeq" bigint, "metricsSeq" bigint, version int, "queuedAt" timestamptz, "startedAt" timestamptz, "finishedAt" timestamptz,
     "updatedAt" timestamptz)
   where t.id = v.id),
 us as (
   insert into run_stages (run_id, name, position, status, total_items, completed_items, failed_items, total_is_estimate, progress,
-    message, started_at, finished_at, updated_at)
+    message, started_at, finished_at, updated_at, event_seq)
   select v."runId", v.name, v.position, v.status, v."totalItems", v."completedItems", v."failedItems", v."totalIsEstimate",
-    v.progress, v.message, v."startedAt", v."finishedAt", v."updatedAt"
+    v.progress, v.message, v."startedAt", v."finishedAt", v."updatedAt", v."eventSeq"
   from json_to_recordset($2::json) as v("runId" uuid, name text, position int, status text, "totalItems" int, "completedItems" int,
     "failedItems" int, "totalIsEstimate" boolean, progress float8, message text, "startedAt" timestamptz, "finishedAt" timestamptz,
-    "updatedAt" timestamptz)
+    "updatedAt" timestamptz, "eventSeq" bigint)
   on conflict (run_id, name) do update set position = excluded.position, status = excluded.status,
     total_items = excluded.total_items, completed_items = excluded.completed_items, failed_items = excluded.failed_items,
     total_is_estimate = excluded.total_is_estimate, progress = excluded.progress, message = excluded.message,
-    started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at),
+    started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at,
+    event_seq = excluded.event_seq),
 ul as (
-  insert into run_logs (run_id, seq, attempt, "timestamp", level, message, source)
-  select v."runId", v.seq, v.attempt, v."timestamp", v.level, v.message, v.source
+  insert into run_logs (run_id, seq, attempt, "timestamp", level, message, source, event_seq)
+  select v."runId", v.seq, v.attempt, v."timestamp", v.level, v.message, v.source, v."eventSeq"
   from json_to_recordset($3::json) as v("runId" uuid, seq bigint, attempt int, "timestamp" timestamptz, level text, message text,
-    source text)),
+    source text, "eventSeq" bigint)),
 um as (
   insert into run_metric_samples (run_id, attempt, "timestamp", records_processed, records_failed, throughput_rps, bytes_processed,
     active_workers, cpu_utilization, memory_utilization)
@@ -194,9 +196,9 @@ export async function insertRun(tx: SqlExecutor, r: NewRun, jobStatus: JobStatus
     `with j as (update jobs set run_counter = run_counter + 1, latest_run_id = $1::uuid, status = $10::text where id = $2::uuid
        returning run_counter)
      insert into runs (id, job_id, number, attempt, max_attempts, trigger, status, backend, stall_timeout_s, alive_until, attempts,
-       queued_at, created_at, updated_at, version)
+       queued_at, created_at, updated_at, version, event_seq, state_seq)
      select $1::uuid, $2::uuid, j.run_counter, 1, $3::int, $4::text, $5::text, $6::text, $7::int, $8::timestamptz, $9::jsonb,
-       case when $5::text = 'QUEUED' then $11::timestamptz end, $11::timestamptz, $11::timestamptz, 1
+       case when $5::text = 'QUEUED' then $11::timestamptz end, $11::timestamptz, $11::timestamptz, 1, 1, 1
      from j
      returning ${RUN_COLUMNS('runs')}`,
     [
@@ -214,7 +216,5 @@ export async function insertRun(tx: SqlExecutor, r: NewRun, jobStatus: JobStatus
     ],
     'jobwire_insert_run',
   );
-  const row = rows[0];
-  row.logSeq = Number(row.logSeq);
-  return row;
+  return numberSeqs(rows[0]);
 }

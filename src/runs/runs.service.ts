@@ -1,4 +1,12 @@
-import type { JobStatsView, LogQuery, RunsApi } from '../api';
+import {
+  MAX_METRICS_HISTORY,
+  type CursorRange,
+  type JobStatsView,
+  type LogQuery,
+  type MetricsHistoryQuery,
+  type RunsApi,
+  type SequencedLogLine,
+} from '../api';
 import type { BackendRegistry } from '../backends/backend';
 import type { Config } from '../config';
 import type { Sql } from '../db/sql';
@@ -8,6 +16,8 @@ import type { Connection, PageArgs, RunFilter } from '../jobs/job-input';
 import type { Logger } from '../logger';
 import { decodeTimeCursor, encodeTimeCursor, isUuid, pageSize, toConnection } from '../pagination';
 import type { RunEventsService } from './run-events.service';
+import { estimateFinishAt } from './finish-estimate';
+import { findLogLinesByCursor } from './run-event-queries';
 import { submitRun } from './submit-run';
 import {
   countDeadLettered,
@@ -16,8 +26,10 @@ import {
   countRunsByStatusAndBackend,
   countStalled,
   findLogLines,
+  findMetricsHistory,
   findRunsPage,
   findStuckRuns,
+  readRunAtCursor,
   readRunView,
   readRunViews,
   readStages,
@@ -34,6 +46,8 @@ export interface RunsServiceDeps {
 
 export const MAX_IDEMPOTENCY_KEY = 200;
 export const DEFAULT_LOG_PAGE = 100;
+/** Samples `Run.metricsHistory` returns per run by default (the contract's `first: Int = 600`). */
+export const DEFAULT_METRICS_HISTORY = 600;
 /** Most stuck runs `stats()` lists. */
 export const MAX_STUCK_RUNS = 100;
 
@@ -198,6 +212,32 @@ export class RunsService implements RunsApi {
   }
 
   /**
+   * Samples of each run's current attempt at or after `since`, oldest first, at most `first`
+   * (default 600, 1..{@link MAX_METRICS_HISTORY}) per run, in the order of `runIds`: one statement
+   * for all of them. BAD_USER_INPUT naming `first`.
+   */
+  async metricsHistory(runIds: readonly string[], query: MetricsHistoryQuery): Promise<MetricsView[][]> {
+    const first = query.first ?? DEFAULT_METRICS_HISTORY;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_METRICS_HISTORY) {
+      throw badInput('first', `must be an integer from 1 to ${MAX_METRICS_HISTORY}`);
+    }
+    const ids = [...new Set(runIds.filter(isUuid))];
+    const byRun = await findMetricsHistory(this.deps.sql, ids, query.since ?? null, first);
+    return runIds.map((id) => byRun.get(id) ?? []);
+  }
+
+  /**
+   * When a RUNNING run should finish (ISO-8601), from its stages and latest sample by its backend's
+   * stage rule; null when unknown, and for every run that is not RUNNING (a finished one has
+   * `finishedAt`). Reads nothing: the view holds all it needs.
+   */
+  estimatedFinishAt(run: RunView): string | null {
+    const rule = this.deps.backends.get(run.backend)?.policy.progress ?? 'mean';
+    const at = estimateFinishAt(run, rule);
+    return at === null ? null : new Date(at).toISOString();
+  }
+
+  /**
    * Counts for an overview dashboard. It reads every run's status (an index-only scan of
    * runs_status_created_idx), so callers that refresh it on every change should throttle.
    */
@@ -223,6 +263,16 @@ export class RunsService implements RunsApi {
   /** Every stored run counted by status and backend (the combinations present). Reads every run: for `/metrics`, cached there. */
   countByStatusAndBackend(): Promise<{ status: RunStatus; backend: ExecutionBackend; count: number }[]> {
     return countRunsByStatusAndBackend(this.deps.sql);
+  }
+
+  /** The run with its stages and its last `runEvents` cursor, read together; null for an unknown run. */
+  atCursor(runId: string): Promise<{ run: RunView; eventSeq: number } | null> {
+    return isUuid(runId) ? readRunAtCursor(this.deps.sql, runId) : Promise.resolve(null);
+  }
+
+  /** Log lines whose `runEvents` cursor lies in (`after`, `before`), in order (empty for an unknown run). */
+  logsByCursor(runId: string, range: CursorRange): Promise<SequencedLogLine[]> {
+    return isUuid(runId) ? findLogLinesByCursor(this.deps.sql, runId, range) : Promise.resolve([]);
   }
 
   private async requireRun(runId: string): Promise<RunView> {

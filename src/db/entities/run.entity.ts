@@ -58,6 +58,9 @@ export class RunEntity {
     | 'leaseOwner'
     | 'leaseExpiresAt'
     | 'logSeq'
+    | 'eventSeq'
+    | 'stateSeq'
+    | 'metricsSeq'
     | 'version'
     | 'queuedAt'
     | 'startedAt'
@@ -154,6 +157,21 @@ export class RunEntity {
   /** Last log seq handed out for this run. */
   @Property({ type: new BigIntType('number') })
   logSeq: number = 0;
+
+  /**
+   * Last `runEvents` cursor handed out for this run: one per change a client sees (the run's state,
+   * its metrics, each stage's, each log line), bumped under the run's lock by the one writer.
+   */
+  @Property({ type: new BigIntType('number'), default: 0 })
+  eventSeq: number = 0;
+
+  /** The cursor of the run's current state (its `RunStatusEvent`). */
+  @Property({ type: new BigIntType('number'), default: 0 })
+  stateSeq: number = 0;
+
+  /** The cursor of `metrics`, the latest sample (its `MetricsEvent`); 0 before the first. */
+  @Property({ type: new BigIntType('number'), default: 0 })
+  metricsSeq: number = 0;
 
   @Property({ type: 'integer' })
   version: number = 0;

@@ -1,4 +1,4 @@
-import { Entity, Enum, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, PrimaryKey, Property, OptionalProps } from '@mikro-orm/core';
 import { StageStatus } from '../../domain';
 
 /** A stage of the current attempt of a run; reset when a new attempt starts. */
@@ -15,7 +15,8 @@ export class StageEntity {
     | 'message'
     | 'startedAt'
     | 'finishedAt'
-    | 'updatedAt';
+    | 'updatedAt'
+    | 'eventSeq';
 
   @PrimaryKey({ type: 'uuid' })
   runId!: string;
@@ -58,4 +59,8 @@ export class StageEntity {
 
   @Property({ columnType: 'timestamptz(3)', type: 'datetime' })
   updatedAt: Date = new Date();
+
+  /** The `runEvents` cursor of the stage's current state (its `StageEvent`). */
+  @Property({ type: new BigIntType('number'), default: 0 })
+  eventSeq: number = 0;
 }
