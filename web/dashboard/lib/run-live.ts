@@ -1,36 +1,35 @@
 /**
  * Everything live about one run, for the run page: the run (status, attempts, errors), its
  * stages, its metric samples over the run and its log lines. This is the only module that knows
- * which subscriptions feed the page: the page reads {@link RunLive} and nothing else.
+ * which operations feed the page: the page reads {@link RunLive} and nothing else.
  *
- * Today it uses the four per-kind subscriptions (runUpdated, stageProgress, runMetrics, runLogs);
- * the single multiplexed `runEvents(runId, after, minLevel)` stream of the design replaces them
- * here once the gateway has it, with no change to the page.
- *
- * Logs resume from their cursor: when the socket reconnects, the log subscription is started
- * again with `after` = the last line received, and lines at or below it are never added twice.
+ * One query (the run with its job and its metric history, for the charts) and one subscription:
+ * `runEvents(runId, after, minLevel)` multiplexes the run's status, stage, metric and log changes,
+ * snapshot first, each message with a cursor. When the socket reconnects the stream is started
+ * again with `after` = the last cursor received: nothing is missed, nothing repeated (and log
+ * lines at or below the last seq are never added twice anyway).
  */
 import { useEffect, useReducer } from 'react';
 import {
-  RunDocument,
-  RunLogsLiveDocument,
-  RunMetricsDocument,
-  RunUpdatedDocument,
-  StageProgressDocument,
+  DashboardRunDocument,
+  DashboardRunEventsDocument,
+  type DashboardLiveRunFragment,
+  type DashboardRunQuery,
   type LogLevel,
   type LogLineFieldsFragment,
   type MetricsFieldsFragment,
-  type RunFieldsFragment,
   type StageFieldsFragment,
 } from '../../../client/generated/graphql';
-import { JobwireError, type JobwireClient } from '../../../client/jobwire-client';
+import { JobwireError } from '../../../client/jobwire-client';
 import { useSession } from './session';
 
 export type LogLine = LogLineFieldsFragment;
+/** The run as the page shows it (with its job). */
+export type LiveRun = NonNullable<DashboardRunQuery['run']>;
 
 export interface RunLive {
   /** Null until the first answer (and when no run has that id: see `missing`). */
-  run: RunFieldsFragment | null;
+  run: LiveRun | null;
   missing: boolean;
   stages: StageFieldsFragment[];
   /** Metric samples, oldest first. */
@@ -42,6 +41,8 @@ export interface RunLive {
   /** When the run should finish, from the gateway; null when unknown. */
   estimatedFinishAt: string | null;
   error: JobwireError | null;
+  /** The stream's latest run change, kept for a query that answers after it. */
+  change: DashboardLiveRunFragment | null;
 }
 
 /** Lines kept in memory; older ones leave the viewer. */
@@ -49,7 +50,9 @@ export const MAX_LINES = 5000;
 const MAX_SAMPLES = 3600;
 
 type Action =
-  | { type: 'run'; run: RunFieldsFragment | null }
+  | { type: 'run'; run: LiveRun | null }
+  | { type: 'run-change'; run: DashboardLiveRunFragment }
+  | { type: 'history'; samples: MetricsFieldsFragment[] }
   | { type: 'stage'; stage: StageFieldsFragment }
   | { type: 'sample'; sample: MetricsFieldsFragment }
   | { type: 'logs'; lines: LogLine[]; dropped: number }
@@ -65,6 +68,7 @@ const INITIAL: RunLive = {
   droppedLines: 0,
   estimatedFinishAt: null,
   error: null,
+  change: null,
 };
 
 const newer = (a: { updatedAt: string }, b: { updatedAt: string }) => Date.parse(a.updatedAt) >= Date.parse(b.updatedAt);
@@ -79,10 +83,17 @@ function mergeStages(current: StageFieldsFragment[], incoming: StageFieldsFragme
   return out;
 }
 
-function addSample(samples: MetricsFieldsFragment[], m: MetricsFieldsFragment): MetricsFieldsFragment[] {
+/** Samples in time order, one per timestamp, the latest {@link MAX_SAMPLES}. */
+function mergeSamples(samples: MetricsFieldsFragment[], incoming: MetricsFieldsFragment[]): MetricsFieldsFragment[] {
   const last = samples[samples.length - 1];
-  if (last && Date.parse(m.timestamp) <= Date.parse(last.timestamp)) return samples;
-  const next = [...samples, m];
+  // The usual case: one live sample, newer than every other.
+  if (incoming.length === 1 && (!last || Date.parse(incoming[0].timestamp) > Date.parse(last.timestamp))) {
+    const next = [...samples, incoming[0]];
+    return next.length > MAX_SAMPLES ? next.slice(next.length - MAX_SAMPLES) : next;
+  }
+  const byTime = new Map(samples.map((m) => [m.timestamp, m]));
+  for (const m of incoming) byTime.set(m.timestamp, m);
+  const next = [...byTime.values()].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
   return next.length > MAX_SAMPLES ? next.slice(next.length - MAX_SAMPLES) : next;
 }
 
@@ -90,14 +101,30 @@ function reduce(state: RunLive, a: Action): RunLive {
   switch (a.type) {
     case 'run': {
       if (!a.run) return { ...state, missing: true };
-      if (state.run && !newer(a.run, state.run)) return state;
-      const samples = a.run.metrics ? addSample(state.samples, a.run.metrics) : state.samples;
-      return { ...state, run: a.run, stages: mergeStages(state.stages, a.run.stages), samples };
+      // The query may answer after the stream's first messages: what they said wins when newer.
+      const run = state.change && newer(state.change, a.run) ? { ...a.run, ...state.change } : a.run;
+      const samples = mergeSamples(state.samples, [...a.run.metricsHistory, ...(a.run.metrics ? [a.run.metrics] : [])]);
+      return { ...state, run, stages: mergeStages(state.stages, run.stages), samples, estimatedFinishAt: run.estimatedFinishAt };
     }
+    case 'run-change': {
+      if (state.change && !newer(a.run, state.change)) return state;
+      const run = state.run ? { ...state.run, ...a.run } : null;
+      const samples = a.run.metrics ? mergeSamples(state.samples, [a.run.metrics]) : state.samples;
+      return {
+        ...state,
+        run,
+        change: a.run,
+        stages: mergeStages(state.stages, a.run.stages),
+        samples,
+        estimatedFinishAt: a.run.estimatedFinishAt,
+      };
+    }
+    case 'history':
+      return { ...state, samples: mergeSamples(state.samples, a.samples) };
     case 'stage':
       return { ...state, stages: mergeStages(state.stages, [a.stage]) };
     case 'sample':
-      return { ...state, samples: addSample(state.samples, a.sample) };
+      return { ...state, samples: mergeSamples(state.samples, [a.sample]) };
     case 'logs': {
       const lastSeq = state.logs.length ? BigInt(state.logs[state.logs.length - 1].seq) : -1n;
       const fresh = a.lines.filter((l) => BigInt(l.seq) > lastSeq);
@@ -136,23 +163,17 @@ function follow<T>(iterator: AsyncIterableIterator<T>, onData: (d: T) => void, o
   };
 }
 
-function followRun(client: JobwireClient, runId: string, dispatch: (a: Action) => void): () => void {
-  const onError = (error: JobwireError) => dispatch({ type: 'error', error });
-  client.request(RunDocument, { id: runId }).then(({ run }) => dispatch({ type: 'run', run }), onError);
-  const stops = [
-    follow(client.subscribe(RunUpdatedDocument, { runId }), (d) => dispatch({ type: 'run', run: d.runUpdated }), onError),
-    follow(client.subscribe(StageProgressDocument, { runId }), (d) => dispatch({ type: 'stage', stage: d.stageProgress }), onError),
-    follow(client.subscribe(RunMetricsDocument, { runId }), (d) => dispatch({ type: 'sample', sample: d.runMetrics }), onError),
-  ];
-  return () => stops.forEach((s) => s());
-}
-
-/** The run's live state; `minLevel` filters the log lines (changing it starts the log over). */
+/** The run's live state; `minLevel` filters the log lines (changing it starts the stream over). */
 export function useRunLive(runId: string, minLevel: LogLevel): RunLive {
   const session = useSession();
   const [state, dispatch] = useReducer(reduce, INITIAL);
 
-  useEffect(() => followRun(session.client, runId, dispatch), [session, runId]);
+  useEffect(() => {
+    session.client.request(DashboardRunDocument, { id: runId }).then(
+      ({ run }) => dispatch({ type: 'run', run }),
+      (error: JobwireError) => dispatch({ type: 'error', error }),
+    );
+  }, [session, runId]);
 
   useEffect(() => {
     dispatch({ type: 'reset-logs' });
@@ -161,10 +182,19 @@ export function useRunLive(runId: string, minLevel: LogLevel): RunLive {
     const start = () => {
       stop();
       stop = follow(
-        session.client.subscribe(RunLogsLiveDocument, { runId, minLevel, after: cursor }),
-        ({ runLogs: chunk }) => {
-          if (chunk.cursor && (cursor === null || BigInt(chunk.cursor) > BigInt(cursor))) cursor = chunk.cursor;
-          dispatch({ type: 'logs', lines: chunk.lines, dropped: chunk.droppedLines });
+        session.client.subscribe(DashboardRunEventsDocument, { runId, minLevel, after: cursor }),
+        ({ runEvents: e }) => {
+          cursor = e.cursor;
+          switch (e.__typename) {
+            case 'RunStatusEvent':
+              return dispatch({ type: 'run-change', run: e.run });
+            case 'StageEvent':
+              return dispatch({ type: 'stage', stage: e.stage });
+            case 'MetricsEvent':
+              return dispatch({ type: 'sample', sample: e.metrics });
+            case 'LogEvent':
+              return dispatch({ type: 'logs', lines: e.chunk.lines, dropped: e.chunk.droppedLines });
+          }
         },
         (error) => dispatch({ type: 'error', error }),
       );
