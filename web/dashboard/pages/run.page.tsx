@@ -79,9 +79,9 @@ export function RunPage({ id }: { id: string }) {
         <Stat label="Duration" value={runDuration(run.startedAt, run.finishedAt, now)} />
         <Stat
           label="Estimated finish"
-          value={
-            run.finishedAt ? formatTime(run.finishedAt) : eta ? `${formatTime(eta)} (in ${formatDuration(Date.parse(eta) - now)})` : '—'
-          }
+          // The card is narrow: the time left fits, the clock time is its tooltip.
+          value={run.finishedAt ? formatTime(run.finishedAt) : eta ? `in ${formatDuration(Date.parse(eta) - now)}` : '—'}
+          title={eta && !run.finishedAt ? formatTime(eta) : undefined}
         />
         <Stat label="Records" value={formatInt(m?.recordsProcessed)} />
         <Stat label="Failed records" value={formatInt(m?.recordsFailed)} tone={m?.recordsFailed ? 'warn' : undefined} />
@@ -216,9 +216,9 @@ export function RunPage({ id }: { id: string }) {
 
 const pct = (v: number) => `${Math.round(v)} %`;
 
-function Stat({ label, value, tone }: { label: string; value: string; tone?: string }) {
+function Stat({ label, value, tone, title }: { label: string; value: string; tone?: string; title?: string }) {
   return (
-    <div className={`stat stat-small${tone ? ` stat-${tone}` : ''}`} role="group" aria-label={label}>
+    <div className={`stat stat-small${tone ? ` stat-${tone}` : ''}`} role="group" aria-label={label} title={title}>
       <div className="stat-label">{label}</div>
       <div className="stat-value">{value}</div>
     </div>
