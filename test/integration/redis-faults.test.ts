@@ -3,7 +3,8 @@
  * shared PostgreSQL): runs keep executing and their changes are stored while it is away, `/readyz`
  * says so, and once it is back every open subscription converges by itself — runUpdated of a run
  * sends the status it ended with, runUpdated of a job sends a run started and finished during the
- * outage, stageProgress the final counts, runLogs every line after what it had sent, each once.
+ * outage, stageProgress the final counts, runLogs every line after what it had sent, each once,
+ * runEvents every line once and the run's end, its cursors still strictly increasing.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import {
   CreateJobDocument,
   RunDocument,
+  RunEventsDocument,
   RunLogsDocument,
   RunLogsLiveDocument,
   RunUpdatedDocument,
@@ -92,6 +94,7 @@ async function storedSeqs(url: string, runId: string): Promise<number[]> {
     const updates = ws.subscribe(RunUpdatedDocument, { runId: run.id });
     const stages = ws.subscribe(StageProgressDocument, { runId: run.id });
     const logs = ws.subscribe(RunLogsLiveDocument, { runId: run.id });
+    const events = ws.subscribe(RunEventsDocument, { runId: run.id });
     // A job with no run yet: its first run starts and ends while Redis is away.
     const jobRuns = ws.subscribe(RunUpdatedDocument, { jobId: small.id });
     await updates.waitFor((m) => m.data?.runUpdated.status === 'RUNNING', 30_000);
@@ -149,6 +152,24 @@ async function storedSeqs(url: string, runId: string): Promise<number[]> {
       30_000,
     );
     expect(seen).toEqual(stored);
+
+    // The run page's one stream: every stored line once, the end, cursors strictly increasing throughout.
+    const received: any[] = [];
+    await waitFor(
+      () => {
+        received.push(...events.all().map((m) => m.data!.runEvents));
+        return (
+          received.some((e) => e.__typename === 'RunStatusEvent' && e.run.status === 'SUCCEEDED') &&
+          received.flatMap((e) => (e.__typename === 'LogEvent' ? e.chunk.lines : [])).some((l: any) => Number(l.seq) === stored.at(-1))
+        );
+      },
+      "runEvents to reach the run's end and its last line",
+      30_000,
+    );
+    const cursors = received.map((e) => Number(e.cursor));
+    expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
+    expect(new Set(cursors).size).toBe(cursors.length);
+    expect(received.flatMap((e) => (e.__typename === 'LogEvent' ? e.chunk.lines.map((l: any) => Number(l.seq)) : []))).toEqual(stored);
     expect(gw.output()).toContain('live subscriptions re-read their state');
   }, 240_000);
 });

@@ -5,6 +5,7 @@ import {
   DEFAULT_POLICIES,
   MAX_UNFINISHED_PROGRESS,
   applyEvent,
+  assignCursors,
   newRunState,
   type ApplyContext,
   type RunState,
@@ -295,5 +296,59 @@ describe('liveness', () => {
       'applied',
     );
     expect(s.row).toMatchObject({ status: RunStatus.FAILED, error: { kind: ErrorKind.TRANSIENT, message: 'no update', details: 'gone' } });
+  });
+});
+
+describe('runEvents cursors', () => {
+  const fresh = (s: RunState) => newRunState(s.row, s.stages, s.job);
+
+  it('hands out one per message of a batch, in the order a subscriber gets them: lines, the run, its metrics, each changed stage', () => {
+    const s = run({ eventSeq: 1, stateSeq: 1 });
+    status(s, RunStatus.RUNNING);
+    apply(s, {
+      type: 'run.log',
+      payload: {
+        lines: [
+          { level: LogLevel.INFO, message: 'a' },
+          { level: LogLevel.INFO, message: 'b' },
+        ],
+      },
+    });
+    stage(s, { totalItems: 10, completedItems: 1 });
+    apply(s, { type: 'stage.progress', payload: { stage: 'extract', totalItems: 10, completedItems: 2 } });
+    metrics(s, 5);
+    assignCursors(s);
+    expect(s.logs.map((l) => l.eventSeq)).toEqual([2, 3]);
+    expect(s.row).toMatchObject({ stateSeq: 4, metricsSeq: 5, eventSeq: 7 });
+    expect(s.stages.map((st) => [st.name, st.eventSeq])).toEqual([
+      ['load', 6],
+      ['extract', 7],
+    ]);
+
+    // The next batch: only what it changed gets new cursors.
+    const next = fresh(s);
+    stage(next, { increment: 1 });
+    assignCursors(next);
+    expect(next.row).toMatchObject({ stateSeq: 8, metricsSeq: 5, eventSeq: 9 });
+    expect(next.stages.map((st) => st.eventSeq)).toEqual([9, 7]);
+  });
+
+  it('gives log lines alone cursors of their own and leaves the run state where it was', () => {
+    const s = run({ eventSeq: 4, stateSeq: 4 });
+    apply(s, { type: 'run.log', payload: { lines: [{ level: LogLevel.DEBUG, message: 'a' }] } });
+    assignCursors(s);
+    expect(s.logs[0].eventSeq).toBe(5);
+    expect(s.row).toMatchObject({ stateSeq: 4, eventSeq: 5 });
+  });
+
+  it('points at no sample once a new attempt starts without metrics', () => {
+    const s = run({ eventSeq: 3, stateSeq: 2, metricsSeq: 3 });
+    status(s, RunStatus.RUNNING);
+    metrics(s, 1);
+    status(s, RunStatus.FAILED, { error: { message: 'x', kind: ErrorKind.TRANSIENT, details: null } });
+    apply(s, { type: 'run.retry', payload: { manual: true } });
+    assignCursors(s);
+    expect(s.row.metrics).toBeNull();
+    expect(s.row).toMatchObject({ stateSeq: 4, metricsSeq: 0, eventSeq: 4 });
   });
 });
