@@ -20,7 +20,7 @@ export async function seedDemo({ jobs, logger }: { jobs: JobsApi; logger: Logger
   if (existing.totalCount > 0) return;
   const job = await jobs.create({
     name: DEMO_JOB_NAME,
-    description: 'Loads the sample orders CSV into the table demo.orders. Start it and watch it in GraphiQL.',
+    description: 'Loads the sample orders CSV into the table demo.orders. Start it and watch it on the dashboard (/) or in GraphiQL.',
     tags: ['demo'],
     backend: ExecutionBackend.LOCAL,
     source: { type: SourceType.LOCAL, params: { path: sampleCsvPath() } },

@@ -78,7 +78,7 @@ export function RunPage({ id }: { id: string }) {
         <Stat label="Started" value={formatTime(run.startedAt ?? run.queuedAt)} />
         <Stat label="Duration" value={runDuration(run.startedAt, run.finishedAt, now)} />
         <Stat
-          label="Estimated finish"
+          label={run.finishedAt ? 'Finished' : 'Estimated finish'}
           // The card is narrow: the time left fits, the clock time is its tooltip.
           value={run.finishedAt ? formatTime(run.finishedAt) : eta ? `in ${formatDuration(Date.parse(eta) - now)}` : '—'}
           title={eta && !run.finishedAt ? formatTime(eta) : undefined}
