@@ -143,9 +143,15 @@ const bench: Bench = {
           for (let b = 0; b < logBatches; b++) {
             const text = Array.from({ length: 1000 }, (_, k) => {
               const i = b * 1000 + k;
-              return `${copyRun}\t${i + 1}\t1\t${new Date().toISOString()}\tINFO\t${line(i)}\texecutor\n`;
+              // The same row the writer stores, its runEvents cursor included.
+              return `${copyRun}\t${i + 1}\t1\t${new Date().toISOString()}\tINFO\t${line(i)}\texecutor\t${i + 2}\n`;
             }).join('');
-            await pipeline(Readable.from([text]), c.query(copyFrom('copy from stdin (format text)'.replace('copy', 'copy copy_logs'))));
+            await pipeline(
+              Readable.from([text]),
+              c.query(
+                copyFrom('copy copy_logs (run_id, seq, attempt, "timestamp", level, message, source, event_seq) from stdin (format text)'),
+              ),
+            );
           }
         });
         const logRun = runs[1];
