@@ -18,7 +18,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, launchBrowser } from '../test/helpers/browser';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
 import { DEMO_JOB_NAME } from '../src/seed';
@@ -27,7 +28,6 @@ import { CreateJobDocument, DashboardJobsDocument, IngestStatusDocument, RunDocu
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.resolve(process.env.SCREENSHOTS_DIR ?? path.join(ROOT, 'docs', 'screenshots'));
-const CHROMIUM = process.env.TEST_CHROMIUM ?? '/usr/bin/chromium';
 const SAMPLE = path.join(ROOT, 'samples', 'orders.csv');
 const TIMEOUT = 120_000;
 
@@ -97,20 +97,7 @@ async function main() {
     await admin.deleteTopics({ topics: Object.values(kafkaTopics) }).catch(() => undefined);
     await admin.disconnect();
   };
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchBrowser();
   try {
     app = await createApp(config);
     const base = app.url;

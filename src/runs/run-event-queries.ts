@@ -8,6 +8,7 @@
  */
 import type { SqlExecutor } from '../db/sql';
 import { LOG_LEVEL_RANK, LogLevel, type LogLineView } from '../domain';
+import { toLogLineView, type LogLineRow } from './run-queries';
 
 /** A log line with its `runEvents` cursor. */
 export interface SequencedLogLine extends LogLineView {
@@ -71,15 +72,6 @@ function linesByCursorQuery(runId: string, q: CursorRange): { sql: string; param
 export async function findLogLinesByCursor(ex: SqlExecutor, runId: string, q: CursorRange): Promise<SequencedLogLine[]> {
   if (q.before !== null && q.before <= q.after + 1) return [];
   const { sql, params } = linesByCursorQuery(runId, q);
-  const rows = await ex.query<Omit<SequencedLogLine, 'seq' | 'timestamp'> & { seq: number; timestamp: Date | string }>(sql, params);
-  return rows.map((r) => ({
-    seq: String(r.seq),
-    runId: r.runId,
-    attempt: r.attempt,
-    timestamp: new Date(r.timestamp).toISOString(),
-    level: r.level,
-    message: r.message,
-    source: r.source,
-    eventSeq: Number(r.eventSeq),
-  }));
+  const rows = await ex.query<LogLineRow & { eventSeq: number | string }>(sql, params);
+  return rows.map((r) => ({ ...toLogLineView(r), eventSeq: Number(r.eventSeq) }));
 }

@@ -134,27 +134,32 @@ export function logLinesQuery(runId: string, q: LogQueryValues): { sql: string; 
   };
 }
 
+/** A `run_logs` row as its query selects it (`seq` as float8, `timestamp` as the driver reads it). */
+export interface LogLineRow {
+  runId: string;
+  seq: number;
+  attempt: number;
+  timestamp: Date | string;
+  level: LogLevel;
+  message: string;
+  source: string | null;
+}
+
+/** The view of a `run_logs` row. */
+export const toLogLineView = (r: LogLineRow): LogLineView => ({
+  seq: String(r.seq),
+  runId: r.runId,
+  attempt: r.attempt,
+  timestamp: new Date(r.timestamp).toISOString(),
+  level: r.level,
+  message: r.message,
+  source: r.source,
+});
+
 /** Log lines of a run in seq order: a range scan of the primary key (run_id, seq). */
 export async function findLogLines(ex: SqlExecutor, runId: string, q: LogQueryValues): Promise<LogLineView[]> {
   const query = logLinesQuery(runId, q);
-  const rows = await ex.query<{
-    runId: string;
-    seq: number;
-    attempt: number;
-    timestamp: Date;
-    level: LogLevel;
-    message: string;
-    source: string | null;
-  }>(query.sql, query.params);
-  return rows.map((r) => ({
-    seq: String(r.seq),
-    runId: r.runId,
-    attempt: r.attempt,
-    timestamp: new Date(r.timestamp).toISOString(),
-    level: r.level,
-    message: r.message,
-    source: r.source,
-  }));
+  return (await ex.query<LogLineRow>(query.sql, query.params)).map(toLogLineView);
 }
 
 export const STATUS_COUNTS_SQL = 'select status, count(*)::int as n from runs group by status';
